@@ -1,12 +1,35 @@
 //! `cargo xtask <command>`: orchestration of the per-argument kfunc flags prototype.
+//!
+//! Each command lives in its own module; `main` only dispatches.
 
-fn main() {
+use std::process::ExitCode;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: cargo xtask <command>\n\
+         \n\
+         commands:\n\
+         \x20 gen-header     print the C header generated from kfunc-layout\n"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("gen-header") => print!("{}", kfunc_layout::c_header()),
-        _ => {
-            eprintln!("usage: cargo xtask gen-header");
-            std::process::exit(2);
+    let rest = &args[args.len().min(1)..];
+    let result: Result<(), String> = match args.first().map(String::as_str) {
+        Some("gen-header") => {
+            print!("{}", kfunc_layout::c_header());
+            Ok(())
+        }
+        _ => return usage(),
+    };
+    let _ = rest;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,2 @@
+//! btfids-post (work in progress).
+fn main() {}

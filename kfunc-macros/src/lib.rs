@@ -1,0 +1,1 @@
+//! `#[kfunc]`: per-argument kfunc flags (work in progress).
