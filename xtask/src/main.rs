@@ -4,11 +4,14 @@
 
 use std::process::ExitCode;
 
+mod test;
+
 fn usage() -> ExitCode {
     eprintln!(
         "usage: cargo xtask <command>\n\
          \n\
          commands:\n\
+         \x20 test           run every test (fmt, clippy, cargo test, VM selftests)\n\
          \x20 gen-header     print the C header generated from kfunc-layout\n"
     );
     ExitCode::from(2)
@@ -18,13 +21,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = &args[args.len().min(1)..];
     let result: Result<(), String> = match args.first().map(String::as_str) {
+        Some("test") => test::run(rest),
         Some("gen-header") => {
             print!("{}", kfunc_layout::c_header());
             Ok(())
         }
         _ => return usage(),
     };
-    let _ = rest;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

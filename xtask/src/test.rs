@@ -1,0 +1,261 @@
+//! `cargo xtask test`: every test of the project, ending in one `N passed, N failed` line.
+//!
+//! Steps, each announced before it runs:
+//! 1. `cargo xtask kernel --variant both`: installs the toolchain and builds the patched and
+//!    unpatched kernels (cached on their inputs), so that the tests below that read real
+//!    kernel files (headers, captured resolve_btfids inputs) run instead of skipping;
+//! 2. `cargo fmt --check` and `cargo clippy --workspace --all-targets -- -D warnings`
+//!    (each counts as one test);
+//! 3. `cargo test --workspace` (its `test result:` lines are summed);
+//! 4. `cargo xtask selftests --variant both`: the Rust sample module, the BPF selftests in a
+//!    QEMU VM on the patched kernel and the control run on the unpatched one (its
+//!    `N passed, N failed` line is added).
+//!
+//! `--no-vm` skips steps 1 and 4 (reported as skipped, never as passed).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+/// Pass/fail/skip counts.
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Tests that passed.
+    pub passed: u64,
+    /// Tests that failed.
+    pub failed: u64,
+    /// Tests skipped or ignored, with a reason printed where they ran.
+    pub skipped: u64,
+}
+
+impl Tally {
+    fn add(&mut self, o: Tally) {
+        self.passed += o.passed;
+        self.failed += o.failed;
+        self.skipped += o.skipped;
+    }
+}
+
+/// Parse `test result: ok. 5 passed; 0 failed; 1 ignored; ...` (cargo test / libtest).
+pub fn parse_libtest(line: &str) -> Option<Tally> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let mut t = Tally::default();
+    for part in rest.split(['.', ';']) {
+        let mut words = part.split_whitespace();
+        let (Some(n), Some(what)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(n) = n.parse::<u64>() else { continue };
+        match what {
+            "passed" => t.passed += n,
+            "failed" => t.failed += n,
+            "ignored" => t.skipped += n,
+            _ => {}
+        }
+    }
+    Some(t)
+}
+
+/// Parse a plain `[word:] N passed, N failed[, N skipped]` line.
+pub fn parse_plain(line: &str) -> Option<Tally> {
+    let line = line.trim();
+    let body = match line.split_once(": ") {
+        Some((w, b)) if !w.contains(' ') => b,
+        _ => line,
+    };
+    let mut t = Tally::default();
+    let mut seen = 0;
+    for part in body.split(", ") {
+        let (n, what) = part.trim().split_once(' ')?;
+        let n = n.parse::<u64>().ok()?;
+        match what {
+            "passed" => t.passed = n,
+            "failed" => t.failed = n,
+            "skipped" => t.skipped = n,
+            _ => return None,
+        }
+        seen += 1;
+    }
+    (seen >= 2).then_some(t)
+}
+
+/// Run a command, echoing its output, and sum every summary line `parse` recognises.
+fn run_counting(
+    mut cmd: Command,
+    parse: fn(&str) -> Option<Tally>,
+) -> Result<(bool, Tally), String> {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let mut total = Tally::default();
+    let mut found = false;
+    let out = child.stdout.take().expect("piped stdout");
+    for line in BufReader::new(out).lines() {
+        let line = line.map_err(|e| format!("reading output of {shown}: {e}"))?;
+        println!("{line}");
+        if let Some(t) = parse(&line) {
+            total.add(t);
+            found = true;
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for {shown}: {e}"))?;
+    if !found && status.success() {
+        return Err(format!("{shown} succeeded but printed no test summary"));
+    }
+    Ok((status.success(), total))
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn step(n: u32, what: &str) {
+    println!("\n==> [{n}/4] {what}");
+}
+
+fn xtask(args: &[&str]) -> Result<Command, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let mut c = Command::new(exe);
+    c.args(args);
+    Ok(c)
+}
+
+/// Entry point of `cargo xtask test [--no-vm]`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let no_vm = args.iter().any(|a| a == "--no-vm");
+    let mut total = Tally::default();
+
+    if no_vm {
+        println!("\n==> [1/4] kernel builds skipped (--no-vm)");
+    } else {
+        step(
+            1,
+            "toolchain and kernel builds (cargo xtask kernel --variant both)",
+        );
+        let ok = xtask(&["kernel", "--variant", "both"])?
+            .status()
+            .map_err(|e| format!("cannot run xtask kernel: {e}"))?
+            .success();
+        if !ok {
+            println!("\n0 passed, 1 failed, 0 skipped");
+            return Err("kernel build failed".into());
+        }
+    }
+
+    step(
+        2,
+        "formatting and lints (cargo fmt --check, cargo clippy -D warnings)",
+    );
+    for (name, cmd_args) in [
+        ("rustfmt", &["fmt", "--all", "--check"][..]),
+        (
+            "clippy",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ][..],
+        ),
+    ] {
+        let ok = cargo()
+            .args(cmd_args)
+            .status()
+            .map_err(|e| format!("cannot run cargo {name}: {e}"))?
+            .success();
+        println!("{name}: {}", if ok { "ok" } else { "FAILED" });
+        if ok {
+            total.passed += 1;
+        } else {
+            total.failed += 1;
+        }
+    }
+
+    step(
+        3,
+        "unit, snapshot, compile-fail and host tests (cargo test --workspace)",
+    );
+    let mut t = cargo();
+    t.args(["test", "--workspace", "--color", "never"]);
+    let (ok, tally) = run_counting(t, parse_libtest)?;
+    total.add(tally);
+    if !ok && tally.failed == 0 {
+        // A build failure: no test ran, count it as one failure.
+        total.failed += 1;
+    }
+
+    if no_vm {
+        println!("\n==> [4/4] VM selftests skipped (--no-vm)");
+        total.skipped += 1;
+    } else {
+        step(
+            4,
+            "sample module and BPF selftests in QEMU (cargo xtask selftests)",
+        );
+        let c = xtask(&["selftests", "--variant", "both"])?;
+        let (ok, tally) = run_counting(c, parse_plain)?;
+        total.add(tally);
+        if !ok && tally.failed == 0 {
+            total.failed += 1;
+        }
+    }
+
+    println!(
+        "\n{} passed, {} failed, {} skipped",
+        total.passed, total.failed, total.skipped
+    );
+    if total.failed != 0 {
+        // The summary above must stay the last line: exit without another message.
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libtest_lines() {
+        let t = parse_libtest(
+            "test result: ok. 12 passed; 1 failed; 3 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+        )
+        .unwrap();
+        assert_eq!(
+            t,
+            Tally {
+                passed: 12,
+                failed: 1,
+                skipped: 3
+            }
+        );
+        assert_eq!(parse_libtest("running 3 tests"), None);
+    }
+
+    #[test]
+    fn plain_lines() {
+        assert_eq!(
+            parse_plain("selftests: 7 passed, 2 failed, 1 skipped"),
+            Some(Tally {
+                passed: 7,
+                failed: 2,
+                skipped: 1
+            })
+        );
+        assert_eq!(
+            parse_plain("3 passed, 0 failed"),
+            Some(Tally {
+                passed: 3,
+                failed: 0,
+                skipped: 0
+            })
+        );
+        assert_eq!(parse_plain("passed the test, badly"), None);
+        assert_eq!(parse_plain("note: 3 passed"), None);
+    }
+}
