@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 mod test;
+mod vm;
 
 fn usage() -> ExitCode {
     eprintln!(
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
     let rest = &args[args.len().min(1)..];
     let result: Result<(), String> = match args.first().map(String::as_str) {
         Some("test") => test::run(rest),
+        Some("vm") => vm::run(rest),
         Some("gen-header") => {
             print!("{}", kfunc_layout::c_header());
             Ok(())

@@ -1,0 +1,437 @@
+//! Test VM harness: a busybox initramfs and a QEMU run with its serial console captured.
+//!
+//! The initramfs holds a static busybox, the kernel modules to load, any extra files
+//! (the test runner, BPF objects) and an `/init` script that mounts proc, sys and devtmpfs,
+//! `insmod`s the modules in order, runs one shell command, `rmmod`s the modules in reverse
+//! order, prints the result marker `KFT-RESULT: rc=<n>` and ends the VM with `reboot -f`
+//! (QEMU runs with `-no-reboot`, so that is a clean exit; tinyconfig has no ACPI for
+//! `poweroff`).
+//!
+//! QEMU uses TCG unless `KFUNC_VM_ACCEL=kvm` is set: a KVM guest does not boot on this
+//! machine kind (shared/KERNEL-FACTS.md). The host kills QEMU after a timeout.
+//!
+//! A run fails when the marker is missing, the command's status is not 0, or the console
+//! shows a kernel problem: a WARN, BUG, oops, `Call Trace`, KASAN report or panic.
+//!
+//! `cargo xtask vm --kernel BZIMAGE [--module KO].. [--file HOST[:GUEST]].. [--timeout S]
+//! -- COMMAND` boots one VM by hand.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Marker printed by `/init` after the command; the host parses it.
+pub const RESULT_MARKER: &str = "KFT-RESULT: rc=";
+
+/// Console substrings that reveal a kernel problem; any of them fails a run.
+pub const PROBLEM_PATTERNS: &[&str] = &[
+    "WARNING:",
+    "BUG:",
+    "kernel BUG",
+    "Oops",
+    "Call Trace",
+    "KASAN",
+    "Kernel panic",
+    "general protection fault",
+    "refcount_t:",
+];
+
+/// What to boot and run.
+#[derive(Debug, Clone)]
+pub struct VmSpec {
+    /// The kernel image (`arch/x86/boot/bzImage`).
+    pub kernel: PathBuf,
+    /// Modules to `insmod` in this order (and `rmmod` in reverse order).
+    pub modules: Vec<PathBuf>,
+    /// Extra files: (host path, absolute path inside the VM).
+    pub files: Vec<(PathBuf, String)>,
+    /// Shell command run by `/init` after the modules are loaded.
+    pub command: String,
+    /// Directory for the initramfs staging tree, the archive and the console log.
+    pub work_dir: PathBuf,
+    /// Host-side limit for the whole QEMU run.
+    pub timeout: Duration,
+    /// Guest memory in MiB.
+    pub memory_mib: u32,
+    /// Copy console lines to stdout while the VM runs.
+    pub echo: bool,
+}
+
+/// The outcome of one VM run.
+#[derive(Debug, Clone)]
+pub struct VmOutcome {
+    /// The whole serial console output.
+    pub console: String,
+    /// Where the console was saved.
+    pub console_log: PathBuf,
+    /// Exit status of the command, from the result marker (`None`: no marker).
+    pub rc: Option<i32>,
+    /// Kernel problems found in the console (lines matching [`PROBLEM_PATTERNS`]).
+    pub problems: Vec<String>,
+    /// The host killed QEMU after the timeout.
+    pub timed_out: bool,
+    /// Wall time from QEMU start to exit.
+    pub wall: Duration,
+}
+
+impl VmOutcome {
+    /// `Ok` when the marker says 0, nothing timed out and the console is clean.
+    pub fn verdict(&self) -> Result<(), String> {
+        let log = self.console_log.display();
+        if self.timed_out {
+            return Err(format!("VM timed out (console: {log})"));
+        }
+        if !self.problems.is_empty() {
+            return Err(format!(
+                "kernel problem on the console ({log}):\n  {}",
+                self.problems.join("\n  ")
+            ));
+        }
+        match self.rc {
+            None => Err(format!("no result marker on the console ({log})")),
+            Some(0) => Ok(()),
+            Some(rc) => Err(format!(
+                "command in the VM exited with {rc} (console: {log})"
+            )),
+        }
+    }
+}
+
+fn module_name(ko: &Path) -> Result<String, String> {
+    ko.file_stem()
+        .and_then(|s| s.to_str())
+        .map(|s| s.replace('-', "_"))
+        .ok_or_else(|| format!("module path {} has no file name", ko.display()))
+}
+
+/// The `/init` script for `spec`.
+pub fn init_script(spec: &VmSpec) -> Result<String, String> {
+    let mut s = String::from(
+        "#!/bin/busybox sh\n\
+         /bin/busybox --install -s /bin\n\
+         export PATH=/bin\n\
+         mount -t proc proc /proc\n\
+         mount -t sysfs sysfs /sys\n\
+         mount -t devtmpfs devtmpfs /dev 2>/dev/null\n\
+         echo 'KFT-INIT: started'\n\
+         rc=0\n",
+    );
+    for ko in &spec.modules {
+        let f = ko
+            .file_name()
+            .and_then(|s| s.to_str())
+            .ok_or_else(|| format!("bad module path {}", ko.display()))?;
+        s.push_str(&format!(
+            "if [ $rc = 0 ]; then insmod /modules/{f} || {{ echo 'KFT-INIT: insmod {f} failed'; rc=90; }}; fi\n"
+        ));
+    }
+    s.push_str(&format!(
+        "if [ $rc = 0 ]; then\n{}\nrc=$?\nfi\n",
+        spec.command
+    ));
+    for ko in spec.modules.iter().rev() {
+        let m = module_name(ko)?;
+        s.push_str(&format!(
+            // BPF programs drop their module references after an RCU grace period: retry.
+            "if grep -q '^{m} ' /proc/modules; then n=0; until rmmod {m} 2>/dev/null; do n=$((n+1)); \
+             if [ $n -ge 100 ]; then echo 'KFT-INIT: rmmod {m} failed'; [ $rc = 0 ] && rc=91; break; fi; \
+             usleep 50000; done; fi\n"
+        ));
+    }
+    s.push_str(&format!(
+        "echo \"{RESULT_MARKER}$rc\"\nsync\nreboot -f\nsleep 5\n"
+    ));
+    Ok(s)
+}
+
+fn copy_file(from: &Path, to: &Path) -> Result<(), String> {
+    if let Some(d) = to.parent() {
+        fs::create_dir_all(d).map_err(|e| format!("create {}: {e}", d.display()))?;
+    }
+    fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("copy {} to {}: {e}", from.display(), to.display()))
+}
+
+/// Build `work_dir/initramfs.cpio.gz` for `spec` (busybox, modules, files, `/init`).
+pub fn build_initramfs(spec: &VmSpec) -> Result<PathBuf, String> {
+    let root = spec.work_dir.join("initramfs");
+    if root.exists() {
+        fs::remove_dir_all(&root).map_err(|e| format!("remove {}: {e}", root.display()))?;
+    }
+    for d in ["bin", "proc", "sys", "dev", "modules", "tmp"] {
+        fs::create_dir_all(root.join(d)).map_err(|e| format!("create {d}: {e}"))?;
+    }
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .ok_or("busybox not found (apt-get install busybox-static)")?;
+    copy_file(busybox, &root.join("bin/busybox"))?;
+    for ko in &spec.modules {
+        let name = ko
+            .file_name()
+            .ok_or_else(|| format!("bad module path {}", ko.display()))?;
+        copy_file(ko, &root.join("modules").join(name))?;
+    }
+    for (from, to) in &spec.files {
+        let rel = to.trim_start_matches('/');
+        if rel.is_empty() || rel.split('/').any(|c| c == "..") {
+            return Err(format!("bad path in the VM: {to}"));
+        }
+        copy_file(from, &root.join(rel))?;
+    }
+    let init = root.join("init");
+    fs::write(&init, init_script(spec)?).map_err(|e| format!("write /init: {e}"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&init, fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("chmod /init: {e}"))?;
+    }
+    let out = spec.work_dir.join("initramfs.cpio.gz");
+    let tmp = spec.work_dir.join("initramfs.cpio.gz.tmp");
+    let st = Command::new("bash")
+        .arg("-c")
+        .arg("set -euo pipefail; cd \"$1\"; find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 | gzip -1 > \"$2\"")
+        .arg("bash")
+        .arg(&root)
+        .arg(&tmp)
+        .status()
+        .map_err(|e| format!("run cpio/gzip: {e}"))?;
+    if !st.success() {
+        return Err(format!("cpio | gzip failed ({st}) for {}", root.display()));
+    }
+    fs::rename(&tmp, &out).map_err(|e| format!("rename {}: {e}", tmp.display()))?;
+    Ok(out)
+}
+
+fn accel() -> Result<&'static str, String> {
+    match std::env::var("KFUNC_VM_ACCEL").as_deref() {
+        Err(_) | Ok("") | Ok("tcg") => Ok("tcg"),
+        Ok("kvm") => Ok("kvm"),
+        Ok(other) => Err(format!("KFUNC_VM_ACCEL={other}: use tcg or kvm")),
+    }
+}
+
+/// Scan a console log for kernel problems.
+pub fn find_problems(console: &str) -> Vec<String> {
+    console
+        .lines()
+        .filter(|l| PROBLEM_PATTERNS.iter().any(|p| l.contains(p)))
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}
+
+/// Parse the result marker (the last one wins).
+pub fn parse_rc(console: &str) -> Option<i32> {
+    console
+        .lines()
+        .rev()
+        .find_map(|l| l.find(RESULT_MARKER).map(|i| &l[i + RESULT_MARKER.len()..]))
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// Build the initramfs, boot `spec.kernel` under QEMU and collect the outcome.
+pub fn run_vm(spec: &VmSpec) -> Result<VmOutcome, String> {
+    fs::create_dir_all(&spec.work_dir)
+        .map_err(|e| format!("create {}: {e}", spec.work_dir.display()))?;
+    if !spec.kernel.is_file() {
+        return Err(format!("kernel image {} not found", spec.kernel.display()));
+    }
+    let initrd = build_initramfs(spec)?;
+    let accel = accel()?;
+    let console_log = spec.work_dir.join("console.log");
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args([
+        "-accel",
+        accel,
+        "-nodefaults",
+        "-no-reboot",
+        "-display",
+        "none",
+    ])
+    .args(["-serial", "stdio", "-monitor", "none", "-smp", "1"])
+    .args(["-m", &spec.memory_mib.to_string()])
+    .arg("-kernel")
+    .arg(&spec.kernel)
+    .arg("-initrd")
+    .arg(&initrd)
+    .args([
+        "-append",
+        "console=ttyS0 panic=-1 oops=panic loglevel=7 rdinit=/init",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    if accel == "kvm" {
+        cmd.args(["-cpu", "host"]);
+    }
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("start qemu-system-x86_64: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no qemu stdout")?;
+    let stderr = child.stderr.take().ok_or("no qemu stderr")?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let tx2 = tx.clone();
+    let echo = spec.echo;
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
+            let line = String::from_utf8_lossy(&line).replace('\r', "");
+            if echo {
+                println!("  vm| {line}");
+            }
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let err_reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx2.send(format!("qemu: {line}"));
+        }
+    });
+    let mut timed_out = false;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) => {}
+            Err(e) => return Err(format!("wait for qemu: {e}")),
+        }
+        if start.elapsed() > spec.timeout {
+            timed_out = true;
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let wall = start.elapsed();
+    let _ = reader.join();
+    let _ = err_reader.join();
+    let console: String = rx.try_iter().fold(String::new(), |mut s, l| {
+        s.push_str(&l);
+        s.push('\n');
+        s
+    });
+    let mut f =
+        fs::File::create(&console_log).map_err(|e| format!("{}: {e}", console_log.display()))?;
+    f.write_all(console.as_bytes())
+        .map_err(|e| format!("{}: {e}", console_log.display()))?;
+    Ok(VmOutcome {
+        rc: parse_rc(&console),
+        problems: find_problems(&console),
+        console,
+        console_log,
+        timed_out,
+        wall,
+    })
+}
+
+/// `cargo xtask vm ...`: boot one VM by hand.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mut spec = VmSpec {
+        kernel: PathBuf::new(),
+        modules: Vec::new(),
+        files: Vec::new(),
+        command: String::new(),
+        work_dir: PathBuf::from("target/kfunc-vm/manual"),
+        timeout: Duration::from_secs(120),
+        memory_mib: 512,
+        echo: true,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--kernel" => spec.kernel = val()?.into(),
+            "--module" => spec.modules.push(val()?.into()),
+            "--file" => {
+                let v = val()?;
+                let (h, g) = match v.split_once(':') {
+                    Some((h, g)) => (h.to_string(), g.to_string()),
+                    None => {
+                        let name = Path::new(&v)
+                            .file_name()
+                            .and_then(|s| s.to_str())
+                            .ok_or_else(|| format!("--file {v}: no file name"))?
+                            .to_string();
+                        (v.clone(), format!("/{name}"))
+                    }
+                };
+                spec.files.push((h.into(), g));
+            }
+            "--timeout" => {
+                let v = val()?;
+                spec.timeout = Duration::from_secs(
+                    v.parse()
+                        .map_err(|_| format!("--timeout {v}: not a number of seconds"))?,
+                );
+            }
+            "--work-dir" => spec.work_dir = val()?.into(),
+            "--" => {
+                spec.command = it.cloned().collect::<Vec<_>>().join(" ");
+                break;
+            }
+            other => return Err(format!("vm: unknown argument {other}")),
+        }
+    }
+    if spec.kernel.as_os_str().is_empty() {
+        return Err("vm: --kernel BZIMAGE is required".into());
+    }
+    if spec.command.is_empty() {
+        spec.command = "true".into();
+    }
+    let out = run_vm(&spec)?;
+    println!(
+        "vm: {:.1} s wall, rc {:?}, console {}",
+        out.wall.as_secs_f64(),
+        out.rc,
+        out.console_log.display()
+    );
+    out.verdict()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_and_problems_are_found() {
+        let log = "boot\nKFT-RESULT: rc=3\n[ 1.0] WARNING: CPU: 0 PID: 1 at x.c:1\nok\n";
+        assert_eq!(parse_rc(log), Some(3));
+        assert_eq!(find_problems(log).len(), 1);
+        assert_eq!(parse_rc("no marker\n"), None);
+        assert!(find_problems("all fine\n").is_empty());
+    }
+
+    #[test]
+    fn init_script_loads_and_unloads_in_order() {
+        let spec = VmSpec {
+            kernel: "bz".into(),
+            modules: vec!["a/x-y.ko".into(), "b/z.ko".into()],
+            files: vec![],
+            command: "/runner".into(),
+            work_dir: "w".into(),
+            timeout: Duration::from_secs(1),
+            memory_mib: 256,
+            echo: false,
+        };
+        let s = init_script(&spec).unwrap();
+        let ins_x = s.find("insmod /modules/x-y.ko").unwrap();
+        let ins_z = s.find("insmod /modules/z.ko").unwrap();
+        let run = s.find("/runner").unwrap();
+        let rm_z = s.find("rmmod z ").unwrap();
+        let rm_x = s.find("rmmod x_y ").unwrap();
+        assert!(ins_x < ins_z && ins_z < run && run < rm_z && rm_z < rm_x);
+        assert!(s.contains(RESULT_MARKER));
+    }
+}
