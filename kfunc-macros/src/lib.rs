@@ -1,1 +1,333 @@
-//! `#[kfunc]`: per-argument kfunc flags (work in progress).
+//! `#[kfunc]` and `kfunc_set!`: per-argument kfunc flags, written next to the function.
+//!
+//! A kfunc of Linux 6.12 has one `u32` of `KF_*` flags; facts about single arguments are
+//! spelled as argument-name suffixes (`len__sz`, `hint__nullable`). With these macros a
+//! Rust kernel module states every fact explicitly:
+//!
+//! ```ignore
+//! use kfunc_macros::{kfunc, kfunc_set};
+//!
+//! /// Takes a new reference on `obj`.
+//! #[kfunc(acquire(obj), ret_null, nullable(hint))]
+//! unsafe fn bpf_sample_get(obj: *mut SampleObj, hint: *const bindings::task_struct) -> *mut SampleObj {
+//!     /* ... */
+//! #   obj
+//! }
+//!
+//! #[kfunc(release(obj))]
+//! unsafe fn bpf_sample_put(obj: *mut SampleObj) { /* ... */ }
+//!
+//! #[kfunc(size(len, of = buf))]
+//! fn bpf_sample_sum(buf: *const u8, len: u32) -> u64 { /* ... */ # 0 }
+//!
+//! kfunc_set!(SAMPLE_KFUNCS = [bpf_sample_get, bpf_sample_put, bpf_sample_sum]);
+//!
+//! // In the module's init:
+//! let set = bindings::btf_kfunc_id_set {
+//!     owner: module.as_ptr(),
+//!     set: SAMPLE_KFUNCS.as_mut_ptr::<bindings::btf_id_set8>(),
+//!     filter: None,
+//! };
+//! ```
+//!
+//! # Grammar
+//!
+//! ```text
+//! #[kfunc]                              a kfunc with no flags
+//! #[kfunc( flag, flag, ... )]
+//!
+//! flag     := func_flag                 function flag, bare
+//!           | arg_flag "(" arg ("," arg)* ")"
+//!           | size_flag "(" arg "," "of" "=" arg ")"
+//! arg      := "arg" DIGITS              argument by position (arg0..arg4)
+//!           | IDENT                     argument by parameter name (a name wins over argN)
+//! func_flag  := ret_null | trusted_args | sleepable | destructive | rcu_args
+//!             | iter_new | iter_next | iter_destroy | rcu_protected | acquire
+//! arg_flag   := release | nullable | trusted | rcu | acquire | constant | ignore | uninit
+//!             | alloc | optional | refcounted_kptr | str | map | iter
+//! size_flag  := size | const_size
+//!
+//! kfunc_set!( [pub] NAME = [ path::to::kfunc, ... ] );
+//! ```
+//!
+//! The keywords are not restated here: the function flags are the `keyword`s of
+//! [`kfunc_layout::FUNC_FLAGS`] (except `release`, which always names its argument), the
+//! per-argument flags those of [`kfunc_layout::ARG_FLAGS`]; a test checks the two agree.
+//!
+//! # What each flag means (what the patched verifier checks)
+//!
+//! Function flags (the `KF_*` word, as in Linux 6.12 `include/linux/btf.h`):
+//!
+//! | keyword | bit | meaning |
+//! |---|---|---|
+//! | `acquire` | `KF_ACQUIRE` | the return value is a new reference: the program must release it (or store it as a kptr) before exiting, else "Unreleased reference" |
+//! | `ret_null` | `KF_RET_NULL` | the returned pointer may be NULL: the program must test it before using it |
+//! | `trusted_args` | `KF_TRUSTED_ARGS` | every pointer argument must be trusted (referenced, or passed by the kernel); NULL refused unless `nullable` |
+//! | `sleepable` | `KF_SLEEPABLE` | may sleep: only callable from sleepable programs |
+//! | `destructive` | `KF_DESTRUCTIVE` | destructive action: needs `CAP_SYS_BOOT` |
+//! | `rcu_args` | `KF_RCU` | every pointer argument must be trusted or RCU-protected |
+//! | `iter_new` / `iter_next` / `iter_destroy` | `KF_ITER_*` | open-coded iterator constructor / next / destructor: argument 0 is the `bpf_iter_<type>` state on the stack; the name must be `bpf_iter_<type>_{new,next,destroy}`; next returns a pointer, destroy returns nothing and both take only the state |
+//! | `rcu_protected` | `KF_RCU_PROTECTED` | must be called inside `bpf_rcu_read_lock()` |
+//!
+//! Per-argument flags (one `KF_ARG_*` word per argument, `kfunc_layout` "Per-argument
+//! flags"). Where a 6.12 suffix exists, the patched verifier treats the flag exactly as the
+//! suffix (`btf_param_match_suffix` becomes "flag set or suffix present"):
+//!
+//! | keyword | bit (suffix) | applies to | meaning |
+//! |---|---|---|---|
+//! | `release(a)` | `KF_ARG_RELEASE` (+ `KF_RELEASE` on the function) | pointer | `a` is the reference the kfunc releases: it must carry a reference (`ref_obj_id`) at offset 0, and that reference is gone after the call. 6.12 takes "whichever argument carries a reference"; the flag names it, and only one argument may have it |
+//! | `nullable(a)` | `KF_ARG_NULLABLE` (`__nullable`) | pointer | `a` may be NULL even under `trusted_args`/`rcu_args`/`trusted`/`rcu` |
+//! | `trusted(a)` | `KF_ARG_TRUSTED` | pointer | like `trusted_args`, for `a` only: `a` must be a trusted pointer ("must be referenced or trusted") |
+//! | `rcu(a)` | `KF_ARG_RCU` | pointer | like `rcu_args`, for `a` only: trusted or RCU-protected |
+//! | `acquire(a)` | `KF_ARG_ACQUIRE` (+ `KF_ACQUIRE`) | pointer | the returned reference is taken on the object `a` points to: `a` must point to the returned pointee type (checked here) |
+//! | `constant(a)` | `KF_ARG_CONST` (`__k`) | scalar | `a` must be a known constant ("R%d must be a known constant") |
+//! | `ignore(a)` | `KF_ARG_IGNORE` (`__ign`) | either | the verifier does not check `a` |
+//! | `uninit(a)` | `KF_ARG_UNINIT` (`__uninit`) | pointer | `a` points to an uninitialised dynptr the kfunc initialises |
+//! | `alloc(a)` | `KF_ARG_ALLOC` (`__alloc`) | pointer | `a` must be an object allocated by `bpf_obj_new` |
+//! | `optional(a)` | `KF_ARG_OPTIONAL` (`__opt`) | pointer | `a`, the memory of a (memory, size) pair, may be NULL (then the size is not checked) |
+//! | `refcounted_kptr(a)` | `KF_ARG_REFCOUNTED_KPTR` (`__refcounted_kptr`) | pointer | `a` must be a refcounted local kptr |
+//! | `str(a)` | `KF_ARG_STR` (`__str`) | pointer to `c_char`/`u8`/`i8` | `a` must point to a constant NUL-terminated string in a read-only map |
+//! | `map(a)` | `KF_ARG_MAP` (`__map`) | pointer | `a` must be a `struct bpf_map` pointer ("isn't map pointer") |
+//! | `iter(a)` | `KF_ARG_ITER` (`__iter`) | pointer to `bpf_iter_<type>` | `a` is an initialised iterator state on the stack |
+//! | `size(a, of = m)` | `KF_ARG_SIZE \| KF_ARG_MEM(m)` (`__sz`) | scalar | `a` is the size in bytes of the memory `m` points to: the verifier checks the access `[m, m + a)`. `m` must be a pointer and, as 6.12 checks (memory, size) as adjacent pairs, `a` must directly follow `m` |
+//! | `const_size(a, of = m)` | `KF_ARG_CONST_SIZE \| KF_ARG_MEM(m)` (`__szk`) | scalar | as `size`, and `a` must be a known constant |
+//!
+//! # Rules checked at compile time
+//!
+//! Every violation is reported, all at once, spanned on the offending token, saying what
+//! to write instead: unknown flag (with the closest keyword), duplicate flag, argument out
+//! of range or unknown parameter name (with the closest name), a pointer-only flag on a
+//! scalar or a scalar-only flag on a pointer, `str` on a pointer not to a C character,
+//! `release` on two arguments, `acquire` twice or `acquire(a)` on two arguments,
+//! `ret_null`/`acquire` without a pointer return, `acquire(a)` whose pointee differs from
+//! the return's, `size`/`const_size` without `of`, with `of` naming a non-pointer or not the
+//! argument just before, two sizes for one memory, `optional` without a size pair,
+//! `trusted`+`rcu`, `release`+`acquire`, `size`+`const_size`, `constant`+`const_size` or
+//! `ignore`+anything on one argument, two `iter_*` function flags, `iter_*` without
+//! `iter(arg0)` or with a misnamed function / extra arguments / wrong return, `iter(a)` on a
+//! pointee not named `bpf_iter_*`, a parameter name ending in a 6.12 suffix (`len__sz`), more
+//! than 5 arguments, generics, lifetimes, `where`, `self`, `async`, an ABI other than `"C"`,
+//! variadics, `impl Trait`, references (use a raw pointer), types with no C equivalent
+//! (`String`, `Vec<T>`, tuples, arrays, slices, `f32`/`f64`, `u128`/`i128`, `char`, structs
+//! by value, pointers to pointers), patterns instead of parameter names, and a
+//! `#[no_mangle]`/`#[inline]`/`#[export_name]`/`#[link_section]` of the user's own.
+//!
+//! # Types
+//!
+//! Parameters and return values are C integers or raw pointers (DESIGN.md "Type names in
+//! records"): `u8..u64` → `"u8".."u64"`, `i8..i64` → `"s8".."s64"`, `usize`/`isize` →
+//! `"size_t"`/`"ssize_t"`, `bool`, the `c_*` aliases of `core::ffi`/`kernel::ffi` (any path
+//! ending in `c_int`, ...) → their C names, and `bindings::X` by value → the integer
+//! typedef `X` (the expansion checks at compile time that `X` has `MAX`, i.e. is an
+//! integer). A pointer names its pointee: `c_void` → `"void"`, a scalar as above,
+//! `bindings::X` / `kernel::bindings::X` → `"X"` (a vmlinux type), any other path → the
+//! module's own `#[repr(C)]` type, flagged `TYPE_F_MODULE`, with its `size_of`.
+//! `*const T` sets `TYPE_F_CONST`.
+//!
+//! # Expansion
+//!
+//! `#[kfunc(...)] fn f(...)` becomes:
+//!
+//! - the function, `#[unsafe(no_mangle)] #[inline(never)] pub extern "C"` under its own
+//!   name, attributes and body unchanged (an `unsafe fn` stays unsafe);
+//! - `#[doc(hidden)] pub const __kfunc_flags_f: [u32; 6]`: `KF_*`, then `KF_ARG_*` of
+//!   arguments 0..5;
+//! - a `#[used]` static in section `.kfunc.meta` holding the metadata record
+//!   (`kfunc_layout::MetaRecord`, native byte order), a local `#[repr(C)]` struct whose
+//!   offsets are checked against `kfunc_layout` at compile time.
+//!
+//! `kfunc_set!([pub] NAME = [f, g])` emits, with `global_asm!` and `const` operands
+//! reading `__kfunc_flags_*`, the extended set8 of DESIGN.md in `.BTF_ids` (local symbols
+//! `__BTF_ID__set8__NAME`, `.size` 8 + 28 n, and `__BTF_ID__func__f__<decimal>`, `.size`
+//! 4, the decimal unique per set name and position), after a `.globl __kfunc_set_NAME`
+//! label, and a unit struct `NAME` with:
+//!
+//! - `NAME.as_ptr() -> *const u8`: the set's address (its `btf_id_set8` header);
+//! - `NAME.as_mut_ptr::<bindings::btf_id_set8>() -> *mut btf_id_set8`, for
+//!   `bindings::btf_kfunc_id_set { set, .. }`;
+//! - `NAME::LEN` (kfuncs) and `NAME::SIZE` (bytes).
+//!
+//! Set names must be unique in a crate (the symbols are per assembly unit).
+//!
+//! # Two builds: kernel and host
+//!
+//! The build is chosen by where the macros are imported from; no cfg, no cargo feature,
+//! so no `unexpected_cfgs` lint can fire:
+//!
+//! - **Kernel** (`kfunc_macros::kfunc`, `kfunc_macros::kfunc_set`): the expansion uses
+//!   only `core` (`core::arch::global_asm!`, `core::mem`), no crates.io crate, and works
+//!   in a `#![no_std]` crate built with `-C panic=abort` (tested by `tests/no_std.rs`).
+//! - **Host** (`kfunc::kfunc`, `kfunc::kfunc_set` of the `kfunc` crate in
+//!   `kfunc-macros/kfunc`): the same expansion, plus an entry in the linkme distributed
+//!   slice `kfunc::KFUNCS` per kfunc (name, flags, record bytes, address), so userspace
+//!   tests can enumerate the kfuncs of a binary.
+//!
+//! ## Using the macros in a kernel module (Kbuild)
+//!
+//! A proc-macro is a host library loaded by the compiler, so it must be built by the same
+//! `rustc` as the kernel's (this machine's rustup stable):
+//!
+//! ```text
+//! cargo build --release -p kfunc-macros     # -> target/release/libkfunc_macros.so
+//! ```
+//!
+//! and handed to the module's `rustc` by the module's Kbuild file:
+//!
+//! ```text
+//! rustflags-y += --extern kfunc_macros=/work/main/target/release/libkfunc_macros.so
+//! ```
+//!
+//! then, in the module: `use kfunc_macros::{kfunc, kfunc_set};`. The emitted code needs
+//! Rust >= 1.82 (`&raw const`, `#[unsafe(no_mangle)]`, `unsafe extern`) and passes the
+//! kernel's `-Wmissing_docs -Wunreachable_pub -Dunsafe_op_in_unsafe_fn`.
+
+use proc_macro::TokenStream;
+use syn::parse_macro_input;
+
+mod expand;
+mod grammar;
+mod parse;
+mod types;
+mod validate;
+
+use expand::Mode;
+
+fn kfunc_impl(
+    attr: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+    mode: Mode,
+) -> proc_macro2::TokenStream {
+    let item: syn::ItemFn = match syn::parse2(item) {
+        Ok(i) => i,
+        Err(e) => {
+            return syn::Error::new(e.span(), format!("#[kfunc] applies to a function: {e}"))
+                .to_compile_error()
+        }
+    };
+    let flags =
+        match syn::parse::Parser::parse2(<parse::FlagList as syn::parse::Parse>::parse, attr) {
+            Ok(f) => f,
+            Err(e) => return expand::on_error(e, &item),
+        };
+    match validate::validate(&flags.0, &item) {
+        Ok(k) => expand::kfunc(&k, &item, mode),
+        Err(e) => expand::on_error(e, &item),
+    }
+}
+
+fn kfunc_set_impl(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    match syn::parse2::<parse::SetInput>(input).and_then(|s| expand::kfunc_set(&s)) {
+        Ok(t) => t,
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+/// Declare a kfunc and its flags: the function is exported with the C ABI, its flags go
+/// to a hidden constant for [`kfunc_set!`] and a metadata record goes to `.kfunc.meta`.
+///
+/// Kernel build (only `core` in the expansion). See the crate docs for the grammar, the
+/// meaning of every flag and the checks.
+///
+/// # Example
+///
+/// ```
+/// use core::ffi::c_char;
+/// use kfunc_macros::{kfunc, kfunc_set};
+///
+/// /// The module's own object.
+/// #[repr(C)]
+/// pub struct SampleObj {
+///     refs: u32,
+/// }
+///
+/// /// Returns `obj` with one more reference; `hint` may be NULL.
+/// #[kfunc(acquire(obj), ret_null, nullable(hint))]
+/// unsafe fn bpf_doc_get(obj: *mut SampleObj, hint: *const c_char) -> *mut SampleObj {
+///     // SAFETY: the verifier passes a valid, referenced `obj`.
+///     unsafe { (*obj).refs += 1 };
+///     obj
+/// }
+///
+/// /// Sums `len` bytes at `buf`.
+/// #[kfunc(size(len, of = buf), sleepable)]
+/// fn bpf_doc_sum(buf: *const u8, len: u32) -> u64 {
+///     (0..len as usize).map(|i| u64::from(unsafe { *buf.add(i) })).sum()
+/// }
+///
+/// kfunc_set!(DOC_KFUNCS = [bpf_doc_get, bpf_doc_sum]);
+///
+/// // `KF_ACQUIRE | KF_RET_NULL`, then `KF_ARG_ACQUIRE` on arg 0, `KF_ARG_NULLABLE` on arg 1.
+/// assert_eq!(
+///     __kfunc_flags_bpf_doc_get,
+///     [
+///         kfunc_layout::KF_ACQUIRE | kfunc_layout::KF_RET_NULL,
+///         kfunc_layout::KF_ARG_ACQUIRE,
+///         kfunc_layout::KF_ARG_NULLABLE,
+///         0, 0, 0,
+///     ]
+/// );
+/// assert_eq!(DOC_KFUNCS::LEN, 2);
+/// assert!(!DOC_KFUNCS.as_ptr().is_null());
+/// let mut o = SampleObj { refs: 1 };
+/// assert_eq!(unsafe { bpf_doc_get(&mut o, core::ptr::null()) }, &mut o as *mut _);
+/// assert_eq!(bpf_doc_sum(b"\x01\x02".as_ptr(), 2), 3);
+/// ```
+#[proc_macro_attribute]
+pub fn kfunc(attr: TokenStream, item: TokenStream) -> TokenStream {
+    kfunc_impl(attr.into(), item.into(), Mode::Kernel).into()
+}
+
+/// Host build of [`macro@kfunc`]: also registers the kfunc in `kfunc::KFUNCS`. Use it
+/// through the `kfunc` crate (`use kfunc::kfunc;`), which re-exports it as `kfunc`.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn __kfunc_host(attr: TokenStream, item: TokenStream) -> TokenStream {
+    kfunc_impl(attr.into(), item.into(), Mode::Host).into()
+}
+
+/// Emit a kfunc set in `.BTF_ids` (the extended set8 of DESIGN.md) and a unit struct of
+/// the same name giving its address.
+///
+/// `kfunc_set!([pub] NAME = [f, path::to::g, ...]);` where every entry is a
+/// [`macro@kfunc`] function. The entries' flags are read from their hidden
+/// `__kfunc_flags_*` constants through `const` operands of `global_asm!`, so the set and the
+/// records agree by construction; `btfids-post` fills the BTF ids and `cnt` after linking.
+///
+/// # Example
+///
+/// ```
+/// use kfunc_macros::{kfunc, kfunc_set};
+///
+/// mod ops {
+///     use kfunc_macros::kfunc;
+///     /// Returns `x + 1`; `x` must be a known constant.
+///     #[kfunc(constant(x))]
+///     pub fn bpf_doc_inc(x: u64) -> u64 { x + 1 }
+/// }
+/// /// Does nothing, may sleep.
+/// #[kfunc(sleepable)]
+/// fn bpf_doc_nop() {}
+///
+/// kfunc_set!(pub DOC_SET = [ops::bpf_doc_inc, bpf_doc_nop]);
+///
+/// // Size: header + 2 extended entries.
+/// assert_eq!(
+///     DOC_SET::SIZE,
+///     kfunc_layout::SET8_HEADER_SIZE + 2 * kfunc_layout::SET8_ARGS_ENTRY_SIZE
+/// );
+/// // In a kernel module:
+/// // bindings::btf_kfunc_id_set { owner, set: DOC_SET.as_mut_ptr(), filter: None }
+/// let p: *mut u32 = DOC_SET.as_mut_ptr();
+/// // The header flags word: KFUNCS | KFUNC_ARGS | version << 8.
+/// assert_eq!(unsafe { p.add(1).read() }, kfunc_layout::BTF_SET8_ARGS_HEADER_FLAGS);
+/// # assert_eq!(ops::bpf_doc_inc(1), 2);
+/// # bpf_doc_nop();
+/// ```
+#[proc_macro]
+pub fn kfunc_set(input: TokenStream) -> TokenStream {
+    let input: proc_macro2::TokenStream = parse_macro_input!(input as proc_macro2::TokenStream);
+    kfunc_set_impl(input).into()
+}
+
+#[cfg(test)]
+mod snapshots;

@@ -1,0 +1,393 @@
+//! Code generation for `#[kfunc]` and `kfunc_set!`.
+//!
+//! Every number written here comes from `kfunc_layout` at expansion time.
+
+use crate::parse::SetInput;
+use crate::types::{CType, Pointee, Scalar, Sign};
+use crate::validate::{Errors, Kfunc};
+use kfunc_layout as kl;
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, ItemFn, LitInt};
+
+/// Which build the expansion is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// The kernel's `#![no_std]` build: only `core`, no crates.io crate.
+    Kernel,
+    /// A userspace build with the `kfunc` host crate: also registers each kfunc in
+    /// `kfunc::KFUNCS` (a linkme distributed slice).
+    Host,
+}
+
+fn hex(v: u32) -> LitInt {
+    LitInt::new(&format!("{v:#x}"), Span::call_site())
+}
+
+fn num(v: usize) -> LitInt {
+    LitInt::new(&v.to_string(), Span::call_site())
+}
+
+/// The name of the hidden flags constant of kfunc `f`.
+pub(crate) fn flags_const(f: &Ident) -> Ident {
+    format_ident!("__kfunc_flags_{}", f, span = f.span())
+}
+
+/// What to emit for a function the attribute refused: the errors, the function unchanged
+/// (so the rest of the crate still resolves it), and a zero flags constant (so a
+/// `kfunc_set!` naming it reports nothing more).
+pub(crate) fn on_error(err: syn::Error, item: &ItemFn) -> TokenStream {
+    let c = flags_const(&item.sig.ident);
+    let e = err.to_compile_error();
+    quote! {
+        #e
+        #item
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, dead_code, unreachable_pub)]
+        pub const #c: [u32; 6] = [0; 6];
+    }
+}
+
+/// Intern strings like `MetaRecord::write` does (no sharing; offset 0 is "").
+struct Strtab(Vec<u8>);
+
+impl Strtab {
+    fn intern(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
+        let off = self.0.len() as u32;
+        self.0.extend_from_slice(s.as_bytes());
+        self.0.push(0);
+        off
+    }
+}
+
+fn scalar_tflags(s: &Scalar) -> TokenStream {
+    let signed = kl::TYPE_F_SIGNED;
+    let ty = &s.ty;
+    match s.sign {
+        Sign::Bool | Sign::Known(false) => quote!(0u8),
+        Sign::Known(true) => quote!(#signed),
+        Sign::FromMin => quote!(if <#ty>::MIN != 0 { #signed } else { 0u8 }),
+    }
+}
+
+/// Type descriptor initialiser and its strings.
+fn type_desc(name: &str, c: &CType, st: &mut Strtab, checks: &mut Vec<TokenStream>) -> TokenStream {
+    let name_off = st.intern(name);
+    let (type_name, kind, tflags, size) = match c {
+        CType::Void => ("void".to_string(), kl::TYPE_VOID, quote!(0u8), quote!(0u32)),
+        CType::Scalar(s) => {
+            let ty = &s.ty;
+            if s.is_bindings_typedef {
+                // A `bindings::X` by value must be an integer typedef: integers have `MAX`.
+                checks.push(quote_spanned! {ty.span()=>
+                    const _: #ty = <#ty>::MAX;
+                });
+            }
+            (
+                s.c_name.clone(),
+                kl::TYPE_SCALAR,
+                scalar_tflags(s),
+                quote!(::core::mem::size_of::<#ty>() as u32),
+            )
+        }
+        CType::Pointer { is_const, pointee } => {
+            let mut f = 0u8;
+            if *is_const {
+                f |= kl::TYPE_F_CONST;
+            }
+            let size = match pointee {
+                Pointee::Module(_, ty) => {
+                    f |= kl::TYPE_F_MODULE;
+                    quote!(::core::mem::size_of::<#ty>() as u32)
+                }
+                _ => quote!(0u32),
+            };
+            (pointee.c_name(), kl::TYPE_POINTER, quote!(#f), size)
+        }
+    };
+    let type_off = st.intern(&type_name);
+    quote! {
+        KfuncMetaType {
+            name_off: #name_off,
+            type_off: #type_off,
+            kind: #kind,
+            tflags: #tflags,
+            reserved: 0,
+            size: #size,
+        }
+    }
+}
+
+/// Expand a validated `#[kfunc]`.
+pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, mode: Mode) -> TokenStream {
+    let name = &k.name;
+    let name_str = name.to_string();
+    let fconst = flags_const(name);
+    let mut words = vec![k.func_flags];
+    words.extend_from_slice(&k.arg_flags);
+    let words: Vec<LitInt> = words.into_iter().map(hex).collect();
+    let nwords = num(words.len());
+
+    // The function itself.
+    let attrs = &item.attrs;
+    let sig = &item.sig;
+    let unsafety = &sig.unsafety;
+    let constness = &sig.constness;
+    let inputs = &sig.inputs;
+    let output = &sig.output;
+    let body = &item.block;
+    let user_pub = matches!(item.vis, syn::Visibility::Public(_));
+    let allow_pub = if user_pub {
+        quote!()
+    } else {
+        quote!(#[allow(missing_docs, unreachable_pub)])
+    };
+
+    // The metadata record.
+    let mut st = Strtab(vec![0]);
+    let name_off = st.intern(&name_str);
+    let mut checks = Vec::new();
+    let ret = type_desc("", &k.ret, &mut st, &mut checks);
+    let mut args = Vec::new();
+    for p in &k.params {
+        let c = p.c.as_ref().expect("validated");
+        args.push(type_desc(&p.name.to_string(), c, &mut st, &mut checks));
+    }
+    let zero = quote! {
+        KfuncMetaType { name_off: 0, type_off: 0, kind: 0, tflags: 0, reserved: 0, size: 0 }
+    };
+    while args.len() < kl::MAX_ARGS {
+        args.push(zero.clone());
+    }
+    while st.0.len() % 4 != 0 {
+        st.0.push(0);
+    }
+    let strtab = syn::LitByteStr::new(&st.0, Span::call_site());
+    let strtab_len = num(st.0.len());
+    let rec_size = kl::META_HEADER_SIZE + st.0.len();
+    let rec_size_u16 = u16::try_from(rec_size).expect("record below 64 KiB");
+    let magic = hex(kl::META_MAGIC);
+    let version = kl::META_VERSION;
+    let nr_args = k.params.len() as u8;
+    let max_args = num(kl::MAX_ARGS);
+    let header_size = num(kl::META_HEADER_SIZE);
+    let type_size = num(kl::META_TYPE_SIZE);
+    let ret_off = num(kl::META_RET_OFFSET);
+    let args_off = num(kl::META_ARGS_OFFSET);
+    let section = kl::META_SECTION;
+    let rec_size_lit = num(rec_size);
+
+    let host = match mode {
+        Mode::Kernel => quote!(),
+        Mode::Host => {
+            let fn_ty = quote!(#unsafety extern "C" fn(#inputs) #output);
+            quote! {
+                #[::kfunc::__private::linkme::distributed_slice(::kfunc::KFUNCS)]
+                #[linkme(crate = ::kfunc::__private::linkme)]
+                static KFUNC_INFO: ::kfunc::KfuncInfo = ::kfunc::KfuncInfo {
+                    name: #name_str,
+                    flags: #fconst,
+                    // SAFETY: `KfuncMeta` is `repr(C)` with no padding (checked above).
+                    record: unsafe { ::kfunc::__private::record_bytes(&KFUNC_META) },
+                    addr: ::kfunc::__private::FnAddr(#name as #fn_ty as *const ()),
+                };
+            }
+        }
+    };
+
+    quote! {
+        #(#attrs)*
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        #allow_pub
+        pub #constness #unsafety extern "C" fn #name(#inputs) #output #body
+
+        /// `#[kfunc]` flags of this kfunc: `KF_*` then `KF_ARG_*` of arguments 0..5.
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, unreachable_pub)]
+        pub const #fconst: [u32; #nwords] = [#(#words),*];
+
+        const _: () = {
+            #[repr(C)]
+            struct KfuncMetaType {
+                name_off: u32,
+                type_off: u32,
+                kind: u8,
+                tflags: u8,
+                reserved: u16,
+                size: u32,
+            }
+            #[repr(C)]
+            struct KfuncMeta {
+                magic: u32,
+                version: u16,
+                size: u16,
+                flags: u32,
+                arg_flags: [u32; #max_args],
+                name_off: u32,
+                nr_args: u8,
+                reserved: [u8; 3],
+                ret: KfuncMetaType,
+                args: [KfuncMetaType; #max_args],
+                strtab: [u8; #strtab_len],
+            }
+            const _: () = ::core::assert!(::core::mem::size_of::<KfuncMetaType>() == #type_size);
+            const _: () = ::core::assert!(::core::mem::offset_of!(KfuncMeta, ret) == #ret_off);
+            const _: () = ::core::assert!(::core::mem::offset_of!(KfuncMeta, args) == #args_off);
+            const _: () = ::core::assert!(::core::mem::offset_of!(KfuncMeta, strtab) == #header_size);
+            const _: () = ::core::assert!(::core::mem::size_of::<KfuncMeta>() == #rec_size_lit);
+            #(#checks)*
+
+            #[used]
+            #[unsafe(link_section = #section)]
+            static KFUNC_META: KfuncMeta = KfuncMeta {
+                magic: #magic,
+                version: #version,
+                size: #rec_size_u16,
+                flags: #fconst[0],
+                arg_flags: [#fconst[1], #fconst[2], #fconst[3], #fconst[4], #fconst[5]],
+                name_off: #name_off,
+                nr_args: #nr_args,
+                reserved: [0; 3],
+                ret: #ret,
+                args: [#(#args),*],
+                strtab: *#strtab,
+            };
+            #host
+        };
+    }
+}
+
+/// FNV-1a, for the unique decimal suffix of entry symbols (stable across builds).
+fn fnv1a(s: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in s.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// Expand `kfunc_set!`.
+pub(crate) fn kfunc_set(input: &SetInput) -> Result<TokenStream, syn::Error> {
+    let vis = &input.vis;
+    let mut errs = Errors::default();
+    let name = &input.name;
+    if input.funcs.is_empty() {
+        errs.push(
+            input.bracket.span.join(),
+            format!("kfunc set `{name}` is empty: list the kfuncs, `{name} = [bpf_a, bpf_b]`"),
+        );
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for p in &input.funcs {
+        let last = p.segments.last().expect("a path has a segment");
+        if !matches!(last.arguments, syn::PathArguments::None) {
+            errs.push(
+                last.arguments.span(),
+                "name a #[kfunc] function, without generic arguments",
+            );
+            continue;
+        }
+        let n = last.ident.to_string();
+        if seen.contains(&n) {
+            errs.push(
+                p.span(),
+                format!("`{n}` is already in set `{name}`: remove this one"),
+            );
+        }
+        seen.push(n);
+    }
+    errs.finish()?;
+
+    let set_name = name.to_string();
+    let label = format!("__kfunc_set_{set_name}");
+    let set_sym = format!("__BTF_ID__set8__{set_name}");
+    let n = input.funcs.len();
+    let size = kl::SET8_HEADER_SIZE + kl::SET8_ARGS_ENTRY_SIZE * n;
+    let hash = fnv1a(&set_name);
+
+    let mut asm = String::new();
+    asm.push_str(".pushsection .BTF_ids,\"a\"\n.balign 4\n");
+    asm.push_str(&format!(".globl {label}\n{label}:\n"));
+    asm.push_str(&format!(
+        ".local {set_sym}\n.type {set_sym}, STT_OBJECT\n.size {set_sym}, {size}\n{set_sym}:\n"
+    ));
+    asm.push_str(&format!(
+        ".zero 4\n.long {:#x}\n",
+        kl::BTF_SET8_ARGS_HEADER_FLAGS
+    ));
+    let mut operands = Vec::new();
+    for (i, p) in input.funcs.iter().enumerate() {
+        let f = &p.segments.last().expect("checked").ident;
+        let sym = format!("__BTF_ID__func__{f}__{hash}{i:04}");
+        asm.push_str(&format!(
+            ".local {sym}\n.type {sym}, STT_OBJECT\n.size {sym}, 4\n{sym}:\n.zero 4\n"
+        ));
+        let mut cpath = p.clone();
+        cpath.segments.last_mut().expect("checked").ident = flags_const(f);
+        let ops: Vec<Ident> = (0..=kl::MAX_ARGS)
+            .map(|w| format_ident!("f{}_{}", i, w))
+            .collect();
+        asm.push_str(&format!(".long {{{}}}\n", ops[0]));
+        asm.push_str(&format!(
+            ".long {}\n",
+            ops[1..]
+                .iter()
+                .map(|o| format!("{{{o}}}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        for (w, op) in ops.iter().enumerate() {
+            let w = num(w);
+            operands.push(quote_spanned!(p.span()=> #op = const #cpath[#w]));
+        }
+    }
+    asm.push_str(".popsection\n");
+    let lines: Vec<&str> = asm.lines().collect();
+    let label_ident = Ident::new(&label, Span::call_site());
+    let nlit = num(n);
+    let size_lit = num(size);
+    let doc = format!(
+        "The kfunc set `{set_name}` ({n} kfunc{}) emitted in `.BTF_ids` by `kfunc_set!`: \
+         an extended `btf_id_set8` of {size} bytes. Take its address with \
+         [`{set_name}::as_ptr`] or [`{set_name}::as_mut_ptr`].",
+        if n == 1 { "" } else { "s" }
+    );
+    Ok(quote! {
+        ::core::arch::global_asm!(
+            #(#lines),*,
+            #(#operands),*
+        );
+
+        #[doc = #doc]
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug)]
+        #vis struct #name;
+
+        #[allow(unreachable_pub, dead_code)]
+        impl #name {
+            /// Number of kfuncs in the set.
+            pub const LEN: usize = #nlit;
+            /// Size of the set in `.BTF_ids`, in bytes (header and extended entries).
+            pub const SIZE: usize = #size_lit;
+            /// Address of the set's `btf_id_set8` header in `.BTF_ids`.
+            pub fn as_ptr(self) -> *const u8 {
+                unsafe extern "C" {
+                    #[allow(non_upper_case_globals)]
+                    static #label_ident: u8;
+                }
+                &raw const #label_ident
+            }
+            /// The set's address as `*mut T`, for `bindings::btf_kfunc_id_set { set, .. }`
+            /// (`T` = `bindings::btf_id_set8`). The kernel only reads the set.
+            pub fn as_mut_ptr<T>(self) -> *mut T {
+                self.as_ptr().cast_mut().cast::<T>()
+            }
+        }
+    })
+}

@@ -1,0 +1,65 @@
+//! Snapshots of pretty-printed expansions (`cargo insta review` after a change; every
+//! accepted snapshot was read against DESIGN.md).
+
+use crate::expand::Mode;
+use quote::quote;
+
+fn pretty(t: proc_macro2::TokenStream) -> String {
+    prettyplease::unparse(&syn::parse2::<syn::File>(t).expect("expansion parses as a file"))
+}
+
+#[test]
+fn sample_get_kernel() {
+    let out = crate::kfunc_impl(
+        quote!(acquire(arg0), ret_null, nullable(hint), sleepable),
+        quote! {
+            /// Gets a reference.
+            fn bpf_sample_get(obj: *mut SampleObj, hint: *const bindings::task_struct) -> *mut SampleObj {
+                obj
+            }
+        },
+        Mode::Kernel,
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn unsafe_release_and_size_pair_kernel() {
+    let out = crate::kfunc_impl(
+        quote!(
+            release(obj),
+            size(len, of = buf),
+            optional(buf),
+            constant(k)
+        ),
+        quote! {
+            pub unsafe fn bpf_sample_put(obj: *mut SampleObj, buf: *mut core::ffi::c_void, len: usize, k: core::ffi::c_int) -> i32 {
+                0
+            }
+        },
+        Mode::Kernel,
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn host_mode_registers_in_linkme() {
+    let out = crate::kfunc_impl(
+        quote!(str(name)),
+        quote! {
+            fn bpf_sample_lookup(name: *const core::ffi::c_char, pid: bindings::pid_t) -> bool {
+                true
+            }
+        },
+        Mode::Host,
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn set_of_two() {
+    let out = crate::kfunc_set_impl(quote!(
+        SAMPLE_KFUNCS = [bpf_sample_get, ops::bpf_sample_put]
+    ));
+    insta::assert_snapshot!(pretty(out));
+}
