@@ -7,7 +7,7 @@ use crate::types::{CType, Pointee, Scalar, Sign};
 use crate::validate::{Errors, Kfunc};
 use kfunc_layout as kl;
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Ident, ItemFn, LitInt};
 
@@ -184,7 +184,11 @@ pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, mode: Mode) -> TokenStream {
     let host = match mode {
         Mode::Kernel => quote!(),
         Mode::Host => {
-            let fn_ty = quote!(#unsafety extern "C" fn(#inputs) #output);
+            let tys = inputs.iter().map(|a| match a {
+                syn::FnArg::Typed(pt) => pt.ty.to_token_stream(),
+                syn::FnArg::Receiver(r) => r.ty.to_token_stream(),
+            });
+            let fn_ty = quote!(#unsafety extern "C" fn(#(#tys),*) #output);
             quote! {
                 #[::kfunc::__private::linkme::distributed_slice(::kfunc::KFUNCS)]
                 #[linkme(crate = ::kfunc::__private::linkme)]
