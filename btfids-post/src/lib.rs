@@ -1,0 +1,43 @@
+//! `btfids-post`: a drop-in for the kernel's `tools/bpf/resolve_btfids` that also writes
+//! the extended set8 layout (per-argument kfunc flags) and builds BTF for Rust kfuncs.
+//!
+//! The work is split in named phases, like `resolve_btfids/main.c`:
+//! [`pipeline::collect`] (ELF, symbols, sets, `.kfunc.meta` records, BTF),
+//! [`btfgen`] (FUNC + FUNC_PROTO for records without a FUNC), [`pipeline::resolve`]
+//! (every `__BTF_ID__*` symbol to its id), [`pipeline::patch`] (ids, counts, sorting,
+//! record cross-checks) and [`write`] (in place, or a temporary file renamed over the input
+//! when `.BTF` grew).
+
+pub mod btf;
+pub mod btfgen;
+pub mod dump;
+pub mod elf;
+pub mod pipeline;
+pub mod write;
+
+/// Every error: a message naming the file, and the section, symbol or argument concerned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Error(pub String);
+
+impl Error {
+    /// An error about `path`.
+    pub fn at(path: &std::path::Path, msg: impl std::fmt::Display) -> Self {
+        Error(format!("{}: {msg}", path.display()))
+    }
+}
+
+/// Options of a run (the command line, decoded).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `-v` count.
+    pub verbose: u8,
+    /// `--btf FILE`: read BTF from this file instead of the ELF.
+    pub btf: Option<std::path::PathBuf>,
+    /// `-b FILE`: base BTF (vmlinux) for a module's split BTF.
+    pub base: Option<std::path::PathBuf>,
+    /// `--strict`: an unresolved name is an error.
+    pub strict: bool,
+    /// `--legacy-set8`: write extended sets as legacy 8-byte pairs.
+    pub legacy_set8: bool,
+}
