@@ -694,14 +694,16 @@ pub fn c_header() -> String {
     s.push_str("#ifndef _LINUX_BTF_KFUNC_ARGS_H\n#define _LINUX_BTF_KFUNC_ARGS_H\n\n");
     s.push_str("#include <linux/types.h>\n\n");
     s.push_str("/* Per-argument flags: one u32 per kfunc argument. */\n");
+    // Kernel style: the comment on its own line (lines stay below 100 columns), the value
+    // tab-aligned at column 32, and no `U` suffix so that the values can be stringified
+    // into assembler directives (`BTF_ID_FLAGS_ARGS`), like the `KF_*` flags of btf.h.
     for f in ARG_FLAGS {
         let bit = f.value.trailing_zeros();
-        let pad = 24usize.saturating_sub(f.c_name.len() + 8);
-        let tab = if pad > 0 { "\t" } else { " " };
-        s.push_str(&format!(
-            "#define {}{tab}(1U << {bit}) /* {} */\n",
-            f.c_name, f.doc
-        ));
+        let name = format!("#define {}", f.c_name);
+        let tabs = "\t"
+            .repeat(32usize.saturating_sub(name.len()).div_ceil(8))
+            .max("\t".into());
+        s.push_str(&format!("/* {} */\n{name}{tabs}(1 << {bit})\n", f.doc));
     }
     s.push_str(&format!(
         "\n/* Bits {}-{}: the memory argument a size argument describes. */\n",
@@ -719,7 +721,7 @@ pub fn c_header() -> String {
     ));
     s.push_str("/* set8 header flags of an extended kfunc set (BTF_SET8_KFUNCS is bit 0). */\n");
     s.push_str(&format!(
-        "#define BTF_SET8_KFUNC_ARGS\t(1U << {})\n",
+        "#define BTF_SET8_KFUNC_ARGS\t(1 << {})\n",
         BTF_SET8_KFUNC_ARGS.trailing_zeros()
     ));
     s.push_str(&format!(

@@ -4,6 +4,8 @@
 
 use std::process::ExitCode;
 
+mod deps;
+mod kernel;
 mod test;
 mod vm;
 
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = &args[args.len().min(1)..];
     let result: Result<(), String> = match args.first().map(String::as_str) {
+        Some("kernel") => kernel::run(rest),
         Some("test") => test::run(rest),
         Some("vm") => vm::run(rest),
         Some("gen-header") => {

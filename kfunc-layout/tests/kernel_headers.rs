@@ -1,0 +1,173 @@
+//! The function flags of `kfunc_layout::FUNC_FLAGS` must be those of `include/linux/btf.h` of
+//! the 6.12 kernel source (same names, same values, none missing on either side), and
+//! `BTF_SET8_KFUNCS` that of `include/linux/btf_ids.h`.
+//!
+//! The headers come from a cached kernel tree (`~/.cache/kfunc-args/kernel/*/linux`,
+//! unpatched first) or are extracted from `/usr/src/linux-source-6.12.tar.xz`; without
+//! either the tests are skipped with a printed reason.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+const TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
+const TOP: &str = "linux-source-6.12";
+
+/// A directory holding `include/linux/{btf,btf_ids}.h`, or why there is none.
+fn kernel_include_root() -> &'static Result<PathBuf, String> {
+    static ROOT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        if let Some(home) = std::env::var_os("HOME") {
+            let cache = PathBuf::from(home).join(".cache/kfunc-args/kernel");
+            let mut trees: Vec<PathBuf> = fs::read_dir(&cache)
+                .map(|d| {
+                    d.filter_map(|e| e.ok().map(|e| e.path().join("linux")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            // Unpatched trees first: they are the pristine 6.12 headers.
+            trees.sort_by_key(|p| !p.to_string_lossy().contains("/unpatched-"));
+            if let Some(t) = trees.into_iter().find(|t| {
+                t.join("include/linux/btf.h").exists() && t.join("include/linux/btf_ids.h").exists()
+            }) {
+                return Ok(t);
+            }
+        }
+        if !Path::new(TARBALL).exists() {
+            return Err(format!(
+                "no cached kernel tree under ~/.cache/kfunc-args/kernel and no {TARBALL} \
+                 (install linux-source-6.12 or run `cargo xtask kernel`)"
+            ));
+        }
+        let dir = std::env::temp_dir().join(format!("kfunc-layout-headers-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let st = Command::new("tar")
+            .arg("-xJf")
+            .arg(TARBALL)
+            .arg("-C")
+            .arg(&dir)
+            .arg(format!("{TOP}/include/linux/btf.h"))
+            .arg(format!("{TOP}/include/linux/btf_ids.h"))
+            .status()
+            .map_err(|e| format!("tar: {e}"))?;
+        if !st.success() {
+            return Err(format!("tar -xJf {TARBALL} failed ({st})"));
+        }
+        Ok(dir.join(TOP))
+    })
+}
+
+/// `#define NAME (1 << n)` / `#define NAME value` lines whose name starts with `prefix`.
+fn defines(text: &str, prefix: &str) -> BTreeMap<String, u32> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim_start().strip_prefix("#define ") else {
+            continue;
+        };
+        let mut parts = rest.splitn(2, char::is_whitespace);
+        let name = parts.next().unwrap_or("");
+        let value = parts.next().unwrap_or("").trim();
+        if !name.starts_with(prefix) || name.contains('(') {
+            continue;
+        }
+        let value = value.split("/*").next().unwrap().trim();
+        if let Some(v) = eval(value) {
+            out.insert(name.to_string(), v);
+        }
+    }
+    out
+}
+
+/// Evaluate `(1 << n)`, `1 << n`, decimal or hex literals; `None` for anything else.
+fn eval(v: &str) -> Option<u32> {
+    let v = v
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
+    if let Some((a, b)) = v.split_once("<<") {
+        let a: u32 = a.trim().trim_end_matches(['U', 'u']).parse().ok()?;
+        let b: u32 = b.trim().parse().ok()?;
+        return a.checked_shl(b);
+    }
+    if let Some(h) = v.strip_prefix("0x") {
+        return u32::from_str_radix(h, 16).ok();
+    }
+    v.parse().ok()
+}
+
+fn read(root: &Path, rel: &str) -> String {
+    let p = root.join(rel);
+    fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn func_flags_match_btf_h() {
+    let root = match kernel_include_root() {
+        Ok(r) => r,
+        Err(why) => {
+            eprintln!("SKIPPED func_flags_match_btf_h: {why}");
+            return;
+        }
+    };
+    let kernel = defines(&read(root, "include/linux/btf.h"), "KF_");
+    assert!(
+        !kernel.is_empty(),
+        "{}: no KF_* defines found",
+        root.join("include/linux/btf.h").display()
+    );
+    let ours: BTreeMap<String, u32> = kfunc_layout::FUNC_FLAGS
+        .iter()
+        .map(|f| (f.c_name.to_string(), f.value))
+        .collect();
+    for (name, v) in &ours {
+        match kernel.get(name) {
+            Some(k) => assert_eq!(k, v, "{name}: btf.h has {k:#x}, kfunc-layout {v:#x}"),
+            None => panic!("{name} of kfunc-layout is not defined in btf.h"),
+        }
+    }
+    for (name, k) in &kernel {
+        assert!(
+            ours.contains_key(name),
+            "btf.h defines {name} = {k:#x}, missing from kfunc_layout::FUNC_FLAGS"
+        );
+    }
+}
+
+#[test]
+fn set8_kfuncs_matches_btf_ids_h() {
+    let root = match kernel_include_root() {
+        Ok(r) => r,
+        Err(why) => {
+            eprintln!("SKIPPED set8_kfuncs_matches_btf_ids_h: {why}");
+            return;
+        }
+    };
+    let kernel = defines(&read(root, "include/linux/btf_ids.h"), "BTF_SET8_");
+    assert_eq!(
+        kernel.get("BTF_SET8_KFUNCS").copied(),
+        Some(kfunc_layout::BTF_SET8_KFUNCS),
+        "BTF_SET8_KFUNCS of btf_ids.h vs kfunc-layout"
+    );
+    // Bits 6.12 defines for set8 headers must not collide with the extended-set bits.
+    for (name, v) in kernel.iter().filter(|(n, _)| *n != "BTF_SET8_KFUNCS") {
+        assert_eq!(
+            v & (kfunc_layout::BTF_SET8_KNOWN_MASK & !kfunc_layout::BTF_SET8_KFUNCS),
+            0,
+            "btf_ids.h {name} = {v:#x} collides with the extended set8 header bits"
+        );
+    }
+}
+
+#[test]
+fn define_parser_reads_kernel_style() {
+    let text = "#define KF_ACQUIRE\t(1 << 0) /* x */\n#define KF_RELEASE   (1 << 1)\n#define KF_X(y) y\n#define BTF_SET8_KFUNCS\t\t(1 << 0)\n";
+    let d = defines(text, "KF_");
+    assert_eq!(d.get("KF_ACQUIRE"), Some(&1));
+    assert_eq!(d.get("KF_RELEASE"), Some(&2));
+    assert_eq!(d.len(), 2);
+    assert_eq!(defines(text, "BTF_SET8_").get("BTF_SET8_KFUNCS"), Some(&1));
+}

@@ -1,0 +1,574 @@
+//! `cargo xtask kernel [--variant patched|unpatched|both]`: build the 6.12 kernel of Debian's
+//! `linux-source-6.12`, with (patched) or without (unpatched) the series in `patches/`, with
+//! `kernel/config.fragment` merged over `tinyconfig`.
+//!
+//! Every build lives in `~/.cache/kfunc-args/kernel/<variant>-<key>/` where `<key>` is 16 hex
+//! digits of a hash of everything the result depends on: the source package version, the
+//! patch files (patched variant only), the config fragment and the rustc, clang and bindgen
+//! versions. A finished build writes `stamp`; later runs return at once. An interrupted build
+//! resumes where it stopped (unpacking, patching and configuring are recorded step by step).
+//!
+//! Other xtask modules call [`ensure_kernel`].
+
+use crate::deps;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// The Debian source tarball the kernels are built from.
+pub const TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
+/// The Debian package providing [`TARBALL`].
+pub const SOURCE_PACKAGE: &str = "linux-source-6.12";
+/// Top directory inside [`TARBALL`].
+const TARBALL_TOP: &str = "linux-source-6.12";
+/// A finished manual build of the unpatched tree that may be adopted instead of a cold build.
+const MANUAL_UNPATCHED: &str = "/root/.cache/kfunc-args/manual/unpatched";
+/// libclang that bindgen must use (see DESIGN.md: clang-19's libclang rejects a clang-14 flag).
+pub const LIBCLANG_PATH: &str = "/usr/lib/llvm-14/lib";
+
+/// Debian packages a kernel build needs.
+pub const KERNEL_PACKAGES: &[&str] = &[
+    SOURCE_PACKAGE,
+    "dwarves",
+    "clang",
+    "llvm",
+    "lld",
+    "libclang-dev",
+    "bc",
+    "flex",
+    "bison",
+    "libelf-dev",
+    "libssl-dev",
+    "make",
+    "patch",
+    "xz-utils",
+    "cpio",
+    "zstd",
+    "python3",
+];
+
+/// Which kernel to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Pristine 6.12 plus the series in `patches/`.
+    Patched,
+    /// Pristine 6.12.
+    Unpatched,
+}
+
+impl Variant {
+    /// The name used on the command line and in cache paths.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Patched => "patched",
+            Variant::Unpatched => "unpatched",
+        }
+    }
+}
+
+/// A finished kernel build.
+#[derive(Debug, Clone)]
+pub struct KernelTree {
+    /// Which variant this is.
+    pub variant: Variant,
+    /// The kernel source tree, built in place (use it as `make -C <tree> M=...`).
+    pub tree: PathBuf,
+    /// `arch/x86/boot/bzImage`.
+    pub bzimage: PathBuf,
+    /// `vmlinux` (with `.BTF`).
+    pub vmlinux: PathBuf,
+    /// The full build log.
+    pub log: PathBuf,
+}
+
+/// The repository root (parent of the xtask crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repository")
+        .to_path_buf()
+}
+
+fn cache_root() -> Result<PathBuf, String> {
+    let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
+    Ok(PathBuf::from(home).join(".cache/kfunc-args/kernel"))
+}
+
+/// The patch files of the series, in application order.
+pub fn patch_files() -> Result<Vec<PathBuf>, String> {
+    let dir = repo_root().join("patches");
+    let mut v: Vec<PathBuf> = fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
+        .collect();
+    v.sort();
+    if v.is_empty() {
+        return Err(format!("{}: no *.patch files", dir.display()));
+    }
+    Ok(v)
+}
+
+/// 64-bit FNV-1a: a hash that is the same on every Rust version (unlike `DefaultHasher`).
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn write(&mut self, b: &[u8]) {
+        for &c in b {
+            self.0 ^= u64::from(c);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    /// A labelled, length-prefixed field, so that fields cannot run into each other.
+    fn field(&mut self, label: &str, value: &[u8]) {
+        self.write(label.as_bytes());
+        self.write(&(value.len() as u64).to_le_bytes());
+        self.write(value);
+    }
+}
+
+/// The inputs of a build, as `(label, value)` lines; written into the stamp and hashed.
+fn cache_inputs(variant: Variant) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut v = Vec::new();
+    let version = deps::command_output("dpkg-query", &["-W", "-f=${Version}", SOURCE_PACKAGE])
+        .ok_or_else(|| format!("{SOURCE_PACKAGE} is not installed"))?;
+    v.push(("source".to_string(), version.into_bytes()));
+    let frag = repo_root().join("kernel/config.fragment");
+    v.push((
+        "config.fragment".to_string(),
+        fs::read(&frag).map_err(|e| format!("{}: {e}", frag.display()))?,
+    ));
+    if variant == Variant::Patched {
+        for p in patch_files()? {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            v.push((
+                format!("patch {name}"),
+                fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?,
+            ));
+        }
+    }
+    for (tool, args) in [
+        ("rustc", &["--version"][..]),
+        ("clang", &["--version"][..]),
+        ("bindgen", &["--version"][..]),
+    ] {
+        let out = deps::command_output(tool, args).ok_or_else(|| format!("{tool} not found"))?;
+        let first = out.lines().next().unwrap_or("").to_string();
+        v.push((tool.to_string(), first.into_bytes()));
+    }
+    Ok(v)
+}
+
+fn cache_key(inputs: &[(String, Vec<u8>)]) -> String {
+    let mut h = Fnv::new();
+    for (k, val) in inputs {
+        h.field(k, val);
+    }
+    format!("{:016x}", h.0)
+}
+
+fn stamp_text(inputs: &[(String, Vec<u8>)]) -> String {
+    let mut s = String::new();
+    for (k, val) in inputs {
+        let mut h = Fnv::new();
+        h.write(val);
+        match std::str::from_utf8(val) {
+            Ok(t) if !t.contains('\n') => s.push_str(&format!("{k}: {t}\n")),
+            _ => s.push_str(&format!("{k}: fnv64 {:016x}\n", h.0)),
+        }
+    }
+    s
+}
+
+fn run_quiet(cmd: &mut Command, what: &str, log: &Path) -> Result<(), String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    let _ = writeln!(f, "### {what}");
+    let _ = f.write_all(&out.stdout);
+    let _ = f.write_all(&out.stderr);
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        return Err(format!(
+            "{what} failed ({}):\n{}",
+            out.status,
+            tail_lines(&text, 30)
+        ));
+    }
+    Ok(())
+}
+
+fn tail_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn make_cmd(tree: &Path) -> Command {
+    let mut c = Command::new("make");
+    c.arg("-C").arg(tree).arg("LLVM=1");
+    c.env("LIBCLANG_PATH", LIBCLANG_PATH);
+    c
+}
+
+/// The `RESOLVE_BTFIDS` capture wrapper (see `btfids-post/scripts/`), if it exists.
+fn capture_wrapper() -> Option<PathBuf> {
+    let p = repo_root().join("btfids-post/scripts/resolve-btfids-capture.sh");
+    p.exists().then_some(p)
+}
+
+fn add_btfids_args(c: &mut Command, tree: &Path) {
+    if let Some(w) = capture_wrapper() {
+        c.arg(format!("RESOLVE_BTFIDS={}", w.display()));
+        c.env(
+            "BTFIDS_REAL",
+            tree.join("tools/bpf/resolve_btfids/resolve_btfids"),
+        );
+        c.env("BTFIDS_CAPTURE_DIR", tree.join("btfids-inputs"));
+    }
+}
+
+/// `make bzImage modules` with a progress line every `STEP` compiled objects; the whole
+/// output goes to `log`, its tail is returned on failure.
+fn build(tree: &Path, log: &Path, label: &str) -> Result<(), String> {
+    const STEP: usize = 250;
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()) + 1;
+    let mut c = make_cmd(tree);
+    c.arg(format!("-j{jobs}")).args(["bzImage", "modules"]);
+    add_btfids_args(&mut c, tree);
+    // One pipe for stdout and stderr, in order: run through sh.
+    let mut argv = vec![shell_quote(&c.get_program().to_string_lossy())];
+    argv.extend(c.get_args().map(|a| shell_quote(&a.to_string_lossy())));
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(format!("exec {} 2>&1", argv.join(" ")));
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            sh.env(k, v);
+        }
+    }
+    sh.stdout(Stdio::piped()).stdin(Stdio::null());
+    let started = Instant::now();
+    eprintln!(
+        "kernel[{label}]: make -j{jobs} bzImage modules (log: {})",
+        log.display()
+    );
+    let mut child = sh.spawn().map_err(|e| format!("cannot start make: {e}"))?;
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    let _ = writeln!(f, "### make -j{jobs} bzImage modules");
+    let mut objects = 0usize;
+    let mut next_report = STEP;
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            let _ = writeln!(f, "{line}");
+            let t = line.trim_start();
+            if t.starts_with("CC ") || t.starts_with("RUSTC ") || t.starts_with("AS ") {
+                objects += 1;
+                if objects == next_report {
+                    next_report += STEP;
+                    eprintln!(
+                        "kernel[{label}]: {objects} objects compiled ({}s)",
+                        started.elapsed().as_secs()
+                    );
+                }
+            } else if t.starts_with("LD ") && t.ends_with("vmlinux") {
+                eprintln!(
+                    "kernel[{label}]: linking vmlinux ({}s)",
+                    started.elapsed().as_secs()
+                );
+            } else if t.starts_with("BTF ") && t.ends_with(".ko") {
+                eprintln!("kernel[{label}]: module BTF: {t}");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("make: {e}"))?;
+    drop(f);
+    if !status.success() {
+        let text = fs::read_to_string(log).unwrap_or_default();
+        return Err(format!(
+            "kernel build ({label}) failed ({status}); last lines of {}:\n{}",
+            log.display(),
+            tail_lines(&text, 40)
+        ));
+    }
+    eprintln!(
+        "kernel[{label}]: build done: {objects} objects compiled in {}s",
+        started.elapsed().as_secs()
+    );
+    Ok(())
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=./:,+@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The `CONFIG_*=` lines of the fragment that `.config` does not have.
+fn config_missing(tree: &Path, frag: &Path) -> Result<Vec<String>, String> {
+    let frag_text = fs::read_to_string(frag).map_err(|e| format!("{}: {e}", frag.display()))?;
+    let cfg_path = tree.join(".config");
+    let cfg = fs::read_to_string(&cfg_path).map_err(|e| format!("{}: {e}", cfg_path.display()))?;
+    let have: std::collections::HashSet<&str> = cfg.lines().map(str::trim).collect();
+    Ok(frag_text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("CONFIG_"))
+        .filter(|l| !have.contains(l))
+        .map(str::to_string)
+        .collect())
+}
+
+fn mark(dir: &Path, step: &str) -> Result<(), String> {
+    let p = dir.join(format!("{step}.ok"));
+    fs::write(&p, b"").map_err(|e| format!("{}: {e}", p.display()))
+}
+
+fn tree_of(variant: Variant, dir: &Path) -> KernelTree {
+    let tree = dir.join("linux");
+    KernelTree {
+        variant,
+        bzimage: tree.join("arch/x86/boot/bzImage"),
+        vmlinux: tree.join("vmlinux"),
+        log: dir.join("build.log"),
+        tree,
+    }
+}
+
+/// Adopt the manual unpatched build if it is finished and has every fragment option.
+fn try_adopt_manual(dir: &Path, frag: &Path) -> Result<bool, String> {
+    let src = Path::new(MANUAL_UNPATCHED);
+    let log = fs::read_to_string(src.join("build.log")).unwrap_or_default();
+    if !log.trim_end().ends_with("rc=0") || !src.join("arch/x86/boot/bzImage").exists() {
+        return Ok(false);
+    }
+    if !config_missing(src, frag)?.is_empty() {
+        return Ok(false);
+    }
+    eprintln!("kernel[unpatched]: adopting the finished build {MANUAL_UNPATCHED} (cp -a)");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(src)
+        .arg(dir.join("linux"))
+        .status()
+        .map_err(|e| format!("cp: {e}"))?;
+    if !status.success() {
+        return Err(format!("cp -a {MANUAL_UNPATCHED} failed"));
+    }
+    for step in ["unpacked", "configured"] {
+        mark(dir, step)?;
+    }
+    Ok(true)
+}
+
+/// Build (or find in the cache) one kernel variant and return its tree.
+pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
+    let label = variant.name();
+    deps::ensure_debian_packages(KERNEL_PACKAGES)?;
+    deps::ensure_rust_src()?;
+    deps::ensure_bindgen()?;
+    let inputs = cache_inputs(variant)?;
+    let key = cache_key(&inputs);
+    let dir = cache_root()?.join(format!("{label}-{key}"));
+    let kt = tree_of(variant, &dir);
+    let stamp = dir.join("stamp");
+    if stamp.exists() && kt.bzimage.exists() && kt.vmlinux.exists() {
+        eprintln!("kernel[{label}]: cached: {}", kt.tree.display());
+        return Ok(kt);
+    }
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let frag = repo_root().join("kernel/config.fragment");
+    let log = kt.log.clone();
+    let t0 = Instant::now();
+
+    if !dir.join("unpacked.ok").exists() {
+        let adopted = variant == Variant::Unpatched && try_adopt_manual(&dir, &frag)?;
+        if !adopted {
+            let tmp = dir.join("unpack.tmp");
+            let _ = fs::remove_dir_all(&tmp);
+            let _ = fs::remove_dir_all(&kt.tree);
+            fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+            eprintln!("kernel[{label}]: unpacking {TARBALL}");
+            run_quiet(
+                Command::new("tar")
+                    .arg("-xJf")
+                    .arg(TARBALL)
+                    .arg("-C")
+                    .arg(&tmp),
+                "unpack the kernel source",
+                &log,
+            )?;
+            fs::rename(tmp.join(TARBALL_TOP), &kt.tree)
+                .map_err(|e| format!("{}: {e}", kt.tree.display()))?;
+            let _ = fs::remove_dir_all(&tmp);
+            mark(&dir, "unpacked")?;
+        }
+    }
+
+    if variant == Variant::Patched && !dir.join("patched.ok").exists() {
+        for p in patch_files()? {
+            eprintln!(
+                "kernel[{label}]: applying {}",
+                p.file_name().unwrap().to_string_lossy()
+            );
+            run_quiet(
+                Command::new("patch")
+                    .args(["-p1", "--forward", "--batch", "-d"])
+                    .arg(&kt.tree)
+                    .arg("-i")
+                    .arg(&p),
+                &format!("apply {}", p.display()),
+                &log,
+            )?;
+        }
+        mark(&dir, "patched")?;
+    }
+
+    if !dir.join("configured.ok").exists() {
+        eprintln!("kernel[{label}]: tinyconfig + kernel/config.fragment + olddefconfig");
+        run_quiet(
+            make_cmd(&kt.tree).arg("tinyconfig"),
+            "make tinyconfig",
+            &log,
+        )?;
+        run_quiet(
+            Command::new(kt.tree.join("scripts/kconfig/merge_config.sh"))
+                .current_dir(&kt.tree)
+                .arg("-m")
+                .arg(".config")
+                .arg(&frag),
+            "merge kernel/config.fragment",
+            &log,
+        )?;
+        run_quiet(
+            make_cmd(&kt.tree).arg("olddefconfig"),
+            "make olddefconfig",
+            &log,
+        )?;
+        let missing = config_missing(&kt.tree, &frag)?;
+        if !missing.is_empty() {
+            return Err(format!(
+                "{}: olddefconfig dropped options of {}: {} (unmet dependencies? \
+                 `make LLVM=1 rustavailable` in {})",
+                kt.tree.join(".config").display(),
+                frag.display(),
+                missing.join(" "),
+                kt.tree.display()
+            ));
+        }
+        mark(&dir, "configured")?;
+    }
+
+    build(&kt.tree, &log, label)?;
+
+    // The capture wrapper saves resolve_btfids' inputs when vmlinux and modules are linked.
+    // A tree linked without it (adopted, or built before the wrapper existed) is relinked.
+    if capture_wrapper().is_some() && !kt.tree.join("btfids-inputs/vmlinux").exists() {
+        eprintln!(
+            "kernel[{label}]: relinking vmlinux and modules to capture resolve_btfids inputs"
+        );
+        let _ = fs::remove_file(&kt.vmlinux);
+        remove_kos(&kt.tree)?;
+        build(&kt.tree, &log, label)?;
+        if !kt.tree.join("btfids-inputs/vmlinux").exists() {
+            return Err(format!(
+                "{}: the capture wrapper did not save vmlinux",
+                kt.tree.join("btfids-inputs").display()
+            ));
+        }
+    }
+
+    for p in [&kt.bzimage, &kt.vmlinux] {
+        if !p.exists() {
+            return Err(format!("build finished but {} is missing", p.display()));
+        }
+    }
+    let text = format!(
+        "{}built-in: {}s\n",
+        stamp_text(&inputs),
+        t0.elapsed().as_secs()
+    );
+    fs::write(&stamp, text).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    eprintln!(
+        "kernel[{label}]: done in {}s: {}",
+        t0.elapsed().as_secs(),
+        kt.tree.display()
+    );
+    Ok(kt)
+}
+
+fn remove_kos(dir: &Path) -> Result<(), String> {
+    for e in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let Ok(e) = e else { continue };
+        let p = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() && !ft.is_symlink() {
+            if p.file_name()
+                .is_some_and(|n| n == "btfids-inputs" || n == ".git")
+            {
+                continue;
+            }
+            remove_kos(&p)?;
+        } else if p.extension().is_some_and(|x| x == "ko") {
+            fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn usage() -> String {
+    "usage: cargo xtask kernel [--variant patched|unpatched|both]".to_string()
+}
+
+/// `cargo xtask kernel [--variant patched|unpatched|both]` (default: patched).
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mut which = "patched".to_string();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--variant" => which = it.next().ok_or_else(usage)?.clone(),
+            s if s.starts_with("--variant=") => which = s["--variant=".len()..].to_string(),
+            "-h" | "--help" => {
+                println!("{}", usage());
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument {other:?}\n{}", usage())),
+        }
+    }
+    let variants: &[Variant] = match which.as_str() {
+        "patched" => &[Variant::Patched],
+        "unpatched" => &[Variant::Unpatched],
+        "both" => &[Variant::Unpatched, Variant::Patched],
+        other => return Err(format!("unknown variant {other:?}\n{}", usage())),
+    };
+    for &v in variants {
+        let kt = ensure_kernel(v)?;
+        eprintln!(
+            "kernel[{}]: bzImage {}, vmlinux {}",
+            kt.variant.name(),
+            kt.bzimage.display(),
+            kt.vmlinux.display()
+        );
+        println!("{}", kt.tree.display());
+    }
+    Ok(())
+}
