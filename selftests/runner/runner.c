@@ -4,7 +4,8 @@
  *
  * Built static against Debian's libbpf 1.1.2 and run inside the test VM:
  *
- *   runner --variant args|legacy [--module NAME] [--stats OBJ] OBJ...
+ *   runner --variant args|legacy [--module NAME] [--stats OBJ] [--only A,B]
+ *          [--show-log N] [-v] OBJ...
  *
  * For every program of every OBJ it reads the test annotations (BTF decl tags
  * written by selftests/include/bpf_misc.h) on the program's function, loads the
@@ -75,6 +76,8 @@ static char *log_buf;
 static char libbpf_log[LIBBPF_LOG_SIZE];
 static size_t libbpf_log_len;
 static int verbose;
+static const char *only;	/* comma-separated test names, or NULL for all */
+static int show_log;		/* verifier log lines to print after each test */
 static int passed, failed, skipped;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -269,6 +272,49 @@ static void dump_logs(void)
 	}
 }
 
+/* Print the last n meaningful lines of the verifier log (the verdict's reason). */
+static void print_log_tail(int n)
+{
+	const char *lines[64];
+	int cnt = 0, i;
+	char *p = log_buf;
+
+	while (*p) {
+		char *nl = strchr(p, '\n');
+
+		if (nl)
+			*nl = 0;
+		if (*p && strncmp(p, "processed ", 10) && strncmp(p, "verification time", 17) &&
+		    strncmp(p, "stack depth", 11) && !strstr(p, "END PROG LOAD LOG")) {
+			if (cnt == 64) {
+				memmove(lines, lines + 1, sizeof(lines[0]) * 63);
+				cnt--;
+			}
+			lines[cnt++] = p;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	for (i = cnt > n ? cnt - n : 0; i < cnt; i++)
+		printf("  | %s\n", lines[i]);
+}
+
+static int selected(const char *name)
+{
+	size_t l = strlen(name);
+	const char *p = only;
+
+	if (!only)
+		return 1;
+	while ((p = strstr(p, name))) {
+		if ((p == only || p[-1] == ',') && (p[l] == 0 || p[l] == ','))
+			return 1;
+		p += l;
+	}
+	return 0;
+}
+
 struct stats_prog {
 	struct bpf_object *obj;
 	int fd;
@@ -383,14 +429,14 @@ static void run_one(const char *path, const char *prog_name, const struct spec *
 		dump_logs();
 		goto out;
 	}
+	if (got == V_ACCEPTED && variant == 1 && sp->unsafe_legacy) {
+		report("PASS", sp, got, e.verdict, o.verdict, "(not run: unsafe without per-arg flags)");
+		goto out;
+	}
 	if (got != V_ACCEPTED || !e.has_retval) {
 		report("PASS", sp, got, e.verdict, o.verdict, "%s%s",
 		       got == V_REJECTED && e.nr_msgs ? "msg: " : "",
 		       got == V_REJECTED && e.nr_msgs ? e.msgs[e.nr_msgs - 1] : "");
-		goto out;
-	}
-	if (variant == 1 && sp->unsafe_legacy) {
-		report("PASS", sp, got, e.verdict, o.verdict, "(not run: unsafe without per-arg flags)");
 		goto out;
 	}
 	before = read_live(st);
@@ -423,6 +469,8 @@ static void run_one(const char *path, const char *prog_name, const struct spec *
 		report("PASS", sp, got, e.verdict, o.verdict,
 		       "retval=%d (refcount check skipped: no --stats object)", (int)topts.retval);
 out:
+	if (show_log)
+		print_log_tail(show_log);
 	bpf_object__close(obj);
 }
 
@@ -445,6 +493,8 @@ static void run_object(const char *path, struct stats_prog *st)
 	}
 	btf = bpf_object__btf(obj);
 	bpf_object__for_each_program(p, obj) {
+		if (!selected(bpf_program__name(p)))
+			continue;
 		specs = realloc(specs, sizeof(*specs) * (n + 1));
 		names = realloc(names, sizeof(*names) * (n + 1));
 		names[n] = strdup(bpf_program__name(p));
@@ -537,7 +587,7 @@ static void check_module_btf(const char *module, int nobj, char **objs)
 static void usage(void)
 {
 	fprintf(stderr, "usage: runner --variant args|legacy [--module NAME] [--stats OBJ] "
-			"[-v] OBJ...\n");
+			"[--only A,B] [--show-log N] [-v] OBJ...\n");
 	exit(2);
 }
 
@@ -555,6 +605,10 @@ int main(int argc, char **argv)
 			module = argv[++i];
 		else if (!strcmp(argv[i], "--stats") && i + 1 < argc)
 			stats = argv[++i];
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = argv[++i];
+		else if (!strcmp(argv[i], "--show-log") && i + 1 < argc)
+			show_log = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "-v"))
 			verbose = 1;
 		else

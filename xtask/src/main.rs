@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 mod deps;
 mod kernel;
+mod sample;
+mod selftests;
 mod test;
 mod vm;
 
@@ -27,6 +29,9 @@ fn main() -> ExitCode {
         Some("kernel") => kernel::run(rest),
         Some("test") => test::run(rest),
         Some("vm") => vm::run(rest),
+        Some("sample") => sample::run(rest),
+        Some("selftests") => selftests::run(rest),
+        Some("demo") => selftests::demo(rest),
         Some("gen-header") => {
             print!("{}", kfunc_layout::c_header());
             Ok(())

@@ -1,0 +1,257 @@
+//! `cargo xtask sample [--variant args|legacy|both]`: build the Rust kfunc sample module.
+//!
+//! Steps: build `kfunc-macros` (the proc-macro, for the host, with the same rustc the
+//! kernel uses) and `btfids-post` with cargo; copy `kernel-sample/` to a per-variant build
+//! directory under `target/kfunc-sample/<variant>/`; run Kbuild there with
+//! `make -C <kernel tree> LLVM=1 M=<dir> KFUNC_MACROS=<.so> RESOLVE_BTFIDS=<btfids-post>`.
+//! Kbuild's module post-link step (`scripts/Makefile.modfinal`) then runs pahole and
+//! `$(RESOLVE_BTFIDS) -b vmlinux <ko>`, i.e. btfids-post.
+//!
+//! Variants:
+//! - `args`: patched kernel, btfids-post writes the extended set8 (per-argument flags);
+//! - `legacy`: unpatched kernel, `btfids-post --legacy-set8` (function flags only): the
+//!   control run.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Which kernel and which set8 layout a build targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Patched kernel, extended set8 with per-argument flags.
+    Args,
+    /// Unpatched kernel, legacy set8 (function flags only).
+    Legacy,
+}
+
+impl Variant {
+    /// The name used on command lines, in paths and by the selftest runner.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Args => "args",
+            Variant::Legacy => "legacy",
+        }
+    }
+}
+
+/// Parse `--variant args|legacy|both` (default `default`) from `args`.
+pub fn parse_variants(args: &[String], default: &str) -> Result<Vec<Variant>, String> {
+    let mut v = default.to_string();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--variant" {
+            v = it
+                .next()
+                .ok_or("--variant needs args, legacy or both")?
+                .clone();
+        } else if let Some(x) = a.strip_prefix("--variant=") {
+            v = x.to_string();
+        }
+    }
+    match v.as_str() {
+        "args" => Ok(vec![Variant::Args]),
+        "legacy" => Ok(vec![Variant::Legacy]),
+        "both" => Ok(vec![Variant::Args, Variant::Legacy]),
+        other => Err(format!("--variant {other}: use args, legacy or both")),
+    }
+}
+
+/// The workspace root (parent of `xtask/`).
+pub fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).unwrap_or(here)
+}
+
+/// Cargo's target directory (honours `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// The built kernel tree (with `vmlinux`, `arch/x86/boot/bzImage`) for `variant`.
+///
+/// `KFUNC_KERNEL_ARGS` / `KFUNC_KERNEL_LEGACY` name a tree explicitly; otherwise
+/// `kernel::ensure_kernel` builds or reuses the cached tree of `cargo xtask kernel`.
+pub fn kernel_tree(variant: Variant) -> Result<PathBuf, String> {
+    let var = match variant {
+        Variant::Args => "KFUNC_KERNEL_ARGS",
+        Variant::Legacy => "KFUNC_KERNEL_LEGACY",
+    };
+    let tree = match std::env::var_os(var) {
+        Some(p) => PathBuf::from(p),
+        None => default_tree(variant)?,
+    };
+    for f in ["vmlinux", "arch/x86/boot/bzImage", ".config"] {
+        if !tree.join(f).is_file() {
+            return Err(format!(
+                "kernel tree {} for variant {} has no {f} (not built?)",
+                tree.display(),
+                variant.name()
+            ));
+        }
+    }
+    Ok(tree)
+}
+
+/// The tree `cargo xtask kernel` builds (and caches) for `variant`.
+fn default_tree(variant: Variant) -> Result<PathBuf, String> {
+    let kv = match variant {
+        Variant::Args => crate::kernel::Variant::Patched,
+        Variant::Legacy => crate::kernel::Variant::Unpatched,
+    };
+    Ok(crate::kernel::ensure_kernel(kv)?.tree)
+}
+
+fn run_checked(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let st = cmd
+        .status()
+        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({st})"))
+    }
+}
+
+/// The kernel's rustc version line (`CONFIG_RUSTC_VERSION_TEXT`), from its `.config`.
+fn kernel_rustc(tree: &Path) -> Result<String, String> {
+    let cfg = fs::read_to_string(tree.join(".config"))
+        .map_err(|e| format!("{}/.config: {e}", tree.display()))?;
+    cfg.lines()
+        .find_map(|l| l.strip_prefix("CONFIG_RUSTC_VERSION_TEXT="))
+        .map(|s| s.trim_matches('"').to_string())
+        .ok_or_else(|| {
+            format!(
+                "{}/.config has no CONFIG_RUSTC_VERSION_TEXT",
+                tree.display()
+            )
+        })
+}
+
+/// Host tools: (`libkfunc_macros.so`, `btfids-post`), built in release mode with cargo.
+///
+/// The proc-macro must be built by the rustc that builds the module: the versions are
+/// compared with the kernel's `.config`.
+pub fn build_host_tools(tree: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let want = kernel_rustc(tree)?;
+    let out = Command::new("rustc")
+        .arg("--version")
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|e| format!("rustc --version: {e}"))?;
+    let have = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if have != want {
+        return Err(format!(
+            "the kernel {} was configured with `{want}` but cargo's rustc is `{have}`: \
+             the proc-macro must be built by the kernel's rustc",
+            tree.display()
+        ));
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run_checked(
+        Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "kfunc-macros",
+                "-p",
+                "btfids-post",
+            ])
+            .current_dir(workspace_root()),
+        "cargo build --release -p kfunc-macros -p btfids-post",
+    )?;
+    let rel = target_dir().join("release");
+    let so = rel.join("libkfunc_macros.so");
+    let post = rel.join("btfids-post");
+    for p in [&so, &post] {
+        if !p.is_file() {
+            return Err(format!("cargo did not produce {}", p.display()));
+        }
+    }
+    Ok((so, post))
+}
+
+fn copy_if_changed(from: &Path, to: &Path) -> Result<(), String> {
+    let new = fs::read(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    if fs::read(to).ok().as_deref() == Some(&new[..]) {
+        return Ok(()); // keep the mtime: make stays incremental
+    }
+    fs::write(to, new).map_err(|e| format!("{}: {e}", to.display()))
+}
+
+/// Build `kfunc_sample.ko` for `variant` against `tree`; returns the module's path.
+pub fn build_sample(variant: Variant, tree: &Path) -> Result<PathBuf, String> {
+    let (so, post) = build_host_tools(tree)?;
+    let src = workspace_root().join("kernel-sample");
+    let dir = target_dir().join("kfunc-sample").join(variant.name());
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for f in ["Kbuild", "kfunc_sample.rs"] {
+        copy_if_changed(&src.join(f), &dir.join(f))?;
+    }
+    // A new btfids-post, proc-macro or kernel must redo the module's link and post-link
+    // step; Kbuild only tracks the sources.
+    let stamp = dir.join(".inputs");
+    let inputs = format!(
+        "{}\n{}\n{}\n",
+        fingerprint(&so)?,
+        fingerprint(&post)?,
+        fingerprint(&tree.join("vmlinux"))?
+    );
+    if fs::read_to_string(&stamp).ok().as_deref() != Some(&inputs) {
+        for f in ["kfunc_sample.o", "kfunc_sample.ko"] {
+            let _ = fs::remove_file(dir.join(f));
+        }
+    }
+    let resolve = match variant {
+        Variant::Args => post.display().to_string(),
+        Variant::Legacy => format!("{} --legacy-set8", post.display()),
+    };
+    let mut make = Command::new("make");
+    make.arg("-C")
+        .arg(tree)
+        .arg("LLVM=1")
+        .arg(format!("M={}", dir.display()))
+        .arg(format!("KFUNC_MACROS={}", so.display()))
+        .arg(format!("RESOLVE_BTFIDS={resolve}"))
+        .arg("modules")
+        .env("LIBCLANG_PATH", "/usr/lib/llvm-14/lib");
+    run_checked(
+        &mut make,
+        &format!(
+            "building kernel-sample ({}) against {}",
+            variant.name(),
+            tree.display()
+        ),
+    )?;
+    fs::write(&stamp, inputs).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    let ko = dir.join("kfunc_sample.ko");
+    if !ko.is_file() {
+        return Err(format!("Kbuild did not produce {}", ko.display()));
+    }
+    Ok(ko)
+}
+
+/// Size and modification time of `p`, enough to notice a rebuilt file.
+fn fingerprint(p: &Path) -> Result<String, String> {
+    let m = fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let t = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Ok(format!("{} {} {t}", p.display(), m.len()))
+}
+
+/// `cargo xtask sample [--variant args|legacy|both]` (default `both`).
+pub fn run(args: &[String]) -> Result<(), String> {
+    for variant in parse_variants(args, "both")? {
+        let tree = kernel_tree(variant)?;
+        let ko = build_sample(variant, &tree)?;
+        println!("sample: {} -> {}", variant.name(), ko.display());
+    }
+    Ok(())
+}
