@@ -516,15 +516,27 @@ pub fn patch(
     let skipped = |o: u64| skip.iter().any(|&(a, b)| o >= a as u64 && o < b as u64);
 
     // Cross-check entries against records before anything moves.
-    for set in sets.iter() {
+    for (si, set) in sets.iter().enumerate() {
         if !matches!(set.layout, Layout::Extended | Layout::Legacy) {
             continue;
         }
         let sname = s(set.name);
-        for (i, m) in set.members.iter().enumerate() {
+        // In a set processed earlier, entries moved: pair them with members by id.
+        let id_to_member: HashMap<u32, &[u8]> = set
+            .members
+            .iter()
+            .flatten()
+            .map(|n| (by_name.get(n).copied().unwrap_or(0), *n))
+            .collect();
+        for i in 0..set.cnt {
+            let at = set.off + set.layout.header() + i * set.layout.stride();
+            let m = if done[si] {
+                id_to_member.get(&e.u32(input, at).unwrap_or(0)).copied()
+            } else {
+                set.members[i]
+            };
             let Some(fname) = m else { continue };
             let fname = s(fname);
-            let at = set.off + set.layout.header() + i * set.layout.stride();
             let flags = e.u32(input, at + 4).unwrap_or(0);
             let mut args = [0u32; MAX_ARGS];
             if set.layout == Layout::Extended {

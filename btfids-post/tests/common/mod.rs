@@ -1,0 +1,219 @@
+//! Test support: a small ELF writer (ELF32/ELF64, either byte order) for synthetic inputs,
+//! and helpers to run the tool.
+#![allow(dead_code, missing_docs)]
+
+use kfunc_layout::Endian;
+use std::path::{Path, PathBuf};
+
+pub struct Sec {
+    pub name: String,
+    pub sh_type: u32,
+    pub flags: u64,
+    pub data: Vec<u8>,
+    pub addralign: u64,
+}
+
+pub struct SymDef {
+    pub name: String,
+    /// Index into the `sections` vector given to `build` (0-based, +1 in the ELF).
+    pub sec: usize,
+    pub value: u64,
+    pub size: u64,
+}
+
+pub const SHT_PROGBITS: u32 = 1;
+
+pub fn sec(name: &str, data: Vec<u8>) -> Sec {
+    Sec {
+        name: name.into(),
+        sh_type: SHT_PROGBITS,
+        flags: 0,
+        data,
+        addralign: 4,
+    }
+}
+
+pub fn sym(name: &str, sec: usize, value: u64, size: u64) -> SymDef {
+    SymDef {
+        name: name.into(),
+        sec,
+        value,
+        size,
+    }
+}
+
+fn put(out: &mut Vec<u8>, e: Endian, v: u64, w: usize) {
+    match (w, e) {
+        (8, Endian::Little) => out.extend_from_slice(&v.to_le_bytes()),
+        (8, Endian::Big) => out.extend_from_slice(&v.to_be_bytes()),
+        (4, _) => out.extend_from_slice(&e.u32_bytes(v as u32)),
+        (2, _) => out.extend_from_slice(&e.u16_bytes(v as u16)),
+        (1, _) => out.push(v as u8),
+        _ => unreachable!(),
+    }
+}
+
+/// Build a relocatable ELF: the given sections, then .symtab, .strtab, .shstrtab.
+pub fn build(is64: bool, e: Endian, sections: &[Sec], syms: &[SymDef]) -> Vec<u8> {
+    let w = if is64 { 8 } else { 4 };
+    let ehsize = if is64 { 64 } else { 52 };
+    let shentsize = if is64 { 64 } else { 40 };
+    // strtab / symtab
+    let mut strtab = vec![0u8];
+    let mut symtab = Vec::new();
+    let symsize = if is64 { 24 } else { 16 };
+    symtab.resize(symsize, 0); // null symbol
+    for s in syms {
+        let name = strtab.len() as u64;
+        strtab.extend_from_slice(s.name.as_bytes());
+        strtab.push(0);
+        let shndx = (s.sec + 1) as u64;
+        let info = 1u64; // STB_LOCAL, STT_OBJECT
+        if is64 {
+            put(&mut symtab, e, name, 4);
+            put(&mut symtab, e, info, 1);
+            put(&mut symtab, e, 0, 1);
+            put(&mut symtab, e, shndx, 2);
+            put(&mut symtab, e, s.value, 8);
+            put(&mut symtab, e, s.size, 8);
+        } else {
+            put(&mut symtab, e, name, 4);
+            put(&mut symtab, e, s.value, 4);
+            put(&mut symtab, e, s.size, 4);
+            put(&mut symtab, e, info, 1);
+            put(&mut symtab, e, 0, 1);
+            put(&mut symtab, e, shndx, 2);
+        }
+    }
+    let n_user = sections.len();
+    let symtab_idx = n_user + 1;
+    let strtab_idx = n_user + 2;
+    let shstr_idx = n_user + 3;
+    let mut shstr = vec![0u8];
+    let mut names = Vec::new();
+    for n in sections
+        .iter()
+        .map(|s| s.name.as_str())
+        .chain([".symtab", ".strtab", ".shstrtab"])
+    {
+        names.push(shstr.len() as u64);
+        shstr.extend_from_slice(n.as_bytes());
+        shstr.push(0);
+    }
+    // layout
+    let mut body = Vec::new();
+    let mut offs = Vec::new();
+    let all: Vec<(&[u8], u32, u64, u64, u64, u64)> = sections
+        .iter()
+        .map(|s| {
+            (
+                s.data.as_slice(),
+                s.sh_type,
+                s.flags,
+                s.addralign,
+                0u64,
+                0u64,
+            )
+        })
+        .chain([
+            (symtab.as_slice(), 2u32, 0u64, 8u64, strtab_idx as u64, 1u64),
+            (strtab.as_slice(), 3, 0, 1, 0, 0),
+            (shstr.as_slice(), 3, 0, 1, 0, 0),
+        ])
+        .collect();
+    for (d, _, _, al, _, _) in &all {
+        let al = (*al).max(1) as usize;
+        let cur = ehsize + body.len();
+        let pad = (al - cur % al) % al;
+        body.resize(body.len() + pad, 0);
+        offs.push((ehsize + body.len()) as u64);
+        body.extend_from_slice(d);
+    }
+    let shoff = (ehsize + body.len()).div_ceil(8) * 8;
+    let mut out = Vec::new();
+    out.extend_from_slice(b"\x7fELF");
+    out.push(if is64 { 2 } else { 1 });
+    out.push(if e == Endian::Little { 1 } else { 2 });
+    out.push(1);
+    out.resize(16, 0);
+    put(&mut out, e, 1, 2); // ET_REL
+    put(&mut out, e, if is64 { 62 } else { 3 }, 2); // machine
+    put(&mut out, e, 1, 4);
+    put(&mut out, e, 0, w); // entry
+    put(&mut out, e, 0, w); // phoff
+    put(&mut out, e, shoff as u64, w);
+    put(&mut out, e, 0, 4); // flags
+    put(&mut out, e, ehsize as u64, 2);
+    put(&mut out, e, 0, 2);
+    put(&mut out, e, 0, 2);
+    put(&mut out, e, shentsize as u64, 2);
+    put(&mut out, e, (all.len() + 1) as u64, 2);
+    put(&mut out, e, shstr_idx as u64, 2);
+    assert_eq!(out.len(), ehsize);
+    out.extend_from_slice(&body);
+    out.resize(shoff, 0);
+    out.resize(shoff + shentsize, 0); // null section
+    for (i, (d, ty, fl, al, link, _)) in all.iter().enumerate() {
+        let entsize = if i + 1 == symtab_idx {
+            symsize as u64
+        } else {
+            0
+        };
+        let info = if i + 1 == symtab_idx {
+            syms.len() as u64 + 1
+        } else {
+            0
+        };
+        put(&mut out, e, names[i], 4);
+        put(&mut out, e, *ty as u64, 4);
+        put(&mut out, e, *fl, w);
+        put(&mut out, e, 0, w); // addr
+        put(&mut out, e, offs[i], w);
+        put(&mut out, e, d.len() as u64, w);
+        put(&mut out, e, *link, 4);
+        put(&mut out, e, info, 4);
+        put(&mut out, e, *al, w);
+        put(&mut out, e, entsize, w);
+    }
+    out
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_btfids-post"))
+}
+
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(args: &[&std::ffi::OsStr]) -> Run {
+    let o = std::process::Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run btfids-post");
+    Run {
+        ok: o.status.success(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+pub fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("btfids-post-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The stock resolve_btfids: $RESOLVE_BTFIDS, or the manual build tree of this project.
+pub fn stock_resolve_btfids() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("RESOLVE_BTFIDS") {
+        return Some(PathBuf::from(p));
+    }
+    let home = std::env::var("HOME").ok()?;
+    let p = Path::new(&home)
+        .join(".cache/kfunc-args/manual/unpatched/tools/bpf/resolve_btfids/resolve_btfids");
+    p.exists().then_some(p)
+}

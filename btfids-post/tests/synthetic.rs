@@ -1,0 +1,753 @@
+//! Synthetic inputs built by the test: differential runs against the stock resolve_btfids
+//! (every class and byte order), extended sets, BTF generation for Rust kfuncs, record
+//! cross-checks, idempotence, and a corpus of malformed inputs.
+
+mod common;
+
+use btfids_post::btf::*;
+use common::*;
+use kfunc_layout::*;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+/// Base BTF ("vmlinux") as raw BTF.
+fn base_btf(e: Endian) -> Vec<u8> {
+    let mut b = BtfBuilder::new(e, None);
+    let n = b.add_str("int");
+    let int = b.add_type(n, KIND_INT, 0, 4, &[(1 << 24) | 32]);
+    let n = b.add_str("unsigned int");
+    let uint = b.add_type(n, KIND_INT, 0, 4, &[32]);
+    let n = b.add_str("u32");
+    b.add_type(n, KIND_TYPEDEF, 0, uint, &[]);
+    let n = b.add_str("long long unsigned int");
+    let ull = b.add_type(n, KIND_INT, 0, 8, &[64]);
+    let n = b.add_str("u64");
+    b.add_type(n, KIND_TYPEDEF, 0, ull, &[]);
+    let n = b.add_str("task_struct");
+    let pid = b.add_str("pid");
+    let ts = b.add_type(n, KIND_STRUCT, 1, 8, &[pid, int, 0]);
+    let p = b.add_type(0, KIND_PTR, 0, ts, &[]);
+    let t = b.add_str("t");
+    let proto = b.add_type(0, KIND_FUNC_PROTO, 1, int, &[t, p]);
+    let n = b.add_str("bpf_c_kfunc");
+    b.add_type(n, KIND_FUNC, FUNC_GLOBAL, proto, &[]);
+    let n = b.add_str("task_struct");
+    b.add_type(n, KIND_STRUCT, 0, 8, &[]); // a second task_struct: "multiple IDs"
+    let n = b.add_str("u_thing");
+    b.add_type(n, KIND_UNION, 0, 4, &[]);
+    let n = b.add_str("pid_t");
+    b.add_type(n, KIND_TYPEDEF, 0, int, &[]);
+    b.finish()
+}
+
+/// Split BTF of a C module on top of `base`.
+fn split_btf(base: &Btf<'_>) -> Vec<u8> {
+    let mut b = BtfBuilder::new(base.endian, Some(base));
+    let n = b.add_str("mod_struct");
+    b.add_type(n, KIND_STRUCT, 0, 4, &[]);
+    let proto = b.add_type(0, KIND_FUNC_PROTO, 0, 0, &[]);
+    let n = b.add_str("mod_func");
+    b.add_type(n, KIND_FUNC, FUNC_GLOBAL, proto, &[]);
+    let n = b.add_str("bpf_c_kfunc");
+    b.add_type(n, KIND_FUNC, FUNC_GLOBAL, proto, &[]);
+    b.finish()
+}
+
+struct Ids {
+    e: Endian,
+    data: Vec<u8>,
+    syms: Vec<SymDef>,
+}
+
+impl Ids {
+    fn new(e: Endian) -> Self {
+        Ids {
+            e,
+            data: Vec::new(),
+            syms: Vec::new(),
+        }
+    }
+    fn id(&mut self, kind: &str, name: &str) {
+        let n = self.syms.len();
+        self.syms.push(sym(
+            &format!("__BTF_ID__{kind}__{name}__{n}"),
+            0,
+            self.data.len() as u64,
+            4,
+        ));
+        self.data.extend_from_slice(&[0; 4]);
+    }
+    fn word(&mut self, v: u32) {
+        self.data.extend_from_slice(&self.e.u32_bytes(v));
+    }
+    fn set(&mut self, name: &str, funcs: &[&str]) {
+        self.syms.push(sym(
+            &format!("__BTF_ID__set__{name}"),
+            0,
+            self.data.len() as u64,
+            4 + 4 * funcs.len() as u64,
+        ));
+        self.word(0);
+        for f in funcs {
+            self.id("func", f);
+        }
+    }
+    fn set8(&mut self, name: &str, header: u32, entries: &[(&str, u32, [u32; MAX_ARGS])]) {
+        let ext = header & BTF_SET8_KFUNC_ARGS != 0;
+        let stride = if ext { SET8_ARGS_ENTRY_SIZE } else { 8 };
+        self.syms.push(sym(
+            &format!("__BTF_ID__set8__{name}"),
+            0,
+            self.data.len() as u64,
+            (8 + stride * entries.len()) as u64,
+        ));
+        self.word(0);
+        self.word(header);
+        for (f, flags, args) in entries {
+            self.id("func", f);
+            self.word(*flags);
+            if ext {
+                for a in args {
+                    self.word(*a);
+                }
+            }
+        }
+    }
+}
+
+/// A C module: legacy sets only, split BTF with FUNCs.
+fn c_module(is64: bool, e: Endian, base: &Btf<'_>) -> Vec<u8> {
+    let mut ids = Ids::new(e);
+    ids.id("struct", "task_struct");
+    ids.id("struct", "mod_struct");
+    ids.id("union", "u_thing");
+    ids.id("typedef", "pid_t");
+    ids.id("func", "mod_func");
+    ids.id("struct", "nothing_like_this");
+    ids.set("myset", &["mod_func", "bpf_c_kfunc"]);
+    ids.set8(
+        "lset",
+        BTF_SET8_KFUNCS,
+        &[
+            ("mod_func", KF_ACQUIRE | KF_RET_NULL, [0; 5]),
+            ("bpf_c_kfunc", KF_TRUSTED_ARGS, [0; 5]),
+        ],
+    );
+    ids.id("func", "mod_func");
+    let secs = vec![sec(".BTF_ids", ids.data), sec(".BTF", split_btf(base))];
+    build(is64, e, &secs, &ids.syms)
+}
+
+fn meta(
+    name: &'static str,
+    ty: &'static str,
+    kind: u8,
+    tflags: u8,
+    size: u32,
+) -> MetaType<'static> {
+    MetaType {
+        name,
+        type_name: ty,
+        kind,
+        tflags,
+        size,
+    }
+}
+
+fn rust_records() -> Vec<MetaRecord<'static>> {
+    vec![
+        MetaRecord {
+            name: "bpf_rust_a",
+            flags: KF_ACQUIRE | KF_RET_NULL,
+            arg_flags: [0, KF_ARG_NULLABLE, 0, 0, 0],
+            ret: meta("", "SampleObj", TYPE_POINTER, TYPE_F_MODULE, 16),
+            args: vec![
+                meta("id", "u32", TYPE_SCALAR, 0, 4),
+                meta("hint", "struct task_struct", TYPE_POINTER, TYPE_F_CONST, 0),
+            ],
+            size: 0,
+        },
+        MetaRecord {
+            name: "bpf_rust_b",
+            flags: KF_RELEASE,
+            arg_flags: [KF_ARG_RELEASE, 0, 0, 0, 0],
+            ret: meta("", "void", TYPE_VOID, 0, 0),
+            args: vec![meta("obj", "SampleObj", TYPE_POINTER, TYPE_F_MODULE, 16)],
+            size: 0,
+        },
+        MetaRecord {
+            name: "bpf_rust_c",
+            flags: 0,
+            arg_flags: [0, KF_ARG_SIZE | kf_arg_mem(0), 0, 0, 0],
+            ret: meta("", "u64", TYPE_SCALAR, 0, 8),
+            args: vec![
+                meta("p", "void", TYPE_POINTER, 0, 0),
+                meta("n", "u32", TYPE_SCALAR, 0, 4),
+            ],
+            size: 0,
+        },
+    ]
+}
+
+/// A Rust module: an extended set (two Rust kfuncs and a C one), a legacy set, records,
+/// and the empty split BTF pahole writes for Rust code.
+fn rust_module(
+    e: Endian,
+    base: &Btf<'_>,
+    records: &[MetaRecord<'_>],
+    tweak: impl FnOnce(&mut Ids),
+) -> Vec<u8> {
+    let mut ids = Ids::new(e);
+    ids.id("struct", "task_struct");
+    ids.id("struct", "SampleObj");
+    let r = records;
+    ids.set8(
+        "rset",
+        BTF_SET8_ARGS_HEADER_FLAGS,
+        &[
+            ("bpf_rust_b", r[1].flags, r[1].arg_flags),
+            ("bpf_c_kfunc", KF_TRUSTED_ARGS, [0; 5]),
+            ("bpf_rust_a", r[0].flags, r[0].arg_flags),
+            ("bpf_rust_c", r[2].flags, r[2].arg_flags),
+        ],
+    );
+    ids.set8(
+        "lset",
+        BTF_SET8_KFUNCS,
+        &[("bpf_c_kfunc", KF_TRUSTED_ARGS, [0; 5])],
+    );
+    tweak(&mut ids);
+    let meta: Vec<u8> = records.iter().flat_map(|r| r.write(e)).collect();
+    let empty = BtfBuilder::new(e, Some(base)).finish();
+    let secs = vec![
+        sec(".BTF_ids", ids.data),
+        sec(".BTF", empty),
+        sec(META_SECTION, meta),
+    ];
+    build(true, e, &secs, &ids.syms)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn os(p: &Path) -> &OsStr {
+    p.as_os_str()
+}
+
+#[test]
+fn differential_against_stock_resolve_btfids() {
+    let Some(stock) = stock_resolve_btfids() else {
+        eprintln!("SKIPPED differential_against_stock_resolve_btfids: no stock resolve_btfids (set RESOLVE_BTFIDS=path)");
+        return;
+    };
+    let dir = tmpdir("diff");
+    let mut compared = 0;
+    for e in [Endian::Little, Endian::Big] {
+        let base_bytes = base_btf(e);
+        let base = Btf::parse(&base_bytes, None).unwrap();
+        let basep = write(&dir, &format!("base-{e:?}"), &base_bytes);
+        for is64 in [true, false] {
+            let elf = c_module(is64, e, &base);
+            let a = write(&dir, &format!("a-{e:?}-{is64}.ko"), &elf);
+            let b = write(&dir, &format!("b-{e:?}-{is64}.ko"), &elf);
+            let so = std::process::Command::new(&stock)
+                .arg("-b")
+                .arg(&basep)
+                .arg(&a)
+                .output()
+                .unwrap();
+            assert!(
+                so.status.success(),
+                "stock failed: {}",
+                String::from_utf8_lossy(&so.stderr)
+            );
+            let mine = run(&[OsStr::new("-b"), os(&basep), os(&b)]);
+            assert!(mine.ok, "{}", mine.stderr);
+            let (x, y) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+            assert_ne!(x, elf, "stock tool changed nothing?");
+            assert!(
+                x == y,
+                "output differs from resolve_btfids for {e:?} ELF64={is64}"
+            );
+            assert_eq!(
+                mine.stderr,
+                String::from_utf8_lossy(&so.stderr),
+                "warnings differ"
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 4);
+}
+
+#[test]
+fn c_module_resolves_and_second_run_is_a_no_op() {
+    let dir = tmpdir("c");
+    for e in [Endian::Little, Endian::Big] {
+        let base_bytes = base_btf(e);
+        let base = Btf::parse(&base_bytes, None).unwrap();
+        let basep = write(&dir, "base", &base_bytes);
+        let p = write(&dir, "m.ko", &c_module(true, e, &base));
+        let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+        assert!(r.ok, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("WARN: resolve_btfids: unresolved symbol nothing_like_this"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr
+                .contains("WARN: multiple IDs found for 'task_struct'"),
+            "{}",
+            r.stderr
+        );
+        let once = std::fs::read(&p).unwrap();
+        let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+        assert!(r.ok);
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            once,
+            "second run changed the file"
+        );
+        let c = run(&[OsStr::new("check"), OsStr::new("-b"), os(&basep), os(&p)]);
+        assert!(c.ok, "{}{}", c.stdout, c.stderr);
+        // --strict refuses the unresolved name and leaves the file alone.
+        let fresh = c_module(true, e, &base);
+        let p2 = write(&dir, "m2.ko", &fresh);
+        let r = run(&[
+            OsStr::new("--strict"),
+            OsStr::new("-b"),
+            os(&basep),
+            os(&p2),
+        ]);
+        assert!(!r.ok);
+        assert!(r.stderr.contains("nothing_like_this"), "{}", r.stderr);
+        assert_eq!(std::fs::read(&p2).unwrap(), fresh);
+        // check on the unprocessed file lists problems.
+        let c = run(&[OsStr::new("check"), OsStr::new("-b"), os(&basep), os(&p2)]);
+        assert!(!c.ok);
+        assert!(c.stdout.contains("mod_func"), "{}", c.stdout);
+    }
+}
+
+/// Find a FUNC by name; return (id, proto).
+fn func<'a>(btf: &Btf<'a>, name: &str) -> Option<(u32, Type<'a>)> {
+    btf.all_types()
+        .find(|t| t.kind() == KIND_FUNC && btf.name(t.name_off) == name)
+        .map(|t| (t.id, btf.ty(t.size_type).unwrap()))
+}
+
+#[test]
+fn rust_module_gets_btf_and_extended_set() {
+    let dir = tmpdir("rust");
+    for e in [Endian::Little, Endian::Big] {
+        let base_bytes = base_btf(e);
+        let base = Btf::parse(&base_bytes, None).unwrap();
+        let basep = write(&dir, "base", &base_bytes);
+        let recs = rust_records();
+        let input = rust_module(e, &base, &recs, |_| {});
+        let p = write(&dir, "r.ko", &input);
+        let r = run(&[
+            OsStr::new("-v"),
+            OsStr::new("--strict"),
+            OsStr::new("-b"),
+            os(&basep),
+            os(&p),
+        ]);
+        assert!(r.ok, "{}", r.stderr);
+        let out = std::fs::read(&p).unwrap();
+        let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
+        let btf_sec = elf.section_by_name(".BTF").unwrap().unwrap();
+        let raw = elf.section_data(btf_sec).unwrap();
+        let btf = Btf::parse(raw, Some(&base)).unwrap();
+        assert!(btf.own_count() > 0);
+        // FUNC + FUNC_PROTO with parameter names and base types.
+        let (a_id, a) = func(&btf, "bpf_rust_a").expect("FUNC bpf_rust_a");
+        assert!(a_id >= base.type_count(), "generated in the split BTF");
+        let params: Vec<(u32, u32)> = a.params().collect();
+        assert_eq!(
+            params.iter().map(|p| btf.name(p.0)).collect::<Vec<_>>(),
+            ["id", "hint"]
+        );
+        let id_ty = btf.ty(params[0].1).unwrap();
+        assert_eq!(
+            (id_ty.kind(), btf.name(id_ty.name_off)),
+            (KIND_TYPEDEF, "u32".into())
+        );
+        let hint = btf.ty(params[1].1).unwrap();
+        assert_eq!(hint.kind(), KIND_PTR);
+        let c = btf.ty(hint.size_type).unwrap();
+        assert_eq!(c.kind(), KIND_CONST);
+        let ts = btf.ty(c.size_type).unwrap();
+        assert_eq!(
+            (ts.kind(), btf.name(ts.name_off)),
+            (KIND_STRUCT, "task_struct".into())
+        );
+        assert!(ts.id < base.type_count());
+        let ret = btf.ty(btf.ty(a.size_type).unwrap().size_type).unwrap();
+        assert_eq!(
+            (
+                ret.kind(),
+                btf.name(ret.name_off),
+                ret.size_type,
+                ret.vlen()
+            ),
+            (KIND_STRUCT, "SampleObj".into(), 16, 0)
+        );
+        assert_eq!(
+            btf.own_types_iter()
+                .filter(|t| t.kind() == KIND_STRUCT && btf.name(t.name_off) == "SampleObj")
+                .count(),
+            1,
+            "module struct created once"
+        );
+        let (_, b) = func(&btf, "bpf_rust_b").unwrap();
+        assert_eq!(b.size_type, 0, "void return");
+        let (_, cproto) = func(&btf, "bpf_rust_c").unwrap();
+        let cp: Vec<(u32, u32)> = cproto.params().collect();
+        assert_eq!(btf.ty(cp[0].1).unwrap().size_type, 0, "void *");
+        // Extended set: sorted by id, flags and arg flags moved along, matching records.
+        let ids = elf.section_by_name(".BTF_ids").unwrap().unwrap();
+        let d = elf.section_data(ids).unwrap();
+        // rset is after two 4-byte ids
+        let off = 8;
+        assert_eq!(e.u32(d, off), Some(4));
+        assert_eq!(e.u32(d, off + 4), Some(BTF_SET8_ARGS_HEADER_FLAGS));
+        let entries: Vec<Set8ArgsEntry> = (0..4)
+            .map(|i| Set8ArgsEntry::read(&d[off + 8 + i * SET8_ARGS_ENTRY_SIZE..], e).unwrap())
+            .collect();
+        assert!(
+            entries.windows(2).all(|w| w[0].id < w[1].id),
+            "sorted: {entries:?}"
+        );
+        for en in &entries {
+            let t = btf.ty(en.id).unwrap();
+            let name = btf.name(t.name_off);
+            match recs.iter().find(|r| r.name == name) {
+                Some(r) => assert_eq!((en.flags, en.arg_flags), (r.flags, r.arg_flags), "{name}"),
+                None => assert_eq!((name.as_str(), en.flags), ("bpf_c_kfunc", KF_TRUSTED_ARGS)),
+            }
+        }
+        // The struct id list resolved to base and module types.
+        assert_eq!(e.u32(d, 4), Some(ret.id));
+        // Second run: nothing changes; check passes; dump names everything.
+        let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+        assert!(r.ok, "{}", r.stderr);
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            out,
+            "second run changed the file"
+        );
+        let c = run(&[OsStr::new("check"), OsStr::new("-b"), os(&basep), os(&p)]);
+        assert!(c.ok, "{}{}", c.stdout, c.stderr);
+        let j = run(&[
+            OsStr::new("dump"),
+            OsStr::new("--json"),
+            OsStr::new("-b"),
+            os(&basep),
+            os(&p),
+        ]);
+        assert!(j.ok, "{}", j.stderr);
+        let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+        let rset = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "rset")
+            .unwrap();
+        let a = rset["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == "bpf_rust_a")
+            .unwrap();
+        assert_eq!(a["args"][1]["name"], "hint");
+        assert_eq!(a["args"][1]["decoded"], "KF_ARG_NULLABLE");
+        assert_eq!(a["flags_decoded"], "KF_ACQUIRE|KF_RET_NULL");
+    }
+}
+
+#[test]
+fn legacy_set8_mode_and_idempotence() {
+    let dir = tmpdir("legacy");
+    let e = Endian::Little;
+    let base_bytes = base_btf(e);
+    let base = Btf::parse(&base_bytes, None).unwrap();
+    let basep = write(&dir, "base", &base_bytes);
+    let recs = rust_records();
+    let p = write(&dir, "r.ko", &rust_module(e, &base, &recs, |_| {}));
+    let r = run(&[
+        OsStr::new("--legacy-set8"),
+        OsStr::new("-b"),
+        os(&basep),
+        os(&p),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let out = std::fs::read(&p).unwrap();
+    let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
+    let d = elf
+        .section_data(elf.section_by_name(".BTF_ids").unwrap().unwrap())
+        .unwrap();
+    let off = 8;
+    assert_eq!(e.u32(d, off), Some(4));
+    assert_eq!(e.u32(d, off + 4), Some(BTF_SET8_KFUNCS));
+    let pairs: Vec<(u32, u32)> = (0..4)
+        .map(|i| {
+            (
+                e.u32(d, off + 8 + 8 * i).unwrap(),
+                e.u32(d, off + 12 + 8 * i).unwrap(),
+            )
+        })
+        .collect();
+    assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0), "{pairs:?}");
+    assert!(d[off + 8 + 32..off + 8 + 4 * SET8_ARGS_ENTRY_SIZE]
+        .iter()
+        .all(|&b| b == 0));
+    let r = run(&[
+        OsStr::new("--legacy-set8"),
+        OsStr::new("-b"),
+        os(&basep),
+        os(&p),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read(&p).unwrap(),
+        out,
+        "second --legacy-set8 run changed the file"
+    );
+    let d = run(&[OsStr::new("dump"), OsStr::new("-b"), os(&basep), os(&p)]);
+    assert!(d.stdout.contains("rset (Converted)"), "{}", d.stdout);
+}
+
+#[test]
+fn record_mismatches_are_errors_naming_kfunc_and_argument() {
+    let dir = tmpdir("mismatch");
+    let e = Endian::Little;
+    let base_bytes = base_btf(e);
+    let base = Btf::parse(&base_bytes, None).unwrap();
+    let basep = write(&dir, "base", &base_bytes);
+    let recs = rust_records();
+    let mut bad = rust_records();
+    bad[0].arg_flags[1] = 0; // record says: hint not nullable; the set says nullable
+    let input = rust_module(e, &base, &bad, |_| {});
+    // Put the set's flags back to the good ones: rebuild with good flags and bad records.
+    let good_set = rust_module(e, &base, &recs, |_| {});
+    let elf_bad = btfids_post::elf::ElfFile::parse(&input).unwrap();
+    let elf_good = btfids_post::elf::ElfFile::parse(&good_set).unwrap();
+    let sb = elf_bad.section_by_name(".BTF_ids").unwrap().unwrap().offset as usize;
+    let sg = elf_good.section_by_name(".BTF_ids").unwrap().unwrap();
+    let mut mixed = input.clone();
+    mixed[sb..sb + sg.size as usize].copy_from_slice(elf_good.section_data(sg).unwrap());
+    let p = write(&dir, "r.ko", &mixed);
+    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+    assert!(!r.ok);
+    assert!(
+        r.stderr.contains("kfunc bpf_rust_a: argument 1 (hint)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), mixed, "file changed on error");
+    // An extended-set entry with neither record nor FUNC.
+    let p = write(
+        &dir,
+        "r2.ko",
+        &rust_module(e, &base, &recs, |ids| {
+            ids.set8(
+                "xset",
+                BTF_SET8_ARGS_HEADER_FLAGS,
+                &[("bpf_ghost", 0, [0; 5])],
+            );
+        }),
+    );
+    let before = std::fs::read(&p).unwrap();
+    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+    assert!(!r.ok);
+    assert!(
+        r.stderr
+            .contains("kfunc bpf_ghost: no .kfunc.meta record and no BTF FUNC"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), before);
+}
+
+/// Malformed inputs: each gives an error naming what is wrong, and the file is unchanged.
+#[test]
+fn malformed_corpus() {
+    let dir = tmpdir("bad");
+    let e = Endian::Little;
+    let base_bytes = base_btf(e);
+    let base = Btf::parse(&base_bytes, None).unwrap();
+    let basep = write(&dir, "base", &base_bytes);
+    let good = c_module(true, e, &base);
+    let elf = btfids_post::elf::ElfFile::parse(&good).unwrap();
+    let ids_off = elf.section_by_name(".BTF_ids").unwrap().unwrap().offset as usize;
+    let btf_off = elf.section_by_name(".BTF").unwrap().unwrap().offset as usize;
+    let mut cases: Vec<(String, Vec<u8>, &str)> = Vec::new();
+    for n in [0, 3, 16, 40, 64, 100, good.len() / 2, good.len() - 1] {
+        cases.push((format!("truncated-{n}"), good[..n].to_vec(), ""));
+    }
+    let mut b = good.clone();
+    b[4] = 3;
+    cases.push(("bad-class".into(), b, "class"));
+    let mut b = good.clone();
+    b[5] = 2; // claims big-endian: offsets become nonsense
+    cases.push(("wrong-endian".into(), b, ""));
+    let mut b = good.clone();
+    b[btf_off + 20..btf_off + 24].copy_from_slice(&0x7fff_0000u32.to_le_bytes()); // str_len
+    cases.push(("btf-bad-str-len".into(), b, ".BTF"));
+    let mut b = good.clone();
+    b[btf_off + 8..btf_off + 12].copy_from_slice(&3u32.to_le_bytes()); // type_off unaligned
+    cases.push(("btf-bad-type-off".into(), b, ".BTF"));
+    let mut b = good.clone();
+    b[btf_off] = 0;
+    cases.push(("btf-bad-magic".into(), b, ".BTF"));
+    // Missing .BTF: rename the section ".BTF" to ".BTX".
+    let shstr = elf
+        .sections
+        .iter()
+        .find(|s| s.name == b".shstrtab")
+        .unwrap();
+    let sh = &good[shstr.offset as usize..(shstr.offset + shstr.size) as usize];
+    let pos = sh.windows(5).position(|w| w == b".BTF\0").unwrap();
+    let mut b = good.clone();
+    b[shstr.offset as usize + pos + 3] = b'X';
+    cases.push(("missing-btf".into(), b, ".BTF"));
+    // Duplicate .BTF_ids: rename .BTF to .BTF_ids? Different length; build one instead.
+    let mut ids = Ids::new(e);
+    ids.id("func", "mod_func");
+    let dup = build(
+        true,
+        e,
+        &[
+            sec(".BTF_ids", ids.data.clone()),
+            sec(".BTF_ids", ids.data.clone()),
+            sec(".BTF", split_btf(&base)),
+        ],
+        &ids.syms,
+    );
+    cases.push((
+        "duplicate-section".into(),
+        dup,
+        "duplicate section .BTF_ids",
+    ));
+    // Duplicate set symbol.
+    let mut ids = Ids::new(e);
+    ids.set("s", &["mod_func"]);
+    ids.syms.push(sym("__BTF_ID__set__s", 0, 0, 8));
+    let b = build(
+        true,
+        e,
+        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
+        &ids.syms,
+    );
+    cases.push(("duplicate-set".into(), b, "duplicate set 's'"));
+    // A set whose count overflows the section.
+    let mut ids = Ids::new(e);
+    ids.set8("big", BTF_SET8_KFUNCS, &[("mod_func", 0, [0; 5])]);
+    ids.syms[0].size = 0x1_0000_0008;
+    let b = build(
+        true,
+        e,
+        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
+        &ids.syms,
+    );
+    cases.push(("set-count-overflow".into(), b, "set 'big'"));
+    // Extended set of a size that is not whole entries.
+    let mut ids = Ids::new(e);
+    ids.set8(
+        "odd",
+        BTF_SET8_ARGS_HEADER_FLAGS,
+        &[("mod_func", 0, [0; 5])],
+    );
+    ids.syms[0].size -= 4;
+    let b = build(
+        true,
+        e,
+        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
+        &ids.syms,
+    );
+    cases.push(("extended-set-odd-size".into(), b, "set 'odd'"));
+    // Unknown extended set version.
+    let mut ids = Ids::new(e);
+    ids.set8(
+        "v9",
+        BTF_SET8_KFUNCS | BTF_SET8_KFUNC_ARGS | (9 << BTF_SET8_VERSION_SHIFT),
+        &[("mod_func", 0, [0; 5])],
+    );
+    let b = build(
+        true,
+        e,
+        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
+        &ids.syms,
+    );
+    cases.push(("extended-set-version".into(), b, "set 'v9'"));
+    // Unsupported prefix and an unparsable name.
+    let mut ids = Ids::new(e);
+    ids.id("func", "mod_func");
+    ids.syms.push(sym("__BTF_ID__bogus__x__1", 0, 0, 4));
+    let b = build(
+        true,
+        e,
+        &[
+            sec(".BTF_ids", ids.data.clone()),
+            sec(".BTF", split_btf(&base)),
+        ],
+        &ids.syms,
+    );
+    cases.push(("unsupported-prefix".into(), b, "__BTF_ID__bogus__x__1"));
+    let mut ids2 = Ids::new(e);
+    ids2.id("func", "mod_func");
+    ids2.syms[0].name = "__BTF_ID__func__nounderscore".into();
+    let b = build(
+        true,
+        e,
+        &[sec(".BTF_ids", ids2.data), sec(".BTF", split_btf(&base))],
+        &ids2.syms,
+    );
+    cases.push(("unparsable-name".into(), b, "__BTF_ID__func__nounderscore"));
+    // A symbol outside the section.
+    let mut ids = Ids::new(e);
+    ids.id("func", "mod_func");
+    ids.syms[0].value = 4096;
+    let b = build(
+        true,
+        e,
+        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
+        &ids.syms,
+    );
+    cases.push(("symbol-out-of-bounds".into(), b, "out of bounds"));
+    // Section data beyond the end of the file.
+    let mut b = good.clone();
+    let h = elf.section_by_name(".BTF_ids").unwrap().unwrap().hdr_off as usize;
+    b[h + 32..h + 40].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    cases.push(("section-beyond-eof".into(), b, ".BTF_ids"));
+    // A bad .kfunc.meta record.
+    let mut recs = rust_records();
+    recs[0].arg_flags[4] = KF_ARG_NULLABLE; // flag on an argument it does not have
+    let b = rust_module(e, &base, &recs, |_| {});
+    cases.push(("bad-record".into(), b, ".kfunc.meta"));
+    let _ = ids_off;
+
+    for (name, bytes, needle) in &cases {
+        let p = write(&dir, &format!("{name}.ko"), bytes);
+        let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+        assert!(!r.ok, "{name}: accepted");
+        assert!(
+            r.stderr.contains(&*p.to_string_lossy()),
+            "{name}: error does not name the file: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(needle),
+            "{name}: error lacks '{needle}': {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("panicked"), "{name}: {}", r.stderr);
+        assert_eq!(&std::fs::read(&p).unwrap(), bytes, "{name}: file changed");
+    }
+}
