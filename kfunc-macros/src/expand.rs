@@ -74,6 +74,26 @@ fn scalar_tflags(s: &Scalar) -> TokenStream {
     }
 }
 
+/// A local trait implemented by the integer types only, giving their `TYPE_F_SIGNED`.
+fn scalar_trait() -> TokenStream {
+    let signed = kl::TYPE_F_SIGNED;
+    let unsigned =
+        ["u8", "u16", "u32", "u64", "usize", "bool"].map(|t| Ident::new(t, Span::call_site()));
+    let signed_tys = ["i8", "i16", "i32", "i64", "isize"].map(|t| Ident::new(t, Span::call_site()));
+    quote! {
+        #[diagnostic::on_unimplemented(
+            message = "`{Self}` is passed by value but is not an integer typedef",
+            label = "a kfunc parameter or return value is a C integer or a raw pointer",
+            note = "for a struct of the kernel, take a pointer: `*mut {Self}`"
+        )]
+        trait KfuncScalar {
+            const TFLAGS: u8;
+        }
+        #(impl KfuncScalar for #unsigned { const TFLAGS: u8 = 0; })*
+        #(impl KfuncScalar for #signed_tys { const TFLAGS: u8 = #signed; })*
+    }
+}
+
 /// Type descriptor initialiser and its strings.
 fn type_desc(name: &str, c: &CType, st: &mut Strtab, checks: &mut Vec<TokenStream>) -> TokenStream {
     let name_off = st.intern(name);
@@ -81,16 +101,20 @@ fn type_desc(name: &str, c: &CType, st: &mut Strtab, checks: &mut Vec<TokenStrea
         CType::Void => ("void".to_string(), kl::TYPE_VOID, quote!(0u8), quote!(0u32)),
         CType::Scalar(s) => {
             let ty = &s.ty;
-            if s.is_bindings_typedef {
-                // A `bindings::X` by value must be an integer typedef: integers have `MAX`.
-                checks.push(quote_spanned! {ty.span()=>
-                    const _: #ty = <#ty>::MAX;
-                });
-            }
+            let tflags = if s.is_bindings_typedef {
+                // A `bindings::X` by value must be an integer typedef: only integers
+                // implement the local `KfuncScalar` trait (its message says what to do).
+                if checks.is_empty() {
+                    checks.push(scalar_trait());
+                }
+                quote_spanned!(ty.span()=> <#ty as KfuncScalar>::TFLAGS)
+            } else {
+                scalar_tflags(s)
+            };
             (
                 s.c_name.clone(),
                 kl::TYPE_SCALAR,
-                scalar_tflags(s),
+                tflags,
                 quote!(::core::mem::size_of::<#ty>() as u32),
             )
         }
@@ -163,7 +187,7 @@ pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, mode: Mode) -> TokenStream {
     while args.len() < kl::MAX_ARGS {
         args.push(zero.clone());
     }
-    while st.0.len() % 4 != 0 {
+    while st.0.len() & 3 != 0 {
         st.0.push(0);
     }
     let strtab = syn::LitByteStr::new(&st.0, Span::call_site());

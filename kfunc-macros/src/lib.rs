@@ -256,6 +256,7 @@ fn kfunc_set_impl(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
 ///
 /// kfunc_set!(DOC_KFUNCS = [bpf_doc_get, bpf_doc_sum]);
 ///
+/// # fn main() {
 /// // `KF_ACQUIRE | KF_RET_NULL`, then `KF_ARG_ACQUIRE` on arg 0, `KF_ARG_NULLABLE` on arg 1.
 /// assert_eq!(
 ///     __kfunc_flags_bpf_doc_get,
@@ -271,6 +272,7 @@ fn kfunc_set_impl(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
 /// let mut o = SampleObj { refs: 1 };
 /// assert_eq!(unsafe { bpf_doc_get(&mut o, core::ptr::null()) }, &mut o as *mut _);
 /// assert_eq!(bpf_doc_sum(b"\x01\x02".as_ptr(), 2), 3);
+/// # }
 /// ```
 #[proc_macro_attribute]
 pub fn kfunc(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -286,7 +288,8 @@ pub fn __kfunc_host(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Emit a kfunc set in `.BTF_ids` (the extended set8 of DESIGN.md) and a unit struct of
-/// the same name giving its address.
+/// the same name giving its address. Use it at item level (module scope), not inside a
+/// function body (`global_asm!` is an item).
 ///
 /// `kfunc_set!([pub] NAME = [f, path::to::g, ...]);` where every entry is a
 /// [`macro@kfunc`] function. The entries' flags are read from their hidden
@@ -310,6 +313,7 @@ pub fn __kfunc_host(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// kfunc_set!(pub DOC_SET = [ops::bpf_doc_inc, bpf_doc_nop]);
 ///
+/// # fn main() {
 /// // Size: header + 2 extended entries.
 /// assert_eq!(
 ///     DOC_SET::SIZE,
@@ -322,6 +326,7 @@ pub fn __kfunc_host(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// assert_eq!(unsafe { p.add(1).read() }, kfunc_layout::BTF_SET8_ARGS_HEADER_FLAGS);
 /// # assert_eq!(ops::bpf_doc_inc(1), 2);
 /// # bpf_doc_nop();
+/// # }
 /// ```
 #[proc_macro]
 pub fn kfunc_set(input: TokenStream) -> TokenStream {

@@ -119,6 +119,8 @@ pub(crate) fn tokens(t: &impl quote::ToTokens) -> String {
         .replace(" < ", "<")
         .replace(" >", ">")
         .replace("* ", "*")
+        .replace("& mut ", "&mut ")
+        .replace("& ", "&")
 }
 
 /// Rust primitive integer names and their C names and signedness.

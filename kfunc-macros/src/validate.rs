@@ -63,6 +63,9 @@ pub(crate) struct Kfunc {
 struct Seen {
     func: Vec<Option<Span>>,
     arg: Vec<Vec<Option<Span>>>,
+    /// Order in which per-argument flags were written (to blame the later of two).
+    order: Vec<Vec<usize>>,
+    next: usize,
     /// `size`/`const_size` on argument `a`: (memory argument, span of the flag).
     mem_of: Vec<Option<(usize, Span)>>,
 }
@@ -148,9 +151,9 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
         .find(|n| p.is_ident(n));
         if let Some(n) = clash {
             errs.push(
-                a.span(),
+                p.span(),
                 format!(
-                    "remove `#[{n}...]`: #[kfunc] exports the function as `#[no_mangle] \
+                    "remove `#[{n}]`: #[kfunc] exports the function as `#[no_mangle] \
                      #[inline(never)] extern \"C\"` itself"
                 ),
             );
@@ -204,13 +207,18 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
                 if let Some(name) = name {
                     let n = name.to_string();
                     if let Some((sfx, kw)) = suffixes.iter().find(|(s, _)| n.ends_with(s)) {
+                        let base = n.trim_end_matches(sfx);
+                        let flag = if grammar::SIZE_KEYWORDS.contains(kw) {
+                            format!("{kw}({base}, of = <memory>)")
+                        } else {
+                            format!("{kw}({base})")
+                        };
                         errs.push(
                             name.span(),
                             format!(
                                 "parameter `{n}` ends in the 6.12 argument-name suffix \
-                                 `{sfx}`: with #[kfunc] write the flag `{kw}({})` and drop \
-                                 the suffix",
-                                n.trim_end_matches(sfx)
+                                 `{sfx}`: with #[kfunc] write the flag `{flag}` and drop \
+                                 the suffix"
                             ),
                         );
                     }
@@ -244,6 +252,8 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
     let mut seen = Seen {
         func: vec![None; FUNC_FLAGS.len()],
         arg: vec![vec![None; ARG_FLAGS.len()]; nparams],
+        order: vec![vec![0; ARG_FLAGS.len()]; nparams],
+        next: 0,
         mem_of: vec![None; nparams],
     };
     let mut func_flags = 0u32;
@@ -583,6 +593,8 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
                         }
                     }
                     seen.arg[a][fidx] = Some(id.span());
+                    seen.order[a][fidx] = seen.next;
+                    seen.next += 1;
                     arg_flags[a] |= bits;
                     if let Some(f) = grammar::implied_func_flag(&kw) {
                         func_flags |= f.value;
@@ -622,9 +634,11 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
             ),
         ];
         for (x, y, why) in conflicts {
-            if let (Some(_), Some(sy)) = (has(&seen, a, x), has(&seen, a, y)) {
+            if let (Some(sx), Some(sy)) = (has(&seen, a, x), has(&seen, a, y)) {
+                let ord = |kw: &str| seen.order[a][grammar::arg_flag_index(kw).unwrap()];
+                let later = if ord(x) > ord(y) { sx } else { sy };
                 errs.push(
-                    sy,
+                    later,
                     format!("`{x}` and `{y}` on `{}` conflict: {why}", pname(a)),
                 );
             }
