@@ -1,0 +1,140 @@
+//! Differential test on real kernel inputs captured before resolution by
+//! `scripts/resolve-btfids-capture.sh`: vmlinux and every module, each run through the stock
+//! resolve_btfids and through btfids-post; outputs must be byte-identical, warnings equal,
+//! and a second btfids-post run must change nothing.
+//!
+//! Inputs: `$BTFIDS_INPUTS` (a capture directory, or several separated by ':'), else every
+//! `~/.cache/kfunc-args/kernel/*/btfids-inputs/` and `~/.cache/kfunc-args/post/capture/`.
+//! Stock tool: `$RESOLVE_BTFIDS`, else `<build dir from the args file>/tools/bpf/
+//! resolve_btfids/resolve_btfids`. With no inputs on this machine the test says why and
+//! is skipped.
+
+mod common;
+
+use btfids_post::pipeline::Layout;
+use btfids_post::Options;
+use std::path::{Path, PathBuf};
+
+fn capture_dirs() -> Vec<PathBuf> {
+    if let Ok(v) = std::env::var("BTFIDS_INPUTS") {
+        return v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+    }
+    let Ok(home) = std::env::var("HOME") else { return Vec::new() };
+    let root = Path::new(&home).join(".cache/kfunc-args");
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(root.join("kernel")) {
+        for d in rd.flatten() {
+            let p = d.path().join("btfids-inputs");
+            if p.is_dir() {
+                out.push(p);
+            }
+        }
+    }
+    let p = root.join("post/capture");
+    if p.is_dir() {
+        out.push(p);
+    }
+    out.sort();
+    out
+}
+
+fn stock_for(dir: &Path) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("RESOLVE_BTFIDS") {
+        return Some(PathBuf::from(p));
+    }
+    let args = std::fs::read_to_string(dir.join("args")).ok()?;
+    for line in args.lines() {
+        let cwd = line.split('\t').nth(1)?;
+        let p = Path::new(cwd).join("tools/bpf/resolve_btfids/resolve_btfids");
+        if p.exists() {
+            return Some(p);
+        }
+    }
+    common::stock_resolve_btfids()
+}
+
+#[test]
+fn captured_inputs_match_stock_resolve_btfids() {
+    let dirs = capture_dirs();
+    if dirs.is_empty() {
+        eprintln!(
+            "SKIPPED captured_inputs_match_stock_resolve_btfids: no captured inputs \
+             (~/.cache/kfunc-args/kernel/*/btfids-inputs or $BTFIDS_INPUTS)"
+        );
+        return;
+    }
+    let mut compared = 0;
+    let mut skipped = Vec::new();
+    for dir in dirs {
+        let Some(stock) = stock_for(&dir) else {
+            skipped.push(format!("{}: no stock resolve_btfids (set RESOLVE_BTFIDS)", dir.display()));
+            continue;
+        };
+        let base = ["vmlinux", "base.vmlinux"].iter().map(|n| dir.join(n)).find(|p| p.exists());
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|d| d.path())
+            .filter(|p| p.file_name().is_some_and(|n| n == "vmlinux" || n.to_string_lossy().ends_with(".ko")))
+            .collect();
+        files.sort();
+        let work = common::tmpdir("captured");
+        for f in files {
+            let is_mod = f.extension().is_some_and(|x| x == "ko");
+            let opts = Options {
+                base: if is_mod { base.clone() } else { None },
+                ..Default::default()
+            };
+            if is_mod && base.is_none() {
+                skipped.push(format!("{}: no vmlinux beside it for -b", f.display()));
+                continue;
+            }
+            // Extended sets and Rust records are this tool's extension: the stock tool
+            // cannot be compared on them (other tests cover them).
+            let sets = btfids_post::dump::dump(&f, &opts).unwrap();
+            let bytes = std::fs::read(&f).unwrap();
+            let has_meta = bytes.windows(12).any(|w| w == b".kfunc.meta\0");
+            if sets.iter().any(|s| s.layout == Layout::Extended) || has_meta {
+                skipped.push(format!("{}: extended sets or .kfunc.meta (not comparable)", f.display()));
+                continue;
+            }
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let a = work.join(format!("stock-{name}"));
+            let b = work.join(format!("post-{name}"));
+            std::fs::copy(&f, &a).unwrap();
+            std::fs::copy(&f, &b).unwrap();
+            let mut cmd_a = std::process::Command::new(&stock);
+            let mut cmd_b = std::process::Command::new(common::bin());
+            if let Some(bp) = &opts.base {
+                cmd_a.arg("-b").arg(bp);
+                cmd_b.arg("-b").arg(bp);
+            }
+            let oa = cmd_a.arg(&a).output().unwrap();
+            let ob = cmd_b.arg(&b).output().unwrap();
+            assert!(oa.status.success(), "stock failed on {}: {}", f.display(), String::from_utf8_lossy(&oa.stderr));
+            assert!(ob.status.success(), "btfids-post failed on {}: {}", f.display(), String::from_utf8_lossy(&ob.stderr));
+            let (ra, rb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+            if ra != rb {
+                let pos = ra.iter().zip(&rb).position(|(x, y)| x != y);
+                panic!("{}: output differs from resolve_btfids (first at byte {pos:?})", f.display());
+            }
+            assert_eq!(oa.stderr, ob.stderr, "{}: warnings differ", f.display());
+            let again = std::process::Command::new(common::bin())
+                .args(opts.base.iter().flat_map(|bp| [std::ffi::OsStr::new("-b"), bp.as_os_str()]))
+                .arg(&b)
+                .output()
+                .unwrap();
+            assert!(again.status.success());
+            assert!(std::fs::read(&b).unwrap() == rb, "{}: second run changed the file", f.display());
+            eprintln!("identical: {} ({} bytes)", f.display(), ra.len());
+            compared += 1;
+        }
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    for s in &skipped {
+        eprintln!("skipped: {s}");
+    }
+    if compared == 0 {
+        eprintln!("SKIPPED captured_inputs_match_stock_resolve_btfids: nothing comparable ({} skipped)", skipped.len());
+    }
+}
