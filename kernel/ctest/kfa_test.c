@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kfa_test: a C kfunc set declared with per-argument flags (BTF_KFUNCS_ARGS_START /
+ * BTF_ID_FLAGS_ARGS of the patched <linux/btf_ids.h>), for the runtime smoke test of the
+ * patched verifier (kernel/ctest/run.sh). None of the parameter names carries a suffix:
+ * every per-argument fact comes from the KF_ARG_* flags.
+ *
+ * Module parameter bad=N registers the invalid set N instead (1..); registration must
+ * fail with -EINVAL and a pr_err naming the kfunc and the argument.
+ */
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/module.h>
+#include <linux/refcount.h>
+#include <linux/slab.h>
+
+struct kfa_obj {
+	refcount_t refs;
+	int v;
+};
+
+static int bad;
+module_param(bad, int, 0444);
+MODULE_PARM_DESC(bad, "register invalid extended set N (1..) instead of the good one");
+
+__bpf_kfunc_start_defs();
+
+__bpf_kfunc struct kfa_obj *kfa_obj_new(int v)
+{
+	struct kfa_obj *o = kzalloc(sizeof(*o), GFP_ATOMIC);
+
+	if (!o)
+		return NULL;
+	refcount_set(&o->refs, 1);
+	o->v = v;
+	return o;
+}
+
+__bpf_kfunc struct kfa_obj *kfa_obj_get(struct kfa_obj *o)
+{
+	return refcount_inc_not_zero(&o->refs) ? o : NULL;
+}
+
+__bpf_kfunc void kfa_obj_put(struct kfa_obj *o)
+{
+	if (refcount_dec_and_test(&o->refs))
+		kfree(o);
+}
+
+/* Adds drop's value to keep and releases drop only. */
+__bpf_kfunc int kfa_obj_merge(struct kfa_obj *keep, struct kfa_obj *drop)
+{
+	keep->v += drop->v;
+	kfa_obj_put(drop);
+	return keep->v;
+}
+
+__bpf_kfunc int kfa_obj_val_or(struct kfa_obj *o, int dflt)
+{
+	return o ? o->v : dflt;
+}
+
+__bpf_kfunc int kfa_sum(const u8 *buf, u32 len)
+{
+	int s = 0;
+	u32 i;
+
+	for (i = 0; i < len; i++)
+		s += buf[i];
+	return s;
+}
+
+__bpf_kfunc int kfa_const(int k)
+{
+	return k * 2;
+}
+
+/* Never called: only its prototype matters for the invalid sets. */
+__bpf_kfunc int kfa_bad_proto(struct kfa_obj *o, int n)
+{
+	return n;
+}
+
+__bpf_kfunc_end_defs();
+
+BTF_KFUNCS_ARGS_START(kfa_set)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_new, KF_ACQUIRE | KF_RET_NULL)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_get, KF_ACQUIRE | KF_RET_NULL, KF_ARG_ACQUIRE)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_put, KF_RELEASE, KF_ARG_RELEASE)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_merge, KF_RELEASE, KF_ARG_TRUSTED, KF_ARG_RELEASE)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0, KF_ARG_NULLABLE | KF_ARG_TRUSTED)
+BTF_ID_FLAGS_ARGS(func, kfa_sum, 0, 0, KF_ARG_SIZE | KF_ARG_MEM(0))
+BTF_ID_FLAGS_ARGS(func, kfa_const, 0, KF_ARG_CONST)
+BTF_KFUNCS_ARGS_END(kfa_set)
+
+/* Invalid sets: each breaks one rule of btf_check_kfunc_arg_flags(). */
+BTF_KFUNCS_ARGS_START(kfa_bad1)		/* release arg without KF_RELEASE */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_ARG_RELEASE)
+BTF_KFUNCS_ARGS_END(kfa_bad1)
+BTF_KFUNCS_ARGS_START(kfa_bad2)		/* pointer flag on a scalar */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, 0, KF_ARG_NULLABLE)
+BTF_KFUNCS_ARGS_END(kfa_bad2)
+BTF_KFUNCS_ARGS_START(kfa_bad3)		/* scalar flag on a pointer */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_ARG_CONST)
+BTF_KFUNCS_ARGS_END(kfa_bad3)
+BTF_KFUNCS_ARGS_START(kfa_bad4)		/* flags past the last argument */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, 0, 0, KF_ARG_CONST)
+BTF_KFUNCS_ARGS_END(kfa_bad4)
+BTF_KFUNCS_ARGS_START(kfa_bad5)		/* acquire source pointee != returned pointee */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, KF_ACQUIRE, KF_ARG_ACQUIRE)
+BTF_KFUNCS_ARGS_END(kfa_bad5)
+BTF_KFUNCS_ARGS_START(kfa_bad6)		/* size arg not after its memory arg */
+BTF_ID_FLAGS_ARGS(func, kfa_sum, 0, 0, KF_ARG_SIZE | KF_ARG_MEM(1))
+BTF_KFUNCS_ARGS_END(kfa_bad6)
+BTF_KFUNCS_ARGS_START(kfa_bad7)		/* two release args */
+BTF_ID_FLAGS_ARGS(func, kfa_obj_merge, KF_RELEASE, KF_ARG_RELEASE, KF_ARG_RELEASE)
+BTF_KFUNCS_ARGS_END(kfa_bad7)
+
+static struct btf_id_set8 *const kfa_bad_sets[] = {
+	&kfa_bad1, &kfa_bad2, &kfa_bad3, &kfa_bad4, &kfa_bad5, &kfa_bad6, &kfa_bad7,
+};
+
+static struct btf_kfunc_id_set kfa_kfunc_set = {
+	.owner = THIS_MODULE,
+	.set = &kfa_set,
+};
+
+static int __init kfa_init(void)
+{
+	int ret;
+
+	if (bad > 0 && bad <= ARRAY_SIZE(kfa_bad_sets))
+		kfa_kfunc_set.set = kfa_bad_sets[bad - 1];
+	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL, &kfa_kfunc_set);
+	pr_info("kfa_test: bad=%d register_btf_kfunc_id_set: %d\n", bad, ret);
+	return ret;
+}
+
+static void __exit kfa_exit(void)
+{
+}
+
+module_init(kfa_init);
+module_exit(kfa_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Smoke test of per-argument kfunc flags");

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+/* BPF programs of the per-argument kfunc flags smoke test (kernel/ctest/run.sh). Each
+ * program is loaded on its own; expectations.txt says which must load (and what they
+ * return) and which must be refused (and with which verifier message).
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+typedef struct { int counter; } atomic_t;
+typedef struct refcount_struct { atomic_t refs; } refcount_t;
+struct kfa_obj {
+	refcount_t refs;
+	int v;
+};
+
+extern struct kfa_obj *kfa_obj_new(int v) __ksym;
+extern struct kfa_obj *kfa_obj_get(struct kfa_obj *o) __ksym;
+extern void kfa_obj_put(struct kfa_obj *o) __ksym;
+extern int kfa_obj_merge(struct kfa_obj *keep, struct kfa_obj *drop) __ksym;
+extern int kfa_obj_val_or(struct kfa_obj *o, int dflt) __ksym;
+extern int kfa_sum(const __u8 *buf, __u32 len) __ksym;
+extern int kfa_const(int k) __ksym;
+
+char _license[] SEC("license") = "GPL";
+
+/* Everything allowed: 15 (merge) + 15 (val_or c) + 100 (val_or NULL) + 10 (sum) + 6. */
+SEC("syscall") int good_all(void *ctx)
+{
+	__u8 buf[4] = { 1, 2, 3, 4 };
+	struct kfa_obj *a, *b, *c;
+	int r;
+
+	a = kfa_obj_new(10);
+	if (!a)
+		return -1;
+	b = kfa_obj_new(5);
+	if (!b) {
+		kfa_obj_put(a);
+		return -2;
+	}
+	c = kfa_obj_get(a);
+	if (!c) {
+		kfa_obj_put(a);
+		kfa_obj_put(b);
+		return -3;
+	}
+	r = kfa_obj_merge(a, b);	/* releases b only: a stays referenced */
+	r += kfa_obj_val_or(c, 0);
+	r += kfa_obj_val_or(NULL, 100);	/* KF_ARG_NULLABLE */
+	kfa_obj_put(c);
+	kfa_obj_put(a);
+	r += kfa_sum(buf, sizeof(buf));	/* KF_ARG_SIZE pair */
+	r += kfa_const(3);		/* KF_ARG_CONST */
+	return r;
+}
+
+/* merge() releases only arg#1: a is still held and leaks. */
+SEC("syscall") int bad_merge_leak(void *ctx)
+{
+	struct kfa_obj *a, *b;
+
+	a = kfa_obj_new(1);
+	if (!a)
+		return 0;
+	b = kfa_obj_new(2);
+	if (!b) {
+		kfa_obj_put(a);
+		return 0;
+	}
+	return kfa_obj_merge(a, b);
+}
+
+/* merge() released b: putting it again is a use after release. */
+SEC("syscall") int bad_merge_double_put(void *ctx)
+{
+	struct kfa_obj *a, *b;
+	int r;
+
+	a = kfa_obj_new(1);
+	if (!a)
+		return 0;
+	b = kfa_obj_new(2);
+	if (!b) {
+		kfa_obj_put(a);
+		return 0;
+	}
+	r = kfa_obj_merge(a, b);
+	kfa_obj_put(a);
+	kfa_obj_put(b);
+	return r;
+}
+
+/* KF_ARG_ACQUIRE: the source must not be NULL. */
+SEC("syscall") int bad_get_null(void *ctx)
+{
+	struct kfa_obj *c = kfa_obj_get(NULL);
+
+	if (c)
+		kfa_obj_put(c);
+	return 0;
+}
+
+/* KF_ARG_RELEASE: the released pointer may be NULL here. */
+SEC("syscall") int bad_put_maybe_null(void *ctx)
+{
+	kfa_obj_put(kfa_obj_new(1));
+	return 0;
+}
+
+/* KF_ARG_TRUSTED on arg#0 of merge(): NULL refused. */
+SEC("syscall") int bad_merge_keep_null(void *ctx)
+{
+	struct kfa_obj *b = kfa_obj_new(2);
+
+	if (!b)
+		return 0;
+	return kfa_obj_merge(NULL, b);
+}
+
+/* KF_ARG_SIZE: 8 bytes of a 4-byte buffer. */
+SEC("syscall") int bad_sum_len(void *ctx)
+{
+	__u8 buf[4] = { 1, 2, 3, 4 };
+	volatile __u32 len = 8;
+
+	return kfa_sum(buf, len);
+}
+
+/* KF_ARG_CONST: not a known constant. */
+SEC("syscall") int bad_const(void *ctx)
+{
+	return kfa_const(bpf_get_prandom_u32());
+}

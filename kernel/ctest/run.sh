@@ -1,0 +1,140 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runtime smoke test of the patched kernel's per-argument kfunc flags, with a C kfunc set
+# (kfa_test.c) declared with BTF_KFUNCS_ARGS_START / BTF_ID_FLAGS_ARGS.
+#
+#   kernel/ctest/run.sh PATCHED_TREE [UNPATCHED_TREE]
+#
+# Builds kfa_test.ko against PATCHED_TREE (ids resolved by btfids-post, as stock
+# resolve_btfids assumes 8-byte set8 entries), the BPF objects in progs/ and a static
+# libbpf loader, boots PATCHED_TREE's bzImage in QEMU (TCG) with a busybox initramfs, and
+# checks expectations.txt: registration of each invalid set fails with its message, each
+# program loads (and returns the expected value) or is refused with the expected message.
+# With UNPATCHED_TREE, the legacy programs also run there and must give the same results.
+#
+# Environment: OUT (work dir, default /tmp/kfa-ctest), BTFIDS_POST (btfids-post binary,
+# default <repo>/target/release/btfids-post), QEMU_TIMEOUT (seconds, default 300).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+[ $# -ge 1 ] || { echo "usage: $0 PATCHED_TREE [UNPATCHED_TREE]" >&2; exit 2; }
+patched=$(cd "$1" && pwd)
+unpatched=${2:+$(cd "$2" && pwd)}
+out=${OUT:-/tmp/kfa-ctest}
+btfids=${BTFIDS_POST:-$repo/target/release/btfids-post}
+timeout=${QEMU_TIMEOUT:-300}
+
+[ -x "$btfids" ] || { echo "run.sh: $btfids missing: cargo build --release -p btfids-post" >&2; exit 2; }
+rm -rf "$out" && mkdir -p "$out/mod" "$out/bpf"
+
+echo "ctest: building kfa_test.ko against $patched"
+cp "$here/kfa_test.c" "$here/Kbuild" "$out/mod/"
+make -s -C "$patched" LLVM=1 M="$out/mod" RESOLVE_BTFIDS="$btfids" modules >"$out/mod.log" 2>&1 ||
+	{ tail -30 "$out/mod.log"; echo "ctest: module build failed" >&2; exit 1; }
+
+echo "ctest: building BPF objects and the loader"
+for p in "$here"/progs/*.bpf.c; do
+	n=$(basename "$p" .bpf.c)
+	clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c "$p" -o "$out/bpf/$n.bpf.o"
+done
+gcc -O2 -static -o "$out/loader" "$here/loader.c" -lbpf -lelf -lz
+
+# prog lines grouped per object: "obj prog prog ..."
+progs_of() { awk -v o="$1" '$1 == "prog" && $2 == o { printf " %s", $3 }' "$here/expectations.txt"; }
+bads=$(awk '$1 == "reg" { printf " %s", $2 }' "$here/expectations.txt")
+
+make_initramfs() { # make_initramfs DIR WITH_MODULE
+	d=$1
+	rm -rf "$d" && mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/tmp"
+	cp /bin/busybox "$d/bin/busybox"
+	cp "$out/loader" "$d/loader"
+	cp "$out"/bpf/*.bpf.o "$d/"
+	{
+		echo '#!/bin/busybox sh'
+		echo '/bin/busybox --install -s /bin'
+		echo 'mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev'
+		echo 'echo CTEST-BEGIN'
+		if [ "$2" = yes ]; then
+			cp "$out/mod/kfa_test.ko" "$d/"
+			for b in $bads; do
+				echo "if insmod /kfa_test.ko bad=$b; then echo REG $b accepted; rmmod kfa_test; else echo REG $b refused; fi"
+			done
+			echo 'dmesg | grep -E "kfunc |kfa_test" | sed "s/^/KLOG /"'
+			echo 'insmod /kfa_test.ko && echo MOD loaded || echo MOD failed'
+			echo "/loader /kfa.bpf.o$(progs_of kfa)"
+		fi
+		echo "/loader /legacy.bpf.o$(progs_of legacy)"
+		echo 'echo CTEST-END'
+		echo 'reboot -f'
+	} >"$d/init"
+	chmod +x "$d/init"
+	(cd "$d" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$d.cpio.gz"
+}
+
+boot() { # boot TREE INITRAMFS LOG
+	echo "ctest: booting $1/arch/x86/boot/bzImage (TCG)"
+	start=$(date +%s)
+	timeout "$timeout" qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot \
+		-kernel "$1/arch/x86/boot/bzImage" -initrd "$2" \
+		-append "console=ttyS0 panic=-1 loglevel=4" </dev/null >"$3" 2>&1 || true
+	tr -d '\r' <"$3" >"$3.txt"
+	echo "ctest: VM done in $(( $(date +%s) - start ))s, console in $3.txt"
+	grep -q CTEST-END "$3.txt" || { tail -30 "$3.txt"; echo "ctest: VM did not finish" >&2; exit 1; }
+}
+
+make_initramfs "$out/initramfs-patched" yes
+boot "$patched" "$out/initramfs-patched.cpio.gz" "$out/console-patched"
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "PASS $*"; }
+ko() { fail=$((fail + 1)); echo "FAIL $*"; }
+log=$out/console-patched.txt
+
+grep -q '^MOD loaded' "$log" && ok "kfa_test.ko registers its extended set" ||
+	ko "kfa_test.ko did not load: $(grep -E 'KLOG|MOD' "$log" | tail -3)"
+
+while read -r kind a b c rest; do
+	case "$kind" in
+	reg)
+		want="$b $c $rest"
+		if grep -q "^REG $a refused" "$log" && grep -F "KLOG" "$log" | grep -qF -- "$want"; then
+			ok "bad=$a refused: $want"
+		else
+			ko "bad=$a: want refusal with '$want'; got: $(grep "^REG $a " "$log")"
+		fi ;;
+	prog)
+		line=$(grep "^RESULT $b " "$log" || true)
+		if [ "$c" = loaded ]; then
+			[ "$line" = "RESULT $b loaded $rest" ] && ok "$a/$b loaded, returned $rest" ||
+				ko "$a/$b: want 'loaded $rest', got '$line'"
+		else
+			verdict=$(echo "$line" | cut -d' ' -f3)
+			body=$(sed -n "/^LOG-BEGIN $b\$/,/^LOG-END $b\$/p" "$log")
+			if [ "$verdict" = refused ] && printf '%s\n' "$body" | grep -qF -- "$rest"; then
+				ok "$a/$b refused: $rest"
+			else
+				ko "$a/$b: want refusal with '$rest', got '$line'"
+			fi
+		fi ;;
+	esac
+done <<EOF_EXP
+$(grep -v '^#' "$here/expectations.txt")
+EOF_EXP
+
+if [ -n "$unpatched" ]; then
+	make_initramfs "$out/initramfs-unpatched" no
+	boot "$unpatched" "$out/initramfs-unpatched.cpio.gz" "$out/console-unpatched"
+	for p in $(progs_of legacy); do
+		a=$(grep "^RESULT $p " "$log")
+		u=$(grep "^RESULT $p " "$out/console-unpatched.txt" || true)
+		[ "$a" = "$u" ] && ok "legacy/$p same on unpatched: $u" ||
+			ko "legacy/$p differs: patched '$a', unpatched '$u'"
+	done
+else
+	echo "SKIP legacy comparison with the unpatched kernel: no UNPATCHED_TREE given"
+fi
+
+echo "ctest: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
