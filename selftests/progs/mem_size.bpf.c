@@ -15,7 +15,8 @@ int sum_buffer(void *ctx)
 
 SEC("syscall")
 __description("a size larger than the buffer (legacy checks 1 byte only: loaded, not run)")
-__flag_arg(size) __failure_args __success_legacy __unsafe_legacy
+__flag_arg(size) __failure_args __msg_args("memory, len pair leads to invalid memory access")
+__success_legacy __unsafe_legacy
 int sum_too_long(void *ctx)
 {
 	__u8 buf[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };

@@ -59,7 +59,7 @@ int refcount_with_hint(void *ctx)
 
 SEC("syscall")
 __description("NULL for obj, which is trusted and not nullable (legacy: accepted, never run)")
-__flag_arg(trusted) __failure_args __msg_args("Possibly NULL pointer passed to trusted arg0")
+__flag_arg(trusted) __failure_args __msg_args("R1 may be NULL, but the argument is trusted")
 __success_legacy __unsafe_legacy
 int refcount_null_obj(void *ctx)
 {

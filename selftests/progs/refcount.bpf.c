@@ -45,7 +45,8 @@ int acquire_leak(void *ctx)
 
 SEC("syscall")
 __description("release of a possibly-NULL pointer")
-__flag_arg(release) __failure __msg("Possibly NULL pointer passed")
+__flag_arg(release) __failure __msg_args("released R1 may be NULL")
+__msg_legacy("Possibly NULL pointer passed to trusted arg0")
 int release_unchecked(void *ctx)
 {
 	struct SampleObj *o = bpf_sample_acquire(2);
@@ -87,4 +88,19 @@ int get_leak(void *ctx)
 	p = bpf_sample_get(o);
 	bpf_sample_release(o);
 	return p ? 1 : 0;
+}
+
+SEC("syscall")
+__description("acquire(obj): the source of get may be NULL")
+__flag_arg(acquire) __failure __msg_args("acquire source R1 may be NULL")
+int get_null_source(void *ctx)
+{
+	struct SampleObj *o = bpf_sample_acquire(7), *p;
+
+	p = bpf_sample_get(o);
+	if (p)
+		bpf_sample_release(p);
+	if (o)
+		bpf_sample_release(o);
+	return 0;
 }
