@@ -332,14 +332,21 @@ impl<'a> Btf<'a> {
                     msg: format!("name offset {} outside the string section", ty.name_off),
                 });
             }
-            match ty.kind() {
-                KIND_PTR | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT
-                | KIND_FUNC | KIND_VAR | KIND_DECL_TAG | KIND_TYPE_TAG | KIND_FUNC_PROTO => {
-                    if ty.size_type >= count {
-                        return Err(bad_id("type", ty.size_type));
-                    }
-                }
-                _ => {}
+            let refers = matches!(
+                ty.kind(),
+                KIND_PTR
+                    | KIND_TYPEDEF
+                    | KIND_VOLATILE
+                    | KIND_CONST
+                    | KIND_RESTRICT
+                    | KIND_FUNC
+                    | KIND_VAR
+                    | KIND_DECL_TAG
+                    | KIND_TYPE_TAG
+                    | KIND_FUNC_PROTO
+            );
+            if refers && ty.size_type >= count {
+                return Err(bad_id("type", ty.size_type));
             }
             match ty.kind() {
                 KIND_STRUCT | KIND_UNION => {

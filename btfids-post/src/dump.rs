@@ -155,10 +155,11 @@ pub fn dump(path: &Path, opts: &Options) -> Result<Vec<SetDump>, Error> {
         }
         _ => None,
     };
-    let btf = match btf_bytes(path, &bytes, ".BTF") {
-        Ok(raw) => Some(Btf::parse(raw, base.as_ref()).map_err(|e| Error::at(path, e))?),
-        Err(_) => None,
-    };
+    // Names are a convenience: without usable BTF (e.g. a module without -b) entries are
+    // still dumped, unnamed.
+    let btf = btf_bytes(path, &bytes, ".BTF")
+        .ok()
+        .and_then(|raw| Btf::parse(raw, base.as_ref()).ok());
     let e = elf.endian;
     let mut out = Vec::new();
     for st in &sets {
@@ -212,7 +213,7 @@ pub fn dump(path: &Path, opts: &Options) -> Result<Vec<SetDump>, Error> {
             entries,
         });
     }
-    out.sort_by(|a, b| a.offset.cmp(&b.offset));
+    out.sort_by_key(|a| a.offset);
     Ok(out)
 }
 

@@ -8,6 +8,9 @@
 //! record cross-checks) and [`write`] (in place, or a temporary file renamed over the input
 //! when `.BTF` grew).
 
+// `u64::is_multiple_of` is newer than the workspace's rust-version (1.82).
+#![allow(clippy::manual_is_multiple_of)]
+
 pub mod btf;
 pub mod btfgen;
 pub mod dump;

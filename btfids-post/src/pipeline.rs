@@ -467,6 +467,7 @@ pub struct Patched {
     pub errors: Vec<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Phase `patch`: write ids and counts, sort sets, convert with `--legacy-set8`,
 /// cross-check set entries with records.
 pub fn patch(

@@ -17,9 +17,15 @@ use std::path::{Path, PathBuf};
 
 fn capture_dirs() -> Vec<PathBuf> {
     if let Ok(v) = std::env::var("BTFIDS_INPUTS") {
-        return v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+        return v
+            .split(':')
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect();
     }
-    let Ok(home) = std::env::var("HOME") else { return Vec::new() };
+    let Ok(home) = std::env::var("HOME") else {
+        return Vec::new();
+    };
     let root = Path::new(&home).join(".cache/kfunc-args");
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(root.join("kernel")) {
@@ -67,15 +73,24 @@ fn captured_inputs_match_stock_resolve_btfids() {
     let mut skipped = Vec::new();
     for dir in dirs {
         let Some(stock) = stock_for(&dir) else {
-            skipped.push(format!("{}: no stock resolve_btfids (set RESOLVE_BTFIDS)", dir.display()));
+            skipped.push(format!(
+                "{}: no stock resolve_btfids (set RESOLVE_BTFIDS)",
+                dir.display()
+            ));
             continue;
         };
-        let base = ["vmlinux", "base.vmlinux"].iter().map(|n| dir.join(n)).find(|p| p.exists());
+        let base = ["vmlinux", "base.vmlinux"]
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.exists());
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap()
             .flatten()
             .map(|d| d.path())
-            .filter(|p| p.file_name().is_some_and(|n| n == "vmlinux" || n.to_string_lossy().ends_with(".ko")))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n == "vmlinux" || n.to_string_lossy().ends_with(".ko"))
+            })
             .collect();
         files.sort();
         let work = common::tmpdir("captured");
@@ -95,7 +110,10 @@ fn captured_inputs_match_stock_resolve_btfids() {
             let bytes = std::fs::read(&f).unwrap();
             let has_meta = bytes.windows(12).any(|w| w == b".kfunc.meta\0");
             if sets.iter().any(|s| s.layout == Layout::Extended) || has_meta {
-                skipped.push(format!("{}: extended sets or .kfunc.meta (not comparable)", f.display()));
+                skipped.push(format!(
+                    "{}: extended sets or .kfunc.meta (not comparable)",
+                    f.display()
+                ));
                 continue;
             }
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
@@ -111,21 +129,42 @@ fn captured_inputs_match_stock_resolve_btfids() {
             }
             let oa = cmd_a.arg(&a).output().unwrap();
             let ob = cmd_b.arg(&b).output().unwrap();
-            assert!(oa.status.success(), "stock failed on {}: {}", f.display(), String::from_utf8_lossy(&oa.stderr));
-            assert!(ob.status.success(), "btfids-post failed on {}: {}", f.display(), String::from_utf8_lossy(&ob.stderr));
+            assert!(
+                oa.status.success(),
+                "stock failed on {}: {}",
+                f.display(),
+                String::from_utf8_lossy(&oa.stderr)
+            );
+            assert!(
+                ob.status.success(),
+                "btfids-post failed on {}: {}",
+                f.display(),
+                String::from_utf8_lossy(&ob.stderr)
+            );
             let (ra, rb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
             if ra != rb {
                 let pos = ra.iter().zip(&rb).position(|(x, y)| x != y);
-                panic!("{}: output differs from resolve_btfids (first at byte {pos:?})", f.display());
+                panic!(
+                    "{}: output differs from resolve_btfids (first at byte {pos:?})",
+                    f.display()
+                );
             }
             assert_eq!(oa.stderr, ob.stderr, "{}: warnings differ", f.display());
             let again = std::process::Command::new(common::bin())
-                .args(opts.base.iter().flat_map(|bp| [std::ffi::OsStr::new("-b"), bp.as_os_str()]))
+                .args(
+                    opts.base
+                        .iter()
+                        .flat_map(|bp| [std::ffi::OsStr::new("-b"), bp.as_os_str()]),
+                )
                 .arg(&b)
                 .output()
                 .unwrap();
             assert!(again.status.success());
-            assert!(std::fs::read(&b).unwrap() == rb, "{}: second run changed the file", f.display());
+            assert!(
+                std::fs::read(&b).unwrap() == rb,
+                "{}: second run changed the file",
+                f.display()
+            );
             eprintln!("identical: {} ({} bytes)", f.display(), ra.len());
             compared += 1;
         }
@@ -135,6 +174,9 @@ fn captured_inputs_match_stock_resolve_btfids() {
         eprintln!("skipped: {s}");
     }
     if compared == 0 {
-        eprintln!("SKIPPED captured_inputs_match_stock_resolve_btfids: nothing comparable ({} skipped)", skipped.len());
+        eprintln!(
+            "SKIPPED captured_inputs_match_stock_resolve_btfids: nothing comparable ({} skipped)",
+            skipped.len()
+        );
     }
 }

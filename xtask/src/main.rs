@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+mod bench;
 mod deps;
 mod kernel;
 mod sample;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = &args[args.len().min(1)..];
     let result: Result<(), String> = match args.first().map(String::as_str) {
+        Some("bench") => bench::run(rest),
         Some("kernel") => kernel::run(rest),
         Some("test") => test::run(rest),
         Some("vm") => vm::run(rest),

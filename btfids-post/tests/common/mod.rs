@@ -1,6 +1,6 @@
 //! Test support: a small ELF writer (ELF32/ELF64, either byte order) for synthetic inputs,
 //! and helpers to run the tool.
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, clippy::type_complexity)]
 
 use kfunc_layout::Endian;
 use std::path::{Path, PathBuf};
