@@ -6,8 +6,9 @@
 #
 #   kernel/ctest/run.sh PATCHED_TREE [UNPATCHED_TREE]
 #
-# Builds kfa_test.ko against PATCHED_TREE (ids resolved by btfids-post, as stock
-# resolve_btfids assumes 8-byte set8 entries), the BPF objects in progs/ and a static
+# Builds kfa_test.ko against PATCHED_TREE (ids resolved by the tree's resolve_btfids, which
+# patch 2 teaches extended sets; if btfids-post is built, the module is built with it too
+# and both .BTF_ids sections must be identical), the BPF objects in progs/ and a static
 # libbpf loader, boots PATCHED_TREE's bzImage in QEMU (TCG) with a busybox initramfs, and
 # checks expectations.txt: registration of each invalid set fails with its message, each
 # program loads (and returns the expected value) or is refused with the expected message.
@@ -26,13 +27,30 @@ out=${OUT:-/tmp/kfa-ctest}
 btfids=${BTFIDS_POST:-$repo/target/release/btfids-post}
 timeout=${QEMU_TIMEOUT:-300}
 
-[ -x "$btfids" ] || { echo "run.sh: $btfids missing: cargo build --release -p btfids-post" >&2; exit 2; }
-rm -rf "$out" && mkdir -p "$out/mod" "$out/bpf"
+rm -rf "$out" && mkdir -p "$out/mod" "$out/mod-post" "$out/bpf"
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "PASS $*"; }
+ko() { fail=$((fail + 1)); echo "FAIL $*"; }
 
 echo "ctest: building kfa_test.ko against $patched"
 cp "$here/kfa_test.c" "$here/Kbuild" "$out/mod/"
-make -s -C "$patched" LLVM=1 M="$out/mod" RESOLVE_BTFIDS="$btfids" modules >"$out/mod.log" 2>&1 ||
+make -s -C "$patched" LLVM=1 M="$out/mod" modules >"$out/mod.log" 2>&1 ||
 	{ tail -30 "$out/mod.log"; echo "ctest: module build failed" >&2; exit 1; }
+if [ -x "$btfids" ]; then
+	cp "$here/kfa_test.c" "$here/Kbuild" "$out/mod-post/"
+	make -s -C "$patched" LLVM=1 M="$out/mod-post" RESOLVE_BTFIDS="$btfids" modules \
+		>"$out/mod-post.log" 2>&1 ||
+		{ tail -30 "$out/mod-post.log"; echo "ctest: module build with btfids-post failed" >&2; exit 1; }
+	for d in mod mod-post; do
+		llvm-objcopy --dump-section .BTF_ids="$out/$d.btfids" "$out/$d/kfa_test.ko" /dev/null
+	done
+	cmp -s "$out/mod.btfids" "$out/mod-post.btfids" &&
+		ok ".BTF_ids of kfa_test.ko: resolve_btfids and btfids-post agree ($(wc -c <"$out/mod.btfids") bytes)" ||
+		ko ".BTF_ids of kfa_test.ko differ between resolve_btfids and btfids-post"
+else
+	echo "SKIP resolve_btfids/btfids-post comparison: $btfids not built (cargo build --release -p btfids-post)"
+fi
 
 echo "ctest: building BPF objects and the loader"
 for p in "$here"/progs/*.bpf.c; do
@@ -87,9 +105,6 @@ boot() { # boot TREE INITRAMFS LOG
 make_initramfs "$out/initramfs-patched" yes
 boot "$patched" "$out/initramfs-patched.cpio.gz" "$out/console-patched"
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "PASS $*"; }
-ko() { fail=$((fail + 1)); echo "FAIL $*"; }
 log=$out/console-patched.txt
 
 grep -q '^MOD loaded' "$log" && ok "kfa_test.ko registers its extended set" ||

@@ -1,6 +1,7 @@
 //! The header that `patches/0001-*.patch` adds as `include/linux/btf_kfunc_args.h` must be
 //! exactly `kfunc_layout::c_header()` (what `cargo xtask gen-header` prints), and no later
-//! patch of the series may change it.
+//! patch of the series may change it; copies (`tools/include/linux/btf_kfunc_args.h`) must be
+//! identical too.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -32,15 +33,15 @@ fn file_section<'a>(patch: &'a str, path: &str) -> Option<Vec<&'a str>> {
 }
 
 /// The content of a file that a patch section creates (`new file`, one hunk from 0,0).
-fn new_file_content(section: &[&str], patch_name: &str) -> String {
+fn new_file_content(section: &[&str], patch_name: &str, path: &str) -> String {
     assert!(
         section.iter().any(|l| l.starts_with("new file mode")),
-        "{patch_name}: {HEADER} is not added as a new file"
+        "{patch_name}: {path} is not added as a new file"
     );
     let hunk = section
         .iter()
         .position(|l| l.starts_with("@@ "))
-        .unwrap_or_else(|| panic!("{patch_name}: {HEADER} has no hunk"));
+        .unwrap_or_else(|| panic!("{patch_name}: {path} has no hunk"));
     let header = section[hunk];
     let count: usize = header
         .strip_prefix("@@ -0,0 +1,")
@@ -50,14 +51,14 @@ fn new_file_content(section: &[&str], patch_name: &str) -> String {
     let body = &section[hunk + 1..];
     assert!(
         body.len() >= count,
-        "{patch_name}: hunk of {HEADER} says {count} lines, has {}",
+        "{patch_name}: hunk of {path} says {count} lines, has {}",
         body.len()
     );
     let mut out = String::new();
     for (i, l) in body[..count].iter().enumerate() {
         let text = l
             .strip_prefix('+')
-            .unwrap_or_else(|| panic!("{patch_name}: {HEADER} line {} is not an addition", i + 1));
+            .unwrap_or_else(|| panic!("{patch_name}: {path} line {} is not an addition", i + 1));
         out.push_str(text);
         out.push('\n');
     }
@@ -68,7 +69,7 @@ fn new_file_content(section: &[&str], patch_name: &str) -> String {
         body[count..]
             .iter()
             .all(|l| l.is_empty() || l.starts_with("\\ ")),
-        "{patch_name}: {HEADER} has more than one hunk"
+        "{patch_name}: {path} has more than one hunk"
     );
     out
 }
@@ -81,7 +82,7 @@ fn first_patch_adds_exactly_the_generated_header() {
     let name = first.file_name().unwrap().to_string_lossy().to_string();
     let section =
         file_section(&text, HEADER).unwrap_or_else(|| panic!("{name} does not add {HEADER}"));
-    let in_patch = new_file_content(&section, &name);
+    let in_patch = new_file_content(&section, &name, HEADER);
     let generated = kfunc_layout::c_header();
     if in_patch != generated {
         let line = in_patch
@@ -99,16 +100,43 @@ fn first_patch_adds_exactly_the_generated_header() {
     }
 }
 
+/// Paths of every `btf_kfunc_args.h` a patch touches (the kernel header and copies of it,
+/// such as `tools/include/linux/btf_kfunc_args.h`).
+fn header_paths(patch: &str) -> Vec<String> {
+    patch
+        .lines()
+        .filter_map(|l| l.strip_prefix("diff --git a/"))
+        .filter_map(|l| l.split(" b/").next())
+        .filter(|p| p.ends_with("/btf_kfunc_args.h"))
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
-fn no_later_patch_changes_the_header() {
-    for p in patches().iter().skip(1) {
+fn every_copy_is_the_generated_header_and_added_once() {
+    let generated = kfunc_layout::c_header();
+    let mut seen: Vec<String> = Vec::new();
+    for (i, p) in patches().iter().enumerate() {
         let text = fs::read_to_string(p).unwrap();
-        assert!(
-            file_section(&text, HEADER).is_none(),
-            "{} changes {HEADER}: only the first patch may add it",
-            p.display()
-        );
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        for path in header_paths(&text) {
+            assert!(
+                i > 0 || path == HEADER || path.starts_with("tools/"),
+                "{name}: unexpected {path}"
+            );
+            assert!(
+                !seen.contains(&path),
+                "{name} changes {path} again: only the patch that adds it may touch it"
+            );
+            let section = file_section(&text, &path).unwrap();
+            assert!(
+                new_file_content(&section, &name, &path) == generated,
+                "{name}: {path} differs from kfunc_layout::c_header()"
+            );
+            seen.push(path);
+        }
     }
+    assert!(seen.iter().any(|p| p == HEADER), "no patch adds {HEADER}");
 }
 
 #[test]
@@ -125,8 +153,8 @@ fn parser_detects_a_changed_header() {
         patch.push('\n');
     }
     let section = file_section(&patch, HEADER).unwrap();
-    assert_eq!(new_file_content(&section, "synthetic"), gen);
+    assert_eq!(new_file_content(&section, "synthetic", HEADER), gen);
     let changed = patch.replacen("(1 << 0)", "(1 << 1)", 1);
     let section = file_section(&changed, HEADER).unwrap();
-    assert_ne!(new_file_content(&section, "synthetic"), gen);
+    assert_ne!(new_file_content(&section, "synthetic", HEADER), gen);
 }

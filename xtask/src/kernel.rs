@@ -396,6 +396,15 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
         return Ok(kt);
     }
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // One build per tree at a time: other xtask commands may ask for the same kernel.
+    let _lock = BuildLock::acquire(&dir, label)?;
+    if stamp.exists() && kt.bzimage.exists() && kt.vmlinux.exists() {
+        eprintln!(
+            "kernel[{label}]: built by another process: {}",
+            kt.tree.display()
+        );
+        return Ok(kt);
+    }
     let frag = repo_root().join("kernel/config.fragment");
     let log = kt.log.clone();
     let t0 = Instant::now();
@@ -514,6 +523,57 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
         kt.tree.display()
     );
     Ok(kt)
+}
+
+/// An exclusive claim on a build directory: `<dir>.lock` holds the owner's pid. A lock whose
+/// process is gone is taken over; dropping the claim removes the file.
+struct BuildLock {
+    path: PathBuf,
+}
+
+impl BuildLock {
+    fn acquire(dir: &Path, label: &str) -> Result<Self, String> {
+        let path = dir.with_extension("lock");
+        let me = std::process::id();
+        let tmp = dir.with_extension(format!("lock.{me}"));
+        fs::write(&tmp, format!("{me}\n")).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        let mut said = false;
+        let result = loop {
+            // A hard link appears atomically with its content, or fails if the lock exists.
+            match fs::hard_link(&tmp, &path) {
+                Ok(()) => break Ok(BuildLock { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = fs::read_to_string(&path).unwrap_or_default();
+                    let owner = owner.trim();
+                    if owner.is_empty() || !Path::new("/proc").join(owner).exists() {
+                        eprintln!(
+                            "kernel[{label}]: removing stale lock {} (pid {owner:?} is gone)",
+                            path.display()
+                        );
+                        let _ = fs::remove_file(&path);
+                        continue;
+                    }
+                    if !said {
+                        eprintln!(
+                            "kernel[{label}]: waiting for the build of pid {owner} ({})",
+                            path.display()
+                        );
+                        said = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                }
+                Err(e) => break Err(format!("{}: {e}", path.display())),
+            }
+        };
+        let _ = fs::remove_file(&tmp);
+        result
+    }
+}
+
+impl Drop for BuildLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
 }
 
 fn remove_kos(dir: &Path) -> Result<(), String> {
