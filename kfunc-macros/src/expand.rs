@@ -158,6 +158,8 @@ pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, mode: Mode) -> TokenStream {
 
     // The function itself.
     let attrs = &item.attrs;
+    // `#[cfg]`/`#[cfg_attr]` of the function also govern its flags and record.
+    let cfgs: Vec<&syn::Attribute> = attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
     let sig = &item.sig;
     let unsafety = &sig.unsafety;
     let constness = &sig.constness;
@@ -237,8 +239,10 @@ pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, mode: Mode) -> TokenStream {
         /// `#[kfunc]` flags of this kfunc: `KF_*` then `KF_ARG_*` of arguments 0..5.
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unreachable_pub)]
+        #(#cfgs)*
         pub const #fconst: [u32; #nwords] = [#(#words),*];
 
+        #(#cfgs)*
         const _: () = {
             #[repr(C)]
             struct KfuncMetaType {

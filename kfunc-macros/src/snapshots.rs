@@ -63,3 +63,23 @@ fn set_of_two() {
     ));
     insta::assert_snapshot!(pretty(out));
 }
+
+#[test]
+fn cfg_follows_the_function() {
+    let out = crate::kfunc_impl(
+        quote!(),
+        quote! {
+            #[cfg(feature = "extra")]
+            /// Only with `extra`.
+            pub fn bpf_sample_extra(x: u8) {}
+        },
+        Mode::Kernel,
+    );
+    let text = pretty(out);
+    // Three items (function, flags, record), each under the same cfg.
+    assert_eq!(
+        text.matches("#[cfg(feature = \"extra\")]").count(),
+        3,
+        "{text}"
+    );
+}

@@ -15,6 +15,7 @@ mod bindings {
     pub struct task_struct {
         _p: [u8; 0],
     }
+    pub type pid_t = i32;
     #[repr(C)]
     pub struct bpf_dynptr {
         _p: [u8; 16],
@@ -41,8 +42,12 @@ fn bpf_t_get(obj: *mut TestObj, hint: *const bindings::task_struct) -> *mut Test
 }
 
 #[kfunc(release(obj), rcu(other), sleepable, destructive)]
-unsafe fn bpf_t_put(obj: *mut TestObj, other: *const bindings::task_struct) {
-    let _ = (obj, other);
+unsafe fn bpf_t_put(
+    obj: *mut TestObj,
+    other: *const bindings::task_struct,
+    mode: core::ffi::c_long,
+) {
+    let _ = (obj, other, mode);
 }
 
 #[kfunc(acquire, trusted_args, rcu_protected, constant(k), ignore(aux))]
@@ -64,8 +69,8 @@ fn bpf_t_mem(buf: *mut u8, len: u32, name: *const c_char, out: *mut c_void, n: u
 }
 
 #[kfunc(iter_new, iter(it))]
-fn bpf_iter_test_new(it: *mut bpf_iter_test, start: bool) -> i32 {
-    let _ = (it, start);
+fn bpf_iter_test_new(it: *mut bpf_iter_test, start: bool, pid: bindings::pid_t) -> i32 {
+    let _ = (it, start, pid);
     0
 }
 
@@ -133,6 +138,7 @@ fn expected() -> Vec<MetaRecord<'static>> {
             vec![
                 ptr("obj", "TestObj", TYPE_F_MODULE, 16),
                 ptr("other", "task_struct", TYPE_F_CONST, 0),
+                ty("mode", "long int", TYPE_SCALAR, TYPE_F_SIGNED, 8),
             ],
         ),
         rec(
@@ -187,6 +193,7 @@ fn expected() -> Vec<MetaRecord<'static>> {
             vec![
                 ptr("it", "bpf_iter_test", TYPE_F_MODULE, 8),
                 ty("start", "bool", TYPE_SCALAR, 0, 1),
+                ty("pid", "pid_t", TYPE_SCALAR, TYPE_F_SIGNED, 4),
             ],
         ),
         rec(
@@ -217,6 +224,19 @@ fn endian(f: &object::File<'_>) -> Endian {
 fn binary() -> Vec<u8> {
     let exe = std::env::current_exe().expect("current_exe");
     std::fs::read(&exe).unwrap_or_else(|e| panic!("read {}: {e}", exe.display()))
+}
+
+#[test]
+fn the_expectations_cover_every_flag() {
+    let all = expected();
+    let funcs = all.iter().fold(0, |m, r| m | r.flags);
+    let args = all.iter().flat_map(|r| r.arg_flags).fold(0, |m, a| m | a);
+    for f in FUNC_FLAGS {
+        assert_ne!(funcs & f.value, 0, "no kfunc here uses {}", f.c_name);
+    }
+    for f in ARG_FLAGS {
+        assert_ne!(args & f.value, 0, "no kfunc here uses {}", f.c_name);
+    }
 }
 
 #[test]
@@ -388,7 +408,7 @@ fn btf_ids_sets_carry_the_record_flags() {
 fn kfuncs_still_work_as_functions() {
     let mut o = TestObj { refs: 1, data: 2 };
     assert_eq!(bpf_t_get(&mut o, core::ptr::null()), &mut o as *mut TestObj);
-    unsafe { bpf_t_put(&mut o, core::ptr::null()) };
+    unsafe { bpf_t_put(&mut o, core::ptr::null(), 0) };
     assert_eq!(
         bpf_t_misc(
             core::ptr::null_mut(),
@@ -410,7 +430,7 @@ fn kfuncs_still_work_as_functions() {
     );
     assert!(bpf_t_new(0, core::ptr::null_mut()).is_null());
     let mut it = bpf_iter_test { pos: 0 };
-    assert_eq!(bpf_iter_test_new(&mut it, true), 0);
+    assert_eq!(bpf_iter_test_new(&mut it, true, 1), 0);
     assert!(bpf_iter_test_next(&mut it).is_null());
     bpf_iter_test_destroy(&mut it);
     assert_eq!((o.refs, o.data, it.pos), (1, 2, 0));
