@@ -326,7 +326,7 @@ impl<'a> Btf<'a> {
                     count - 1
                 ),
             };
-            if self.str_at(ty.name_off).is_none() {
+            if !self.name_ok(ty.name_off) {
                 return Err(BtfError::Type {
                     id: ty.id,
                     msg: format!("name offset {} outside the string section", ty.name_off),
@@ -355,7 +355,7 @@ impl<'a> Btf<'a> {
                         if t >= count {
                             return Err(bad_id("member", t));
                         }
-                        if self.str_at(n).is_none() {
+                        if !self.name_ok(n) {
                             return Err(BtfError::Type {
                                 id: ty.id,
                                 msg: format!("member name offset {n} outside the string section"),
@@ -368,7 +368,7 @@ impl<'a> Btf<'a> {
                         if t >= count {
                             return Err(bad_id("parameter", t));
                         }
-                        if self.str_at(n).is_none() {
+                        if !self.name_ok(n) {
                             return Err(BtfError::Type {
                                 id: ty.id,
                                 msg: format!(
@@ -464,8 +464,32 @@ impl<'a> Btf<'a> {
             return self.base.and_then(|b| b.str_at(off));
         }
         let tail = self.strs.get((off - self.start_str_off) as usize..)?;
-        let end = tail.iter().position(|&c| c == 0)?;
-        Some(&tail[..end])
+        std::ffi::CStr::from_bytes_until_nul(tail)
+            .ok()
+            .map(|c| c.to_bytes())
+    }
+
+    /// Whether `off` is a valid string offset (the string section ends with a NUL, so any
+    /// offset inside it starts a terminated string).
+    pub fn name_ok(&self, off: u32) -> bool {
+        if off < self.start_str_off {
+            return self.base.is_some_and(|b| b.name_ok(off));
+        }
+        ((off - self.start_str_off) as usize) < self.strs.len()
+    }
+
+    /// `(id, kind, name_off)` of every type, base first: a light walk for name lookups.
+    pub fn for_each_kind_name(&self, f: &mut impl FnMut(u32, u32, u32)) {
+        if let Some(b) = self.base {
+            b.for_each_kind_name(f);
+        }
+        let e = self.endian;
+        for (i, &off) in self.offsets.iter().enumerate() {
+            let off = off as usize;
+            let name_off = e.u32(self.types, off).unwrap_or(0);
+            let info = e.u32(self.types, off + 4).unwrap_or(0);
+            f(self.start_id + i as u32, (info >> 24) & 0x1f, name_off);
+        }
     }
 
     /// The name at `off` as text (lossy for non-UTF-8 bytes).

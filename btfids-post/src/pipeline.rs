@@ -200,6 +200,32 @@ pub fn collect_symbols<'a>(
     Ok(out)
 }
 
+/// A small multiply-rotate hasher (the FxHash scheme) for name lookups: names come from
+/// the ELF and BTF being processed, not from an adversary of a long-running service.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            h = (h.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// `BuildHasher` for [`FxHasher`].
+pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
 /// Phase `resolve`: every collected name to its BTF id, exactly as main.c's
 /// `symbols_resolve` (type id order, first match wins, the same warnings).
 pub fn resolve(
@@ -208,44 +234,48 @@ pub fn resolve(
     warnings: &mut Vec<String>,
 ) -> Result<(), Error> {
     let mut nr = syms.nr;
-    let mut lookup: [HashMap<&[u8], u32>; 4] = Default::default();
+    let mut lookup: [HashMap<&[u8], u32, FxBuild>; 4] = Default::default();
     for (k, tree) in syms.trees.iter().enumerate() {
         lookup[k] = tree.keys().map(|&n| (n, 0)).collect();
     }
     if nr.iter().all(|&n| n == 0) {
         return Ok(());
     }
-    for t in btf.all_types() {
-        let k = match t.kind() {
+    let mut failed = None;
+    btf.for_each_kind_name(&mut |id, kind, name_off| {
+        let k = match kind {
             KIND_FUNC => 3,
             KIND_STRUCT => 0,
             KIND_UNION => 1,
             KIND_TYPEDEF => 2,
-            _ => continue,
+            _ => return,
         };
-        if nr[k] == 0 {
-            continue;
+        if nr[k] == 0 || failed.is_some() {
+            return;
         }
-        let name = btf.str_at(t.name_off).ok_or_else(|| {
-            Error(format!(
-                "FAILED: malformed BTF, can't resolve name for ID {}",
-                t.id
-            ))
-        })?;
-        if let Some(id) = lookup[k].get_mut(name) {
-            if *id != 0 {
+        let Some(name) = btf.str_at(name_off) else {
+            failed = Some(id);
+            return;
+        };
+        if let Some(slot) = lookup[k].get_mut(name) {
+            if *slot != 0 {
                 warnings.push(format!(
                     "WARN: multiple IDs found for '{}': {}, {} - using {}",
                     s(name),
-                    *id,
-                    t.id,
-                    *id
+                    *slot,
+                    id,
+                    *slot
                 ));
             } else {
-                *id = t.id;
+                *slot = id;
                 nr[k] -= 1;
             }
         }
+    });
+    if let Some(id) = failed {
+        return Err(Error(format!(
+            "FAILED: malformed BTF, can't resolve name for ID {id}"
+        )));
     }
     for (k, tree) in syms.trees.iter_mut().enumerate() {
         for (name, sym) in tree.iter_mut() {
