@@ -598,6 +598,11 @@ impl BtfBuilder {
         if let Some(&o) = self.interned.get(s.as_bytes()) {
             return o;
         }
+        if self.strs.is_empty() {
+            // libbpf before 1.2 (Debian 12 has 1.1) refuses a string section that does not
+            // start with the empty string, split BTF included; pahole always writes one.
+            self.strs.push(0);
+        }
         let off = self.start_str_off + self.strs.len() as u32;
         self.strs.extend_from_slice(s.as_bytes());
         self.strs.push(0);
@@ -707,7 +712,9 @@ mod tests {
         let split = Btf::parse(&bytes, Some(&base)).unwrap();
         assert_eq!(split.type_count(), base.type_count() + 2);
         let t = split.ty(id).unwrap();
-        assert_eq!(t.name_off, base.hdr.str_len);
+        // The split string section starts with "" (libbpf 1.1 requires it).
+        assert_eq!(split.own_strings()[0], 0);
+        assert_eq!(t.name_off, base.hdr.str_len + 1);
         assert_eq!(split.name(t.name_off), "my_obj");
         assert_eq!(split.ty(p).unwrap().size_type, id);
         // Base types and strings stay reachable through the split BTF.
