@@ -171,3 +171,74 @@ fn define_parser_reads_kernel_style() {
     assert_eq!(d.len(), 2);
     assert_eq!(defines(text, "BTF_SET8_").get("BTF_SET8_KFUNCS"), Some(&1));
 }
+
+/// `pub const NAME: u32 = value;` lines of a bindgen output.
+fn bindgen_consts(text: &str) -> BTreeMap<String, u32> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("pub const "))
+        .filter_map(|l| {
+            let (name, rest) = l.split_once(": u32 = ")?;
+            Some((name.to_string(), rest.trim_end_matches(';').parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn rust_bindings_of_patched_kernel_match() {
+    let Some(home) = std::env::var_os("HOME") else {
+        eprintln!("SKIPPED rust_bindings_of_patched_kernel_match: HOME not set");
+        return;
+    };
+    let cache = PathBuf::from(home).join(".cache/kfunc-args/kernel");
+    let generated = fs::read_dir(&cache)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.to_string_lossy().contains("/patched-") && p.join("stamp").exists())
+                .map(|p| p.join("linux/rust/bindings/bindings_generated.rs"))
+                .find(|p| p.exists())
+        })
+        .ok()
+        .flatten();
+    let Some(path) = generated else {
+        eprintln!(
+            "SKIPPED rust_bindings_of_patched_kernel_match: no finished patched kernel under {} \
+             (run `cargo xtask kernel`)",
+            cache.display()
+        );
+        return;
+    };
+    let consts = bindgen_consts(&read(Path::new("/"), path.to_str().unwrap()));
+    let mut want: Vec<(&str, u32)> = kfunc_layout::ARG_FLAGS
+        .iter()
+        .chain(kfunc_layout::FUNC_FLAGS)
+        .map(|f| (f.c_name, f.value))
+        .collect();
+    want.extend([
+        ("KF_ARG_MEM_SHIFT", kfunc_layout::KF_ARG_MEM_SHIFT),
+        ("KF_ARG_MEM_MASK", kfunc_layout::KF_ARG_MEM_MASK),
+        ("KF_ARG_KNOWN_MASK", kfunc_layout::KF_ARG_KNOWN_MASK),
+        ("BTF_SET8_KFUNCS", kfunc_layout::BTF_SET8_KFUNCS),
+        ("BTF_SET8_KFUNC_ARGS", kfunc_layout::BTF_SET8_KFUNC_ARGS),
+        (
+            "BTF_SET8_VERSION_SHIFT",
+            kfunc_layout::BTF_SET8_VERSION_SHIFT,
+        ),
+        ("BTF_SET8_ARGS_VERSION", kfunc_layout::SET8_ARGS_VERSION),
+        (
+            "BTF_SET8_ARGS_HEADER_FLAGS",
+            kfunc_layout::BTF_SET8_ARGS_HEADER_FLAGS,
+        ),
+        (
+            "BTF_SET8_ARGS_ENTRY_SIZE",
+            kfunc_layout::SET8_ARGS_ENTRY_SIZE as u32,
+        ),
+    ]);
+    for (name, v) in want {
+        assert_eq!(
+            consts.get(name),
+            Some(&v),
+            "{name} in {} vs kfunc-layout",
+            path.display()
+        );
+    }
+}
