@@ -8,6 +8,8 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod audit;
+
 /// Resolve BTF ids in an ELF object (drop-in for tools/bpf/resolve_btfids), write extended
 /// kfunc sets and BTF for Rust kfuncs.
 #[derive(Parser, Debug)]
@@ -55,6 +57,7 @@ struct Inspect {
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     match argv.get(1).map(String::as_str) {
+        Some("audit") => audit::main(&argv[2..]),
         Some(cmd @ ("dump" | "check")) => {
             let a = Inspect::parse_from(
                 std::iter::once(format!("btfids-post {cmd}")).chain(argv[2..].iter().cloned()),
