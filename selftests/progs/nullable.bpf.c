@@ -21,6 +21,7 @@ int refcount_null_hint(void *ctx)
 SEC("syscall")
 __description("a possibly-NULL reference for the nullable hint (id 5 is not in the table)")
 __flag_arg(nullable) __success_args __retval_args(2) __failure_legacy
+__msg_legacy("arg#1 is ptr_or_null_ expected ptr_ or socket")
 int refcount_maybe_null_hint(void *ctx)
 {
 	struct SampleObj *o = bpf_sample_acquire(1), *h;

@@ -93,6 +93,7 @@ int get_leak(void *ctx)
 SEC("syscall")
 __description("acquire(obj): the source of get may be NULL")
 __flag_arg(acquire) __failure __msg_args("acquire source R1 may be NULL")
+__msg_legacy("arg#0 is ptr_or_null_ expected ptr_ or socket")
 int get_null_source(void *ctx)
 {
 	struct SampleObj *o = bpf_sample_acquire(7), *p;

@@ -330,7 +330,7 @@ fn print_matrix(runs: &[VariantRun]) {
     println!("  {changed} verdict(s) changed between the variants");
 }
 
-/// `cargo xtask selftests [--variant args|legacy|both] [--echo] [--only a,b]`.
+/// `cargo xtask selftests [--variant args|legacy|both] [--echo] [--only a,b] [--show-log N]`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let variants = sample::parse_variants(args, "both")?;
     let mut opts = RunOpts::default();
@@ -345,6 +345,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     .split(',')
                     .map(str::to_string)
                     .collect()
+            }
+            "--show-log" => {
+                let v = it.next().ok_or("--show-log needs a number of lines")?;
+                opts.show_log = v
+                    .parse()
+                    .map_err(|_| format!("--show-log {v}: not a number"))?;
             }
             "--variant" => {
                 it.next();
