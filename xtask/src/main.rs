@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod bench;
 mod deps;
+mod dropin;
 mod kernel;
 mod sample;
 mod selftests;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
     let result: Result<(), String> = match args.first().map(String::as_str) {
         Some("bench") => bench::run(rest),
         Some("kernel") => kernel::run(rest),
+        Some("dropin") => dropin::run(rest),
         Some("test") => test::run(rest),
         Some("vm") => vm::run(rest),
         Some("sample") => sample::run(rest),

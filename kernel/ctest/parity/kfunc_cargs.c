@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kfunc_cargs: kfunc_csfx.c converted from parameter-name suffixes to per-argument
+ * flags. The parameter names are plain; each suffix became the KF_ARG_* flag of that
+ * argument in an extended set (BTF_ID_FLAGS_ARGS(func, name, KF_* flags, arg0 flags,
+ * arg1 flags, ...)). The function flags are unchanged, so the verifier must behave
+ * exactly as with kfunc_csfx (kernel/ctest/parity/run.sh checks it).
+ *
+ * Built with -DPARITY_CONTROL (kfunc_cctl.c) the set keeps the plain names but drops the
+ * per-argument flags: the control that shows the flags, not the names, carry the facts.
+ */
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/module.h>
+#include <linux/refcount.h>
+
+#define P_HINT		hint
+#define P_LEN		len
+#define P_FACTOR	factor
+#define P_NAME		name
+#define P_OPT_DATA	data
+#define P_FILL_LEN	len
+#define P_IGN		p
+#define P_MAP		m
+#ifndef PARITY_MODULE
+#define PARITY_MODULE	"kfunc_cargs"
+#endif
+
+#include "parity_body.h"
+
+#ifndef PARITY_CONTROL
+BTF_KFUNCS_ARGS_START(parity_set)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_acquire, KF_ACQUIRE | KF_RET_NULL)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_release, KF_RELEASE)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_get, KF_ACQUIRE | KF_RET_NULL | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_refcount, KF_TRUSTED_ARGS, 0, KF_ARG_NULLABLE)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_transfer, KF_RELEASE)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_sum, 0, 0, KF_ARG_SIZE | KF_ARG_MEM(0))
+BTF_ID_FLAGS_ARGS(func, bpf_sample_scale, KF_TRUSTED_ARGS, 0, KF_ARG_CONST)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_name_len, 0, KF_ARG_STR)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_sleep, KF_SLEEPABLE | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_live_refs, 0)
+BTF_ID_FLAGS_ARGS(func, bpf_cpar_sum_opt, 0, KF_ARG_OPTIONAL, KF_ARG_SIZE | KF_ARG_MEM(0))
+BTF_ID_FLAGS_ARGS(func, bpf_cpar_fill, 0, 0, KF_ARG_CONST_SIZE | KF_ARG_MEM(0))
+BTF_ID_FLAGS_ARGS(func, bpf_cpar_ign, 0, KF_ARG_IGNORE)
+BTF_ID_FLAGS_ARGS(func, bpf_cpar_map, 0, KF_ARG_MAP)
+BTF_KFUNCS_ARGS_END(parity_set)
+#else
+BTF_KFUNCS_START(parity_set)
+BTF_ID_FLAGS(func, bpf_sample_acquire, KF_ACQUIRE | KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_sample_release, KF_RELEASE)
+BTF_ID_FLAGS(func, bpf_sample_get, KF_ACQUIRE | KF_RET_NULL | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_sample_refcount, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_sample_transfer, KF_RELEASE)
+BTF_ID_FLAGS(func, bpf_sample_sum)
+BTF_ID_FLAGS(func, bpf_sample_scale, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_sample_name_len)
+BTF_ID_FLAGS(func, bpf_sample_sleep, KF_SLEEPABLE | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_sample_live_refs)
+BTF_ID_FLAGS(func, bpf_cpar_sum_opt)
+BTF_ID_FLAGS(func, bpf_cpar_fill)
+BTF_ID_FLAGS(func, bpf_cpar_ign)
+BTF_ID_FLAGS(func, bpf_cpar_map)
+BTF_KFUNCS_END(parity_set)
+#endif
+
+#include "parity_init.h"

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kfunc_csfx: the C twin of kernel-sample's kfunc set, written the 6.12 way: function
+ * flags in a legacy set8 (BTF_KFUNCS_START / BTF_ID_FLAGS) and every fact about a single
+ * argument spelled as a parameter-name suffix (__nullable, __sz, __k, __str, ...).
+ *
+ * kfunc_cargs.c is the same module converted to per-argument flags: plain parameter
+ * names, an extended set (BTF_KFUNCS_ARGS_START / BTF_ID_FLAGS_ARGS) with the KF_ARG_*
+ * flag each suffix stood for. The function bodies are the same (parity_body.h); only
+ * the parameter names and the set differ. kernel/ctest/parity/run.sh loads the same BPF
+ * programs against both and requires the same verdicts and verifier messages.
+ */
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/module.h>
+#include <linux/refcount.h>
+
+/* Parameter names: the suffixed spelling. */
+#define P_HINT		hint__nullable
+#define P_LEN		len__sz
+#define P_FACTOR	factor__k
+#define P_NAME		name__str
+#define P_OPT_DATA	data__opt
+#define P_FILL_LEN	len__szk
+#define P_IGN		p__ign
+#define P_MAP		m__map
+#define PARITY_MODULE	"kfunc_csfx"
+
+#include "parity_body.h"
+
+BTF_KFUNCS_START(parity_set)
+BTF_ID_FLAGS(func, bpf_sample_acquire, KF_ACQUIRE | KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_sample_release, KF_RELEASE)
+BTF_ID_FLAGS(func, bpf_sample_get, KF_ACQUIRE | KF_RET_NULL | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_sample_refcount, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_sample_transfer, KF_RELEASE)
+BTF_ID_FLAGS(func, bpf_sample_sum)
+BTF_ID_FLAGS(func, bpf_sample_scale, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_sample_name_len)
+BTF_ID_FLAGS(func, bpf_sample_sleep, KF_SLEEPABLE | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_sample_live_refs)
+BTF_ID_FLAGS(func, bpf_cpar_sum_opt)
+BTF_ID_FLAGS(func, bpf_cpar_fill)
+BTF_ID_FLAGS(func, bpf_cpar_ign)
+BTF_ID_FLAGS(func, bpf_cpar_map)
+BTF_KFUNCS_END(parity_set)
+
+#include "parity_init.h"

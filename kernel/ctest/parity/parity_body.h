@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kfuncs of the parity modules (kfunc_csfx.c, kfunc_cargs.c): the same semantics as
+ * kernel-sample/kfunc_sample.rs (a table of refcounted objects), plus four kfuncs for the
+ * suffixes the sample does not use (__opt, __szk, __ign, __map). The includer defines the
+ * parameter names P_* (suffixed or plain) and PARITY_MODULE.
+ */
+#define NR_OBJS		4
+#define NAME_MAX_LEN	64
+#define SUM_MAX		256
+
+struct SampleObj {
+	refcount_t refs;
+	u32 id;
+	u64 value;
+};
+
+static struct SampleObj objs[NR_OBJS];
+
+__bpf_kfunc_start_defs();
+
+__bpf_kfunc struct SampleObj *bpf_sample_acquire(u32 id)
+{
+	if (id >= NR_OBJS)
+		return NULL;
+	refcount_inc(&objs[id].refs);
+	return &objs[id];
+}
+
+__bpf_kfunc void bpf_sample_release(struct SampleObj *obj)
+{
+	if (refcount_dec_and_test(&obj->refs))
+		pr_err(PARITY_MODULE ": object %u lost its table reference\n", obj->id);
+}
+
+__bpf_kfunc struct SampleObj *bpf_sample_get(struct SampleObj *obj)
+{
+	refcount_inc(&obj->refs);
+	return obj;
+}
+
+__bpf_kfunc u32 bpf_sample_refcount(struct SampleObj *obj, struct SampleObj *P_HINT)
+{
+	return refcount_read(&obj->refs) + (P_HINT ? 100 * refcount_read(&P_HINT->refs) : 0);
+}
+
+__bpf_kfunc u32 bpf_sample_transfer(struct SampleObj *dst, struct SampleObj *src)
+{
+	u32 n = 100 * refcount_read(&dst->refs) + refcount_read(&src->refs);
+
+	bpf_sample_release(src);
+	return n;
+}
+
+__bpf_kfunc u64 bpf_sample_sum(const u8 *data, u32 P_LEN)
+{
+	u32 i, n = min_t(u32, P_LEN, SUM_MAX);
+	u64 s = 0;
+
+	for (i = 0; i < n; i++)
+		s += data[i];
+	return s;
+}
+
+__bpf_kfunc u64 bpf_sample_scale(struct SampleObj *obj, u32 P_FACTOR)
+{
+	return obj->value * P_FACTOR;
+}
+
+__bpf_kfunc u32 bpf_sample_name_len(const char *P_NAME)
+{
+	u32 n = 0;
+
+	while (n < NAME_MAX_LEN && P_NAME[n])
+		n++;
+	return n;
+}
+
+__bpf_kfunc u32 bpf_sample_sleep(struct SampleObj *obj)
+{
+	cond_resched();
+	return obj->id;
+}
+
+__bpf_kfunc u64 bpf_sample_live_refs(void)
+{
+	u64 n = 0;
+	int i;
+
+	for (i = 0; i < NR_OBJS; i++)
+		n += refcount_read(&objs[i].refs) - 1;
+	return n;
+}
+
+/* __opt on the memory argument: data may be NULL (then 0). */
+__bpf_kfunc u64 bpf_cpar_sum_opt(const u8 *P_OPT_DATA, u32 P_LEN)
+{
+	u32 i, n = min_t(u32, P_LEN, SUM_MAX);
+	u64 s = 0;
+
+	if (!P_OPT_DATA)
+		return 0;
+	for (i = 0; i < n; i++)
+		s += P_OPT_DATA[i];
+	return s;
+}
+
+/* __szk: a constant size; fills buf with 1, 2, 3, ... and returns the length. */
+__bpf_kfunc u32 bpf_cpar_fill(u8 *buf, u32 P_FILL_LEN)
+{
+	u32 i;
+
+	for (i = 0; i < P_FILL_LEN && i < SUM_MAX; i++)
+		buf[i] = i + 1;
+	return P_FILL_LEN;
+}
+
+/* __ign: the verifier does not look at p; it is not dereferenced. */
+__bpf_kfunc u32 bpf_cpar_ign(void *P_IGN, u32 x)
+{
+	return x + 1;
+}
+
+/* __map: a BPF map pointer. */
+__bpf_kfunc u32 bpf_cpar_map(void *P_MAP)
+{
+	return P_MAP ? ((struct bpf_map *)P_MAP)->max_entries : 0;
+}
+
+__bpf_kfunc_end_defs();

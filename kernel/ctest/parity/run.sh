@@ -1,0 +1,178 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# C parity of per-argument kfunc flags with the 6.12 argument-name suffixes.
+#
+#   kernel/ctest/parity/run.sh PATCHED_TREE
+#
+# Builds three C modules with the same kfuncs (parity_body.h) against PATCHED_TREE:
+#   kfunc_csfx   suffixed parameter names, legacy set8 (6.12 style)
+#   kfunc_cargs  plain names, extended set8 with the KF_ARG_* flag of each suffix
+#   kfunc_cctl   plain names, legacy set8, no per-argument flag (control)
+# and every BPF program of selftests/progs (the Rust sample's tests; the C modules have
+# the same kfunc names) and of parity/progs. One VM boot of PATCHED_TREE loads each
+# module in turn and loads every program alone against it (kernel/ctest/loader.c).
+#
+# Checks: csfx and cargs give every program the same RESULT line (verdict, errno or return
+# value) and, for refused programs, the same whole verifier log; the control differs
+# from csfx for at least one program (the flags, not the names, carry the facts); the
+# modules' .BTF_ids are identical when built with resolve_btfids and with btfids-post.
+#
+# Environment: OUT (work dir, default /tmp/kfunc-parity), BTFIDS_POST (default
+# <repo>/target/release/btfids-post), QEMU_TIMEOUT (seconds, default 600).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+[ $# -eq 1 ] || { echo "usage: $0 PATCHED_TREE" >&2; exit 2; }
+tree=$(cd "$1" && pwd)
+for f in vmlinux arch/x86/boot/bzImage Module.symvers include/linux/btf_kfunc_args.h; do
+	[ -e "$tree/$f" ] || { echo "parity: $tree/$f missing (not a built patched tree?)" >&2; exit 2; }
+done
+out=${OUT:-/tmp/kfunc-parity}
+btfids=${BTFIDS_POST:-$repo/target/release/btfids-post}
+timeout=${QEMU_TIMEOUT:-600}
+mods="kfunc_csfx kfunc_cargs kfunc_cctl"
+
+rm -rf "$out" && mkdir -p "$out/mod" "$out/mod-post" "$out/bpf"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "PASS $*"; }
+ko() { fail=$((fail + 1)); echo "FAIL $*"; }
+
+echo "parity: building $mods against $tree"
+for d in mod mod-post; do
+	cp "$here"/Kbuild "$here"/*.c "$here"/*.h "$out/$d/"
+done
+make -s -C "$tree" LLVM=1 M="$out/mod" modules >"$out/mod.log" 2>&1 ||
+	{ tail -30 "$out/mod.log"; echo "parity: module build failed" >&2; exit 1; }
+if [ -x "$btfids" ]; then
+	make -s -C "$tree" LLVM=1 M="$out/mod-post" RESOLVE_BTFIDS="$btfids" modules \
+		>"$out/mod-post.log" 2>&1 ||
+		{ tail -30 "$out/mod-post.log"; echo "parity: module build with btfids-post failed" >&2; exit 1; }
+	for m in $mods; do
+		for d in mod mod-post; do
+			llvm-objcopy --dump-section .BTF_ids="$out/$d.$m.btfids" "$out/$d/$m.ko" /dev/null
+		done
+		cmp -s "$out/mod.$m.btfids" "$out/mod-post.$m.btfids" &&
+			ok "$m.ko .BTF_ids: resolve_btfids and btfids-post agree ($(wc -c <"$out/mod.$m.btfids") bytes)" ||
+			ko "$m.ko .BTF_ids differ between resolve_btfids and btfids-post"
+	done
+else
+	echo "SKIP resolve_btfids/btfids-post comparison: $btfids not built (cargo build --release -p btfids-post)"
+fi
+
+echo "parity: building BPF objects and the loader"
+for p in "$repo"/selftests/progs/*.bpf.c "$here"/progs/*.bpf.c; do
+	n=$(basename "$p" .bpf.c)
+	clang -O2 -g -target bpf -Wall -I/usr/include/x86_64-linux-gnu -I"$repo/selftests/include" \
+		-c "$p" -o "$out/bpf/$n.bpf.o"
+done
+gcc -O2 -static -o "$out/loader" "$repo/kernel/ctest/loader.c" -lbpf -lelf -lz
+
+d=$out/initramfs
+mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/tmp"
+cp /bin/busybox "$d/bin/busybox"
+cp "$out/loader" "$d/loader"
+cp "$out"/bpf/*.bpf.o "$d/"
+for m in $mods; do cp "$out/mod/$m.ko" "$d/"; done
+{
+	echo '#!/bin/busybox sh'
+	echo '/bin/busybox --install -s /bin'
+	echo 'mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev'
+	echo 'echo PARITY-BEGIN'
+	for m in $mods; do
+		echo "echo PARITY-MODULE $m"
+		echo "insmod /$m.ko || echo PARITY-INSMOD-FAILED $m"
+		for o in "$out"/bpf/*.bpf.o; do
+			ob=$(basename "$o")
+			progs=$(llvm-nm --defined-only "$o" | awk '$2 == "T" { printf " %s", $3 }')
+			[ -n "$progs" ] || continue
+			echo "echo PARITY-OBJ $ob"
+			echo "/loader /$ob$progs"
+		done
+		# BPF programs drop their module references after an RCU grace period: retry.
+		echo "n=0; until rmmod $m 2>/dev/null; do n=\$((n+1)); [ \$n -ge 100 ] && { echo PARITY-RMMOD-FAILED $m; break; }; usleep 50000; done"
+	done
+	echo 'echo PARITY-END'
+	echo 'reboot -f'
+} >"$d/init"
+chmod +x "$d/init"
+(cd "$d" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$out/initramfs.cpio.gz"
+
+echo "parity: booting $tree/arch/x86/boot/bzImage (TCG)"
+start=$(date +%s)
+timeout "$timeout" qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot \
+	-kernel "$tree/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 loglevel=4" </dev/null >"$out/console.raw" 2>&1 || true
+tr -d '\r' <"$out/console.raw" >"$out/console.txt"
+echo "parity: VM done in $(($(date +%s) - start))s, console in $out/console.txt"
+log=$out/console.txt
+grep -q '^PARITY-END' "$log" || { tail -30 "$log"; echo "parity: VM did not finish" >&2; exit 1; }
+if grep -qE 'WARNING:|BUG:|Oops|Call Trace|Kernel panic|refcount_t:' "$log"; then
+	ko "kernel problem on the console: $(grep -m1 -E 'WARNING:|BUG:|Oops|Call Trace|Kernel panic|refcount_t:' "$log")"
+fi
+for m in $mods; do
+	grep -q "^PARITY-INSMOD-FAILED $m" "$log" && ko "insmod $m failed" || ok "$m loaded"
+	grep -q "^PARITY-RMMOD-FAILED $m" "$log" && ko "rmmod $m failed (references left?)"
+	! grep -q "$m: unloading with" "$log" || ko "$m: $(grep -m1 "$m: unloading with" "$log")"
+done
+
+# One record per program and module: "<obj>/<prog>\t<RESULT line>\t<log checksum>", and
+# the log itself in $out/logs/<module>/<obj>.<prog>.log.
+mkdir -p "$out/logs"
+for m in $mods; do
+	mkdir -p "$out/logs/$m"
+	awk -v m="$m" -v dir="$out/logs/$m" '
+		/^PARITY-MODULE / { on = ($2 == m); next }
+		!on { next }
+		/^PARITY-OBJ / { obj = $2; next }
+		/^RESULT / { res[obj "/" $2] = $0; order[++n] = obj "/" $2; next }
+		/^LOG-BEGIN / { cur = dir "/" obj "." $2 ".log"; inlog = 1; printf "" > cur; next }
+		/^LOG-END / { inlog = 0; close(cur); next }
+		inlog { print >> cur }
+		END { for (i = 1; i <= n; i++) print order[i] "\t" res[order[i]] }
+	' "$log" >"$out/results.$m"
+done
+
+nprog=$(wc -l <"$out/results.kfunc_csfx")
+[ "$nprog" -gt 0 ] || { ko "no program results for kfunc_csfx"; echo "parity: $pass passed, $fail failed"; exit 1; }
+same=0 differ=0 ctl_differ=0 accepted=0 refused=0
+verdict() { echo "$1" | awk '{ if ($3 == "loaded") print "loaded=" $4; else if ($3 == "refused") print "refused(" $4 ")"; else print $3 }'; }
+printf '%-40s %-22s %-22s %-8s %s\n' "program" "suffixes (csfx)" "arg flags (cargs)" "same" "control (cctl)" >"$out/table.txt"
+while IFS="$(printf '\t')" read -r key res; do
+	obj=${key%%/*} prog=${key#*/}
+	a=$res
+	b=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$out/results.kfunc_cargs")
+	c=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$out/results.kfunc_cctl")
+	la=$out/logs/kfunc_csfx/$obj.$prog.log lb=$out/logs/kfunc_cargs/$obj.$prog.log
+	lc=$out/logs/kfunc_cctl/$obj.$prog.log
+	logs_same=yes
+	if [ -e "$la" ] || [ -e "$lb" ]; then
+		cmp -s "$la" "$lb" 2>/dev/null || logs_same=no
+	fi
+	if [ "$a" = "$b" ] && [ "$logs_same" = yes ]; then
+		s=yes same=$((same + 1))
+		ok "parity $key: $(verdict "$a") $(echo "$a" | cut -d' ' -f5-)"
+	else
+		s=NO differ=$((differ + 1))
+		ko "parity $key: csfx '$a' vs cargs '$b' (logs same: $logs_same)"
+	fi
+	case $(verdict "$a") in loaded*) accepted=$((accepted + 1)) ;; refused*) refused=$((refused + 1)) ;; esac
+	cs=same
+	if [ "$a" != "$c" ] || { [ -e "$la" ] && ! cmp -s "$la" "$lc" 2>/dev/null; }; then
+		cs="DIFFERS: $(verdict "$c")"
+		ctl_differ=$((ctl_differ + 1))
+	fi
+	printf '%-40s %-22s %-22s %-8s %s\n' "$key" "$(verdict "$a")" "$(verdict "$b")" "$s" "$cs" >>"$out/table.txt"
+done <"$out/results.kfunc_csfx"
+echo; cat "$out/table.txt"
+nb=$(wc -l <"$out/results.kfunc_cargs")
+[ "$nb" -eq "$nprog" ] && ok "kfunc_cargs ran the same $nprog programs" ||
+	ko "kfunc_cargs ran $nb programs, kfunc_csfx $nprog"
+[ "$ctl_differ" -gt 0 ] &&
+	ok "control: $ctl_differ program(s) behave differently without per-argument flags" ||
+	ko "control: no program changed without the per-argument flags (the flags had no effect?)"
+echo
+echo "parity: $nprog programs ($accepted accepted, $refused refused with suffixes): $same identical with per-argument flags, $differ differ; control differs on $ctl_differ"
+echo "parity: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
