@@ -255,6 +255,25 @@ pub fn generate(btf: &Btf<'_>, records: &[MetaRecord<'_>]) -> Result<Generated, 
     if missing.is_empty() {
         return Ok(g);
     }
+    // A FUNC of the same name in the base (vmlinux) would win the name lookup of the
+    // set entries (first match), silently pointing the module's set at another function.
+    if let Some(base) = btf.base() {
+        let names: HashSet<&[u8]> = missing.iter().map(|r| r.name.as_bytes()).collect();
+        let mut clash = Vec::new();
+        base.for_each_kind_name(&mut |id, kind, name_off| {
+            if kind == KIND_FUNC {
+                if let Some(n) = base.str_at(name_off).filter(|n| names.contains(n)) {
+                    clash.push(format!(
+                        "kfunc {}: the base BTF already has a FUNC of that name ([{id}]); the module's set would resolve to it",
+                        String::from_utf8_lossy(n)
+                    ));
+                }
+            }
+        });
+        if !clash.is_empty() {
+            return Err(clash.join("; "));
+        }
+    }
     // Index the names the missing records use, in one pass over every type.
     let mut wanted: HashSet<&[u8]> = HashSet::new();
     for r in &missing {

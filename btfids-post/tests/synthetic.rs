@@ -117,6 +117,10 @@ impl Ids {
 
 /// A C module: legacy sets only, split BTF with FUNCs.
 fn c_module(is64: bool, e: Endian, base: &Btf<'_>) -> Vec<u8> {
+    c_module_with(is64, e, base, Vec::new())
+}
+
+fn c_module_with(is64: bool, e: Endian, base: &Btf<'_>, extra: Vec<Sec>) -> Vec<u8> {
     let mut ids = Ids::new(e);
     ids.id("struct", "task_struct");
     ids.id("struct", "mod_struct");
@@ -134,7 +138,8 @@ fn c_module(is64: bool, e: Endian, base: &Btf<'_>) -> Vec<u8> {
         ],
     );
     ids.id("func", "mod_func");
-    let secs = vec![sec(".BTF_ids", ids.data), sec(".BTF", split_btf(base))];
+    let mut secs = vec![sec(".BTF_ids", ids.data), sec(".BTF", split_btf(base))];
+    secs.extend(extra);
     build(is64, e, &secs, &ids.syms)
 }
 
@@ -281,6 +286,36 @@ fn differential_against_stock_resolve_btfids() {
         }
     }
     assert_eq!(compared, 4);
+    // --btf: BTF taken from another file (here a copy of the module).
+    let e = Endian::Little;
+    let base_bytes = base_btf(e);
+    let base = Btf::parse(&base_bytes, None).unwrap();
+    let basep = write(&dir, "base-btf", &base_bytes);
+    let elf = c_module(true, e, &base);
+    let src = write(&dir, "btf-src.ko", &elf);
+    let a = write(&dir, "btf-a.ko", &elf);
+    let b = write(&dir, "btf-b.ko", &elf);
+    let so = std::process::Command::new(&stock)
+        .arg("--btf")
+        .arg(&src)
+        .arg("-b")
+        .arg(&basep)
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert!(so.status.success());
+    let mine = run(&[
+        OsStr::new("--btf"),
+        os(&src),
+        OsStr::new("-b"),
+        os(&basep),
+        os(&b),
+    ]);
+    assert!(mine.ok, "{}", mine.stderr);
+    assert!(
+        std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+        "--btf output differs"
+    );
 }
 
 #[test]
@@ -551,6 +586,47 @@ fn record_mismatches_are_errors_naming_kfunc_and_argument() {
         r.stderr
     );
     assert_eq!(std::fs::read(&p).unwrap(), mixed, "file changed on error");
+    // A record that disagrees with a FUNC that exists (mod_func takes no argument).
+    let rec = MetaRecord {
+        name: "mod_func",
+        flags: 0,
+        arg_flags: [0; 5],
+        ret: meta("", "void", TYPE_VOID, 0, 0),
+        args: vec![meta("x", "u32", TYPE_SCALAR, 0, 4)],
+        size: 0,
+    };
+    let input = c_module_with(true, e, &base, vec![sec(META_SECTION, rec.write(e))]);
+    let p = write(&dir, "c.ko", &input);
+    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+    assert!(!r.ok);
+    assert!(
+        r.stderr
+            .contains("kfunc mod_func: BTF FUNC_PROTO has 0 arguments, the .kfunc.meta record 1"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), input);
+    // A Rust kfunc named like a vmlinux FUNC.
+    let rec = MetaRecord {
+        name: "bpf_c_kfunc",
+        ..rec
+    };
+    let input = rust_module(
+        e,
+        &base,
+        &[recs[0].clone(), recs[1].clone(), recs[2].clone(), rec],
+        |_| {},
+    );
+    let p = write(&dir, "clash.ko", &input);
+    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+    assert!(!r.ok);
+    assert!(
+        r.stderr
+            .contains("kfunc bpf_c_kfunc: the base BTF already has a FUNC"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), input);
     // An extended-set entry with neither record nor FUNC.
     let p = write(
         &dir,
