@@ -786,6 +786,19 @@ pub fn run(path: &Path, opts: &Options, mode: Mode) -> Result<Outcome, Error> {
         None => Vec::new(),
     };
     let sets = set_infos(path, &syms, ids.addr, ids_data, elf.endian)?;
+    out.debug.push(format!(
+        "collect: {} struct, {} union, {} typedef, {} func symbols; {} sets ({}); {} .kfunc.meta records",
+        syms.nr[0],
+        syms.nr[1],
+        syms.nr[2],
+        syms.nr[3],
+        sets.len(),
+        sets.iter()
+            .map(|st| format!("{} {:?} cnt {}", s(st.name), st.layout, st.cnt))
+            .collect::<Vec<_>>()
+            .join(", "),
+        records.len()
+    ));
 
     // BTF: base (-b, or the ELF's own .BTF.base), then the ELF's (or --btf's) .BTF.
     let has_btf_base = elf
@@ -855,6 +868,13 @@ pub fn run(path: &Path, opts: &Options, mode: Mode) -> Result<Outcome, Error> {
         None => &btf0,
     };
 
+    if !gen.generated.is_empty() {
+        out.debug.push(format!(
+            "btfgen: FUNC + FUNC_PROTO for {} ({} types added)",
+            gen.generated.join(", "),
+            gen.types_added
+        ));
+    }
     // ---- resolve
     resolve(&mut syms, btf, &mut out.warnings).map_err(|e| Error::at(btf_path, e))?;
 
