@@ -318,6 +318,115 @@ fn differential_against_stock_resolve_btfids() {
     );
 }
 
+/// The patched kernel's resolve_btfids (patch 0002 teaches it extended sets):
+/// $RESOLVE_BTFIDS_PATCHED, else the newest ~/.cache/kfunc-args/kernel/patched-*/linux tree
+/// whose main.c knows `is_set8_args`.
+fn patched_resolve_btfids() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("RESOLVE_BTFIDS_PATCHED") {
+        return Some(PathBuf::from(p));
+    }
+    let home = std::env::var("HOME").ok()?;
+    let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
+    for d in std::fs::read_dir(Path::new(&home).join(".cache/kfunc-args/kernel"))
+        .ok()?
+        .flatten()
+    {
+        if !d.file_name().to_string_lossy().starts_with("patched-") {
+            continue;
+        }
+        let dir = d.path().join("linux/tools/bpf/resolve_btfids");
+        let bin = dir.join("resolve_btfids");
+        let knows =
+            std::fs::read_to_string(dir.join("main.c")).is_ok_and(|m| m.contains("is_set8_args"));
+        let Ok(t) = std::fs::metadata(&bin).and_then(|m| m.modified()) else {
+            continue;
+        };
+        if knows && best.as_ref().is_none_or(|(bt, _)| t > *bt) {
+            best = Some((t, bin));
+        }
+    }
+    best.map(|(_, b)| b)
+}
+
+/// A C module with an extended set (patched kernel macros), no records.
+fn c_ext_module(is64: bool, e: Endian, base: &Btf<'_>) -> Vec<u8> {
+    let mut ids = Ids::new(e);
+    ids.id("struct", "mod_struct");
+    ids.set8(
+        "xset",
+        BTF_SET8_ARGS_HEADER_FLAGS,
+        &[
+            (
+                "mod_func",
+                KF_ACQUIRE | KF_RET_NULL,
+                [KF_ARG_ACQUIRE, 0, 0, 0, KF_ARG_STR],
+            ),
+            (
+                "bpf_c_kfunc",
+                KF_RELEASE,
+                [KF_ARG_RELEASE, KF_ARG_NULLABLE, 0, 0, 0],
+            ),
+        ],
+    );
+    ids.id("func", "nothing_here");
+    ids.set8(
+        "lset",
+        BTF_SET8_KFUNCS,
+        &[
+            ("mod_func", KF_SLEEPABLE, [0; 5]),
+            ("bpf_c_kfunc", 0, [0; 5]),
+        ],
+    );
+    let secs = vec![sec(".BTF_ids", ids.data), sec(".BTF", split_btf(base))];
+    build(is64, e, &secs, &ids.syms)
+}
+
+#[test]
+fn extended_sets_match_the_patched_resolve_btfids() {
+    let Some(stock) = patched_resolve_btfids() else {
+        eprintln!(
+            "SKIPPED extended_sets_match_the_patched_resolve_btfids: no patched resolve_btfids \
+             (set RESOLVE_BTFIDS_PATCHED=path)"
+        );
+        return;
+    };
+    let dir = tmpdir("diff-ext");
+    for e in [Endian::Little, Endian::Big] {
+        let base_bytes = base_btf(e);
+        let base = Btf::parse(&base_bytes, None).unwrap();
+        let basep = write(&dir, &format!("base-{e:?}"), &base_bytes);
+        for is64 in [true, false] {
+            let elf = c_ext_module(is64, e, &base);
+            let a = write(&dir, &format!("a-{e:?}-{is64}.ko"), &elf);
+            let b = write(&dir, &format!("b-{e:?}-{is64}.ko"), &elf);
+            let so = std::process::Command::new(&stock)
+                .arg("-b")
+                .arg(&basep)
+                .arg(&a)
+                .output()
+                .unwrap();
+            assert!(
+                so.status.success(),
+                "patched stock failed: {}",
+                String::from_utf8_lossy(&so.stderr)
+            );
+            let mine = run(&[OsStr::new("-b"), os(&basep), os(&b)]);
+            assert!(mine.ok, "{}", mine.stderr);
+            let (x, y) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+            assert_ne!(x, elf);
+            assert!(x == y, "extended-set output differs from the patched resolve_btfids for {e:?} ELF64={is64}");
+            assert_eq!(
+                mine.stderr,
+                String::from_utf8_lossy(&so.stderr),
+                "warnings differ"
+            );
+            // The set really moved: entries sorted, arg flags with their ids.
+            let c = run(&[OsStr::new("check"), OsStr::new("-b"), os(&basep), os(&b)]);
+            assert!(c.ok, "{}", c.stdout);
+        }
+    }
+}
+
 #[test]
 fn c_module_resolves_and_second_run_is_a_no_op() {
     let dir = tmpdir("c");

@@ -95,9 +95,11 @@ fn default_dirs() -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(root.join("kernel")) {
         for d in rd.flatten() {
-            let p = d.path().join("btfids-inputs");
-            if p.join("vmlinux").exists() {
-                out.push(p);
+            for sub in ["btfids-inputs", "linux/btfids-inputs"] {
+                let p = d.path().join(sub);
+                if p.join("vmlinux").exists() {
+                    out.push(p);
+                }
             }
         }
     }
