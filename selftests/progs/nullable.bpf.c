@@ -19,9 +19,9 @@ int refcount_null_hint(void *ctx)
 }
 
 SEC("syscall")
-__description("a possibly-NULL reference for the nullable hint (id 5 is not in the table)")
-__flag_arg(nullable) __success_args __retval_args(2) __failure_legacy
-__msg_legacy("arg#1 is ptr_or_null_ expected ptr_ or socket")
+__description("a maybe-NULL reference for the nullable hint: nullable admits NULL itself, "
+	      "not an unchecked pointer (as __nullable in 6.12)")
+__flag_arg(nullable) __failure __msg("arg#1 is ptr_or_null_ expected ptr_ or socket")
 int refcount_maybe_null_hint(void *ctx)
 {
 	struct SampleObj *o = bpf_sample_acquire(1), *h;

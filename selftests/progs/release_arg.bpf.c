@@ -27,7 +27,7 @@ int transfer_releases_src(void *ctx)
 
 SEC("syscall")
 __description("src is used after transfer released it")
-__flag_arg(release) __failure
+__flag_arg(release) __failure __msg_args("R1 type=scalar expected=fp")
 __msg_legacy("more than one arg with ref_obj_id")
 int transfer_src_used_after(void *ctx)
 {
