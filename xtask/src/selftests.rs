@@ -299,7 +299,11 @@ fn print_matrix(runs: &[VariantRun]) {
         None => "(missing)".into(),
     };
     let mut changed = 0;
-    for t in &a.tests {
+    let msg = |t: Option<&TestResult>| {
+        t.and_then(|t| t.detail.strip_prefix("msg: "))
+            .map(str::to_string)
+    };
+    for t in a.tests.iter().filter(|t| t.verdict != "-") {
         let other = l.tests.iter().find(|x| x.name == t.name);
         let ch = other.is_some_and(|o| o.verdict != t.verdict);
         changed += usize::from(ch);
@@ -313,6 +317,11 @@ fn print_matrix(runs: &[VariantRun]) {
             if ch { "yes" } else { "no" },
             if predicted { "yes" } else { "no" }
         );
+        for (v, m) in [("args", msg(Some(t))), ("legacy", msg(other))] {
+            if let Some(m) = m {
+                println!("  {:<28} {v}: {m}", "");
+            }
+        }
     }
     for t in l
         .tests
@@ -406,8 +415,34 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// Tests the demo shows: one accepted and one rejected because of a per-argument flag.
-const DEMO_TESTS: &[&str] = &["transfer_releases_src", "scale_variable"];
+/// Tests the demo shows, with the kfunc each exercises: one accepted and one rejected
+/// because of a per-argument flag.
+const DEMO_TESTS: &[(&str, &str)] = &[
+    ("transfer_releases_src", "bpf_sample_transfer"),
+    ("scale_variable", "bpf_sample_scale"),
+];
+
+/// The `#[kfunc(...)]` attribute and signature of `kfunc` in the sample's source.
+fn kfunc_decl(src: &str, kfunc: &str) -> Option<String> {
+    let lines: Vec<&str> = src.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.contains(&format!("fn {kfunc}(")))?;
+    let attr = lines[..i]
+        .iter()
+        .rev()
+        .find(|l| l.trim_start().starts_with("#[kfunc"))?;
+    let sig = lines[i].trim().trim_end_matches('{').trim();
+    Some(format!("{} {sig}", attr.trim()))
+}
+
+/// The `__description("...")` of program `name` in a BPF source.
+fn description(src: &str, name: &str) -> Option<String> {
+    let end = src.find(&format!("int {name}("))?;
+    let start = src[..end].rfind("__description(\"")? + "__description(\"".len();
+    let len = src[start..end].find("\")")?;
+    Some(src[start..start + len].replace("\"\n\t      \"", ""))
+}
 
 /// `cargo xtask demo`: patched kernel, one program accepted and one rejected because of a
 /// per-argument flag, with the verifier's message.
@@ -416,58 +451,76 @@ pub fn demo(args: &[String]) -> Result<(), String> {
         return Err("demo takes no arguments".into());
     }
     let opts = RunOpts {
-        only: DEMO_TESTS.iter().map(|s| s.to_string()).collect(),
-        show_log: 2,
+        only: DEMO_TESTS.iter().map(|(t, _)| t.to_string()).collect(),
+        show_log: 1,
         echo: false,
     };
-    let src = sample::workspace_root().join("selftests/progs");
+    let root = sample::workspace_root();
+    let sample_src = fs::read_to_string(root.join("kernel-sample/kfunc_sample.rs"))
+        .map_err(|e| format!("kernel-sample/kfunc_sample.rs: {e}"))?;
     println!(
-        "demo: building the patched kernel, btfids-post, the Rust sample and the BPF programs..."
+        "demo: building (patched kernel, btfids-post, kfunc-macros, Rust sample, BPF programs)"
     );
     let r = run_variant(Variant::Args, &opts)?;
     println!(
-        "demo: built in {:.1} s, VM ran in {:.1} s\n",
+        "demo: built in {:.1} s; patched kernel booted in a TCG VM, ran in {:.1} s",
         r.build_time.as_secs_f64(),
         r.vm_time.as_secs_f64()
     );
     for line in &r.runner_output {
-        if line.starts_with("kfunc_sample:") || line.contains("] kfunc_sample:") {
-            println!("  {}", line.split("] ").last().unwrap_or(line));
+        if let Some(i) = line.find("] kfunc_sample: ") {
+            if !line.contains("taints") {
+                println!("  module: {}", &line[i + 16..]);
+            }
         }
     }
-    for name in DEMO_TESTS {
+    for (name, kfunc) in DEMO_TESTS {
         let t = r
             .tests
             .iter()
             .find(|t| t.name == *name)
             .ok_or_else(|| format!("demo: the runner did not report {name}"))?;
-        println!(
-            "\n  {name} (flag {}, selftests/progs): verifier {} it -> {}",
-            t.flag, t.verdict, t.result
-        );
-        let src_file = files_with_suffix(&src, ".bpf.c")?
+        let file = files_with_suffix(&root.join("selftests/progs"), ".bpf.c")?
             .into_iter()
             .find(|f| fs::read_to_string(f).is_ok_and(|s| s.contains(&format!("int {name}("))));
-        if let Some(f) = src_file {
-            println!("    source: {}", f.display());
+        let bpf_src = file
+            .as_ref()
+            .and_then(|f| fs::read_to_string(f).ok())
+            .unwrap_or_default();
+        println!(
+            "\n{}  {name}  ({})",
+            t.verdict.to_uppercase(),
+            file.as_deref()
+                .and_then(|f| f.strip_prefix(&root).ok())
+                .map(|f| f.display().to_string())
+                .unwrap_or_default()
+        );
+        if let Some(d) = description(&bpf_src, name) {
+            println!("  program:  {d}");
         }
-        if !t.detail.is_empty() {
-            println!("    {}", t.detail);
+        if let Some(d) = kfunc_decl(&sample_src, kfunc) {
+            println!("  kfunc:    {d}");
+        }
+        if t.verdict == "accepted" {
+            println!("  run:      {}", t.detail);
         }
         let mut in_test = false;
         for l in &r.runner_output {
             if l.starts_with("TEST ") {
                 in_test = l.contains(&format!(" {name} "));
-            } else if in_test && l.starts_with("  | ") {
-                println!("    verifier: {}", &l[4..]);
+            } else if in_test && l.starts_with("  | ") && t.verdict == "rejected" {
+                println!("  verifier: {}", &l[4..]);
             }
         }
+        println!(
+            "  without per-argument flags: {} (legacy annotation; `cargo xtask selftests` checks it)",
+            t.other
+        );
+        if t.result != "PASS" {
+            return Err(format!("demo: {name}: {} {}", t.result, t.detail));
+        }
     }
-    r.vm_verdict?;
-    if r.tests.iter().any(|t| t.result != "PASS") {
-        return Err("demo: a test did not pass".into());
-    }
-    Ok(())
+    r.vm_verdict
 }
 
 #[cfg(test)]
