@@ -18,6 +18,7 @@
 struct kfa_obj {
 	refcount_t refs;
 	int v;
+	struct kfa_obj *next;	/* never set: BPF reads it as an untrusted pointer */
 };
 
 static int bad;
@@ -76,6 +77,18 @@ __bpf_kfunc int kfa_const(int k)
 	return k * 2;
 }
 
+/* hint is only compared with NULL: it may be any pointer, even untrusted. */
+__bpf_kfunc int kfa_obj_peek(struct kfa_obj *o, struct kfa_obj *hint)
+{
+	return o->v + (hint ? 1 : 0);
+}
+
+/* The same with the kfunc-wide KF_RCU instead of per-argument flags. */
+__bpf_kfunc int kfa_obj_peek_all(struct kfa_obj *o, struct kfa_obj *hint)
+{
+	return o->v + (hint ? 1 : 0);
+}
+
 /* Never called: only its prototype matters for the invalid sets. */
 __bpf_kfunc int kfa_bad_proto(struct kfa_obj *o, int n)
 {
@@ -92,6 +105,8 @@ BTF_ID_FLAGS_ARGS(func, kfa_obj_merge, KF_RELEASE, KF_ARG_TRUSTED, KF_ARG_RELEAS
 BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0, KF_ARG_NULLABLE | KF_ARG_TRUSTED)
 BTF_ID_FLAGS_ARGS(func, kfa_sum, 0, 0, KF_ARG_SIZE | KF_ARG_MEM(0))
 BTF_ID_FLAGS_ARGS(func, kfa_const, 0, KF_ARG_CONST)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_peek, 0, KF_ARG_RCU)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_peek_all, KF_RCU)
 BTF_KFUNCS_ARGS_END(kfa_set)
 
 /* Invalid sets: each breaks one rule of btf_check_kfunc_arg_flags(). */

@@ -11,6 +11,7 @@ typedef struct refcount_struct { atomic_t refs; } refcount_t;
 struct kfa_obj {
 	refcount_t refs;
 	int v;
+	struct kfa_obj *next;
 };
 
 extern struct kfa_obj *kfa_obj_new(int v) __ksym;
@@ -20,6 +21,8 @@ extern int kfa_obj_merge(struct kfa_obj *keep, struct kfa_obj *drop) __ksym;
 extern int kfa_obj_val_or(struct kfa_obj *o, int dflt) __ksym;
 extern int kfa_sum(const __u8 *buf, __u32 len) __ksym;
 extern int kfa_const(int k) __ksym;
+extern int kfa_obj_peek(struct kfa_obj *o, struct kfa_obj *hint) __ksym;
+extern int kfa_obj_peek_all(struct kfa_obj *o, struct kfa_obj *hint) __ksym;
 
 char _license[] SEC("license") = "GPL";
 
@@ -130,4 +133,59 @@ SEC("syscall") int bad_sum_len(void *ctx)
 SEC("syscall") int bad_const(void *ctx)
 {
 	return kfa_const(bpf_get_prandom_u32());
+}
+
+/* peek(o, hint): arg#0 is KF_ARG_RCU. Returns 10 + 1 (hint is not NULL).
+ * (An untrusted pointer, such as a->next, is refused as any kfunc argument by 6.12,
+ * flagged or not: "arg#1 is untrusted_ptr_ expected ptr_ or socket".)
+ */
+SEC("syscall") int good_peek(void *ctx)
+{
+	struct kfa_obj *a = kfa_obj_new(10);
+	int r;
+
+	if (!a)
+		return -1;
+	r = kfa_obj_peek(a, a);
+	kfa_obj_put(a);
+	return r;
+}
+
+/* KF_ARG_RCU on arg#0: an untrusted pointer is refused there. */
+SEC("syscall") int bad_untrusted_rcu_arg(void *ctx)
+{
+	struct kfa_obj *a = kfa_obj_new(10);
+	int r;
+
+	if (!a)
+		return -1;
+	r = kfa_obj_peek(a->next, a);
+	kfa_obj_put(a);
+	return r;
+}
+
+/* KF_ARG_TRUSTED on arg#0 of val_or(): an untrusted pointer is refused. */
+SEC("syscall") int bad_untrusted_trusted_arg(void *ctx)
+{
+	struct kfa_obj *a = kfa_obj_new(10);
+	int r;
+
+	if (!a)
+		return -1;
+	r = kfa_obj_val_or(a->next, 7);
+	kfa_obj_put(a);
+	return r;
+}
+
+/* The kfunc-wide KF_RCU (6.12 semantics) refuses the same untrusted arg#1. */
+SEC("syscall") int bad_untrusted_hint_kfunc_wide(void *ctx)
+{
+	struct kfa_obj *a = kfa_obj_new(10);
+	int r;
+
+	if (!a)
+		return -1;
+	r = kfa_obj_peek_all(a, a->next);
+	kfa_obj_put(a);
+	return r;
 }
