@@ -57,6 +57,12 @@ __bpf_kfunc int kfa_obj_merge(struct kfa_obj *keep, struct kfa_obj *drop)
 	return keep->v;
 }
 
+/* The same as a 6.12 release kfunc: no per-argument flags. */
+__bpf_kfunc int kfa_obj_merge_all(struct kfa_obj *keep, struct kfa_obj *drop)
+{
+	return kfa_obj_merge(keep, drop);
+}
+
 __bpf_kfunc int kfa_obj_val_or(struct kfa_obj *o, int dflt)
 {
 	return o ? o->v : dflt;
@@ -107,6 +113,7 @@ BTF_ID_FLAGS_ARGS(func, kfa_sum, 0, 0, KF_ARG_SIZE | KF_ARG_MEM(0))
 BTF_ID_FLAGS_ARGS(func, kfa_const, 0, KF_ARG_CONST)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_peek, 0, KF_ARG_RCU)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_peek_all, KF_RCU)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_merge_all, KF_RELEASE)
 BTF_KFUNCS_ARGS_END(kfa_set)
 
 /* Invalid sets: each breaks one rule of btf_check_kfunc_arg_flags(). */

@@ -22,6 +22,7 @@ extern int kfa_obj_val_or(struct kfa_obj *o, int dflt) __ksym;
 extern int kfa_sum(const __u8 *buf, __u32 len) __ksym;
 extern int kfa_const(int k) __ksym;
 extern int kfa_obj_peek(struct kfa_obj *o, struct kfa_obj *hint) __ksym;
+extern int kfa_obj_merge_all(struct kfa_obj *keep, struct kfa_obj *drop) __ksym;
 extern int kfa_obj_peek_all(struct kfa_obj *o, struct kfa_obj *hint) __ksym;
 
 char _license[] SEC("license") = "GPL";
@@ -186,6 +187,39 @@ SEC("syscall") int bad_untrusted_hint_kfunc_wide(void *ctx)
 	if (!a)
 		return -1;
 	r = kfa_obj_peek_all(a, a->next);
+	kfa_obj_put(a);
+	return r;
+}
+
+/* KF_ARG_ACQUIRE: the source must be trusted or RCU, not a walked pointer. */
+SEC("syscall") int bad_get_untrusted(void *ctx)
+{
+	struct kfa_obj *a = kfa_obj_new(10), *c;
+
+	if (!a)
+		return -1;
+	c = kfa_obj_get(a->next);
+	if (c)
+		kfa_obj_put(c);
+	kfa_obj_put(a);
+	return 0;
+}
+
+/* Without KF_ARG_RELEASE (6.12 semantics) two referenced arguments are refused. */
+SEC("syscall") int bad_merge_kfunc_wide(void *ctx)
+{
+	struct kfa_obj *a, *b;
+	int r;
+
+	a = kfa_obj_new(1);
+	if (!a)
+		return 0;
+	b = kfa_obj_new(2);
+	if (!b) {
+		kfa_obj_put(a);
+		return 0;
+	}
+	r = kfa_obj_merge_all(a, b);
 	kfa_obj_put(a);
 	return r;
 }
