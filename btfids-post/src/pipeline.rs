@@ -482,8 +482,11 @@ pub fn set_infos<'a>(
     Ok(out)
 }
 
+/// main.c's `cmp_id` (`*a - *b` on ints) as a total order: the same result whenever the
+/// subtraction does not overflow, i.e. for every BTF id (at most 2^20 types), and still a
+/// total order (as `sort` requires) for any garbage in entries no symbol covers.
 fn cmp_id(a: u32, b: u32) -> std::cmp::Ordering {
-    (a as i32).wrapping_sub(b as i32).cmp(&0)
+    (a as i32).cmp(&(b as i32))
 }
 
 /// What the patch phase produced.

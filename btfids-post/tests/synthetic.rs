@@ -760,6 +760,53 @@ fn record_mismatches_are_errors_naming_kfunc_and_argument() {
     assert_eq!(std::fs::read(&p).unwrap(), before);
 }
 
+/// Entries no symbol covers keep whatever they hold; huge values must not break the sort
+/// (found by the `pipeline` fuzz target: main.c's `*a - *b` is not a total order).
+#[test]
+fn garbage_in_uncovered_entries_sorts_without_panic() {
+    let dir = tmpdir("garbage");
+    let e = Endian::Little;
+    let base_bytes = base_btf(e);
+    let base = Btf::parse(&base_bytes, None).unwrap();
+    let basep = write(&dir, "base", &base_bytes);
+    let vals = [
+        0x7fff_ffffu32,
+        0x8000_0001,
+        1,
+        0xffff_fff0,
+        5,
+        0x4000_0000,
+        0xc000_0000,
+        0x8000_0000,
+        7,
+    ];
+    let mut ids = Ids::new(e);
+    ids.syms
+        .push(sym("__BTF_ID__set__g", 0, 0, 4 + 4 * vals.len() as u64));
+    ids.word(0);
+    for v in vals {
+        ids.word(v);
+    }
+    let b = build(
+        true,
+        e,
+        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
+        &ids.syms,
+    );
+    let p = write(&dir, "g.ko", &b);
+    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+    assert!(r.ok, "{}", r.stderr);
+    let out = std::fs::read(&p).unwrap();
+    let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
+    let d = elf
+        .section_data(elf.section_by_name(".BTF_ids").unwrap().unwrap())
+        .unwrap();
+    let got: Vec<i32> = (0..vals.len())
+        .map(|i| e.u32(d, 4 + 4 * i).unwrap() as i32)
+        .collect();
+    assert!(got.windows(2).all(|w| w[0] <= w[1]), "{got:?}");
+}
+
 /// Malformed inputs: each gives an error naming what is wrong, and the file is unchanged.
 #[test]
 fn malformed_corpus() {
