@@ -596,15 +596,46 @@ fn remove_kos(dir: &Path) -> Result<(), String> {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask kernel [--variant patched|unpatched|both]".to_string()
+    "usage: cargo xtask kernel [--variant patched|unpatched|both] [--ctest]\n\
+     \x20 --ctest  then run kernel/ctest/run.sh (C kfunc set smoke test in QEMU) on both variants"
+        .to_string()
 }
 
-/// `cargo xtask kernel [--variant patched|unpatched|both]` (default: patched).
+/// Run `kernel/ctest/run.sh PATCHED UNPATCHED` (needs both variants, builds them if needed).
+fn ctest() -> Result<(), String> {
+    deps::ensure_debian_packages(&[
+        "qemu-system-x86",
+        "busybox-static",
+        "cpio",
+        "libbpf-dev",
+        "libelf-dev",
+        "zlib1g-dev",
+        "gcc",
+        "clang",
+    ])?;
+    let unpatched = ensure_kernel(Variant::Unpatched)?;
+    let patched = ensure_kernel(Variant::Patched)?;
+    let script = repo_root().join("kernel/ctest/run.sh");
+    let status = Command::new(&script)
+        .arg(&patched.tree)
+        .arg(&unpatched.tree)
+        .status()
+        .map_err(|e| format!("{}: {e}", script.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} failed ({status})", script.display()))
+    }
+}
+
+/// `cargo xtask kernel [--variant patched|unpatched|both] [--ctest]` (default: patched).
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut which = "patched".to_string();
+    let mut run_ctest = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--ctest" => run_ctest = true,
             "--variant" => which = it.next().ok_or_else(usage)?.clone(),
             s if s.starts_with("--variant=") => which = s["--variant=".len()..].to_string(),
             "-h" | "--help" => {
@@ -629,6 +660,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             kt.vmlinux.display()
         );
         println!("{}", kt.tree.display());
+    }
+    if run_ctest {
+        ctest()?;
     }
     Ok(())
 }
