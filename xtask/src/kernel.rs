@@ -410,7 +410,10 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
     let t0 = Instant::now();
 
     if !dir.join("unpacked.ok").exists() {
-        let adopted = variant == Variant::Unpatched && try_adopt_manual(&dir, &frag)?;
+        // KFUNC_ARGS_NO_ADOPT=1 forces a cold build (to measure or test one).
+        let adopted = variant == Variant::Unpatched
+            && std::env::var_os("KFUNC_ARGS_NO_ADOPT").is_none()
+            && try_adopt_manual(&dir, &frag)?;
         if !adopted {
             let tmp = dir.join("unpack.tmp");
             let _ = fs::remove_dir_all(&tmp);
