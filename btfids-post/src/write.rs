@@ -100,6 +100,11 @@ pub fn write_output(
         .get(old_shoff..old_shoff + shdrs_len)
         .ok_or_else(|| Error::at(path, "section header table beyond the end of the file"))?
         .to_vec();
+    // A section header table at the very end (the usual layout) is replaced, not kept as
+    // dead bytes; anything else stays where it is.
+    if old_shoff + shdrs_len == out.len() {
+        out.truncate(old_shoff);
+    }
     let btf_off = align(out.len(), 8);
     out.resize(btf_off, 0);
     out.extend_from_slice(btf);
