@@ -316,6 +316,34 @@ fn differential_against_stock_resolve_btfids() {
         std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
         "--btf output differs"
     );
+    // .BTF.base (distilled base BTF in the module): used as the base, no -b.
+    let mut ids = Ids::new(e);
+    ids.id("struct", "task_struct");
+    ids.id("func", "mod_func");
+    ids.set8(
+        "lset",
+        BTF_SET8_KFUNCS,
+        &[("mod_func", 0, [0; 5]), ("bpf_c_kfunc", KF_RCU, [0; 5])],
+    );
+    let secs = vec![
+        sec(".BTF_ids", ids.data),
+        sec(".BTF", split_btf(&base)),
+        sec(".BTF.base", base_bytes.clone()),
+    ];
+    let elf = build(true, e, &secs, &ids.syms);
+    let a = write(&dir, "bb-a.ko", &elf);
+    let b = write(&dir, "bb-b.ko", &elf);
+    let so = std::process::Command::new(&stock).arg(&a).output().unwrap();
+    assert!(
+        so.status.success(),
+        "{}",
+        String::from_utf8_lossy(&so.stderr)
+    );
+    let mine = run(&[os(&b)]);
+    assert!(mine.ok, "{}", mine.stderr);
+    let x = std::fs::read(&a).unwrap();
+    assert_ne!(x, elf);
+    assert!(x == std::fs::read(&b).unwrap(), ".BTF.base output differs");
 }
 
 /// The patched kernel's resolve_btfids (patch 0002 teaches it extended sets):
@@ -736,6 +764,28 @@ fn record_mismatches_are_errors_naming_kfunc_and_argument() {
         r.stderr
     );
     assert_eq!(std::fs::read(&p).unwrap(), input);
+    // Unknown per-argument bits in an extended set entry.
+    let p = write(
+        &dir,
+        "bits.ko",
+        &rust_module(e, &base, &recs, |ids| {
+            ids.set8(
+                "bits",
+                BTF_SET8_ARGS_HEADER_FLAGS,
+                &[("bpf_c_kfunc", 0, [0, 0, 1 << 30, 0, 0])],
+            );
+        }),
+    );
+    let before = std::fs::read(&p).unwrap();
+    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+    assert!(!r.ok);
+    assert!(
+        r.stderr
+            .contains("set 'bits': kfunc bpf_c_kfunc: argument 2: arg_flags[2] has unknown bits"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), before);
     // An extended-set entry with neither record nor FUNC.
     let p = write(
         &dir,
