@@ -8,6 +8,7 @@ mod bench;
 mod deps;
 mod dropin;
 mod kernel;
+mod regress;
 mod sample;
 mod selftests;
 mod test;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(rest),
         Some("kernel") => kernel::run(rest),
         Some("dropin") => dropin::run(rest),
+        Some("regress") => regress::run(rest),
         Some("test") => test::run(rest),
         Some("vm") => vm::run(rest),
         Some("sample") => sample::run(rest),

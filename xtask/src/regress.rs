@@ -1,0 +1,273 @@
+//! `cargo xtask regress`: the kernel's own verifier tests on the unpatched and the patched
+//! kernel, compared test by test.
+//!
+//! The full BPF selftests (`tools/testing/selftests/bpf` `test_progs`) need a much fuller
+//! kernel config (the selftests' `config` file: tracing, cgroups, LSM, netfilter, ...),
+//! `bpf_testmod.ko` and a `vmlinux.h` of that kernel: a kernel of its own, too heavy for
+//! this prototype's CI. What runs here is `test_verifier`: the raw-instruction verifier
+//! tests (`verifier/*.c`, ~500 tests in privileged and unprivileged runs), built from the
+//! 6.12 source with `OUTPUT=` outside any kernel tree, and run in the VM on both kernels of
+//! `cargo xtask kernel`. Tests whose program type or feature the tinyconfig kernel lacks
+//! fail or skip the same way on both; the check is that the patch series changes no
+//! result: every test has the same status (OK, FAIL, SKIP) on both kernels.
+//!
+//! Work directory: `~/.cache/kfunc-args/regress/` (the source subset and the build).
+
+use crate::kernel::{self, Variant};
+use crate::vm::{self, VmSpec};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Top directory of the tarball.
+const TOP: &str = "linux-source-6.12";
+/// What `test_verifier` needs from the source tree.
+const SUBSET: &[&str] = &[
+    "Makefile",
+    "tools",
+    "include",
+    "scripts",
+    "arch/x86",
+    "kernel/bpf",
+];
+/// Shared libraries `test_verifier` is linked with (plus the dynamic loader).
+const LIBS: &[&str] = &[
+    "/lib/x86_64-linux-gnu/libelf.so.1",
+    "/lib/x86_64-linux-gnu/libz.so.1",
+    "/lib/x86_64-linux-gnu/libc.so.6",
+    "/lib64/ld-linux-x86-64.so.2",
+];
+
+fn work_dir() -> Result<PathBuf, String> {
+    let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
+    Ok(PathBuf::from(home).join(".cache/kfunc-args/regress"))
+}
+
+fn checked(cmd: &mut Command, what: &str, log: &Path) -> Result<(), String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
+    let mut text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    fs::write(log, &text).map_err(|e| format!("{}: {e}", log.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let lines: Vec<&str> = text.lines().collect();
+        Err(format!(
+            "{what} failed ({}); last lines of {}:\n{}",
+            out.status,
+            log.display(),
+            lines[lines.len().saturating_sub(25)..].join("\n")
+        ))
+    }
+}
+
+/// Build `test_verifier` (from the pristine source subset) if needed; returns its path.
+pub fn build_test_verifier() -> Result<PathBuf, String> {
+    let w = work_dir()?;
+    let src = w.join(TOP);
+    fs::create_dir_all(&w).map_err(|e| format!("{}: {e}", w.display()))?;
+    if !w.join("unpacked.ok").exists() {
+        let _ = fs::remove_dir_all(&src);
+        eprintln!(
+            "regress: unpacking the test sources from {}",
+            kernel::TARBALL
+        );
+        let mut c = Command::new("tar");
+        c.arg("-xJf").arg(kernel::TARBALL).arg("-C").arg(&w);
+        for s in SUBSET {
+            c.arg(format!("{TOP}/{s}"));
+        }
+        checked(&mut c, "unpack", &w.join("unpack.log"))?;
+        fs::write(w.join("unpacked.ok"), b"").map_err(|e| e.to_string())?;
+    }
+    let out = w.join("out");
+    let bin = out.join("test_verifier");
+    if !bin.exists() {
+        eprintln!("regress: building test_verifier");
+        fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+        checked(
+            Command::new("make")
+                .arg("-C")
+                .arg(src.join("tools/testing/selftests/bpf"))
+                .arg("-j3")
+                .arg(format!("OUTPUT={}", out.display()))
+                .arg(&bin),
+            "make test_verifier",
+            &w.join("build.log"),
+        )?;
+    }
+    Ok(bin)
+}
+
+/// Test statuses from `test_verifier` output: `#N/p` or `#N/u` -> (name, status).
+pub fn parse(console: &str) -> BTreeMap<String, (String, String)> {
+    let mut m = BTreeMap::new();
+    for l in console.lines() {
+        let l = l.trim_end();
+        let Some(rest) = l.strip_prefix('#') else {
+            continue;
+        };
+        let Some((key, tail)) = rest.split_once(' ') else {
+            continue;
+        };
+        if !key.ends_with("/p") && !key.ends_with("/u") {
+            continue;
+        }
+        let (name, status) = if let Some(n) = tail.strip_suffix(" FAIL") {
+            (n, "FAIL")
+        } else if let Some(i) = tail.rfind(" SKIP") {
+            (&tail[..i], "SKIP")
+        } else if let Some(i) = tail.rfind(" OK").or_else(|| tail.rfind("OK")) {
+            let n = tail[..i].trim_end();
+            // "N cases OK"
+            let n = n
+                .rsplit_once(' ')
+                .filter(|(_, c)| *c == "cases")
+                .and_then(|(a, _)| a.rsplit_once(' ').map(|(b, _)| b))
+                .unwrap_or(n);
+            (n, "OK")
+        } else {
+            (tail, "?")
+        };
+        m.insert(
+            format!("#{key}"),
+            (name.trim().to_string(), status.to_string()),
+        );
+    }
+    m
+}
+
+fn run_on(
+    kernel_tree: &Path,
+    bin: &Path,
+    label: &str,
+) -> Result<BTreeMap<String, (String, String)>, String> {
+    let w = work_dir()?;
+    let mut files = vec![(bin.to_path_buf(), "/test_verifier".to_string())];
+    for l in LIBS {
+        files.push((PathBuf::from(l), l.to_string()));
+    }
+    let spec = VmSpec {
+        kernel: kernel_tree.join("arch/x86/boot/bzImage"),
+        modules: Vec::new(),
+        files,
+        command: "/test_verifier; echo \"TV-RC=$?\"; true".into(),
+        work_dir: w.join(format!("vm-{label}")),
+        timeout: Duration::from_secs(1200),
+        memory_mib: 1024,
+        echo: false,
+    };
+    eprintln!("regress: test_verifier on the {label} kernel (TCG)");
+    let o = vm::run_vm(&spec)?;
+    if o.timed_out {
+        return Err(format!(
+            "{label}: VM timed out ({})",
+            o.console_log.display()
+        ));
+    }
+    if !o.problems.is_empty() {
+        println!(
+            "regress: {label}: kernel problems on the console ({}):",
+            o.console_log.display()
+        );
+        for p in &o.problems {
+            println!("  {p}");
+        }
+    }
+    let summary = o
+        .console
+        .lines()
+        .find(|l| l.starts_with("Summary: "))
+        .ok_or_else(|| {
+            format!(
+                "{label}: test_verifier printed no summary ({})",
+                o.console_log.display()
+            )
+        })?;
+    println!(
+        "regress: {label}: {summary} ({:.0} s)",
+        o.wall.as_secs_f64()
+    );
+    Ok(parse(&o.console))
+}
+
+/// `cargo xtask regress`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    if !args.is_empty() {
+        return Err("usage: cargo xtask regress".into());
+    }
+    let bin = build_test_verifier()?;
+    let unpatched = kernel::ensure_kernel(Variant::Unpatched)?;
+    let patched = kernel::ensure_kernel(Variant::Patched)?;
+    let a = run_on(&unpatched.tree, &bin, "unpatched")?;
+    let b = run_on(&patched.tree, &bin, "patched")?;
+    let count = |m: &BTreeMap<String, (String, String)>, s: &str| {
+        m.values().filter(|(_, st)| st == s).count()
+    };
+    let mut diffs = Vec::new();
+    for (k, (name, st)) in &a {
+        match b.get(k) {
+            Some((_, st2)) if st2 == st => {}
+            Some((_, st2)) => diffs.push(format!("{k} {name}: unpatched {st}, patched {st2}")),
+            None => diffs.push(format!("{k} {name}: missing on the patched kernel")),
+        }
+    }
+    for (k, (name, _)) in &b {
+        if !a.contains_key(k) {
+            diffs.push(format!("{k} {name}: missing on the unpatched kernel"));
+        }
+    }
+    println!(
+        "regress: {} test runs; unpatched OK/FAIL/SKIP {}/{}/{}, patched {}/{}/{}; {} differ",
+        a.len(),
+        count(&a, "OK"),
+        count(&a, "FAIL"),
+        count(&a, "SKIP"),
+        count(&b, "OK"),
+        count(&b, "FAIL"),
+        count(&b, "SKIP"),
+        diffs.len()
+    );
+    for d in &diffs {
+        println!("  DIFF {d}");
+    }
+    if a.is_empty() {
+        return Err("regress: no test result parsed".into());
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} test(s) differ between the kernels",
+            diffs.len()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ok_fail_skip_and_cases() {
+        let log = "#0/u invalid and of negative number OK\n\
+                   #0/p invalid and of negative number OK\n\
+                   #12/p calls: basic sanity 2 cases OK\n\
+                   #13/p calls: x FAIL\n\
+                   Unexpected error message!\n\
+                   #14/u d SKIP\n\
+                   #15/p e SKIP (unsupported program type 9)\n\
+                   Summary: 3 PASSED, 2 SKIPPED, 1 FAILED\n";
+        let m = parse(log);
+        assert_eq!(m.len(), 6);
+        assert_eq!(m["#0/u"].1, "OK");
+        assert_eq!(m["#12/p"], ("calls: basic sanity".into(), "OK".into()));
+        assert_eq!(m["#13/p"].1, "FAIL");
+        assert_eq!(m["#14/u"].1, "SKIP");
+        assert_eq!(m["#15/p"], ("e".into(), "SKIP".into()));
+    }
+}
