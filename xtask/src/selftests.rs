@@ -371,12 +371,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let t0 = Instant::now();
     let mut runs = Vec::new();
     let mut errors = Vec::new();
+    let mut build_failures = 0u32;
     for v in variants {
         println!("selftests: variant {}", v.name());
         match run_variant(v, &opts) {
             Ok(r) => {
                 for l in &r.runner_output {
-                    println!("  {l}");
+                    // Not in the `N passed, N failed` form: only the total below is a summary
+                    // line for `cargo xtask test`.
+                    match l.strip_prefix("SUMMARY: ") {
+                        Some(rest) => println!("  runner summary [{}] {rest}", v.name()),
+                        None => println!("  {l}"),
+                    }
                 }
                 println!(
                     "selftests: {}: build {:.1} s, VM {:.1} s",
@@ -392,7 +398,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 }
                 runs.push(r);
             }
-            Err(e) => errors.push(format!("{}: {e}", v.name())),
+            Err(e) => {
+                build_failures += 1;
+                errors.push(format!("{}: {e}", v.name()));
+            }
         }
     }
     print_matrix(&runs);
@@ -403,11 +412,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
             f += b;
             s += c;
         }
+        // A VM run that failed outside the runner's tests (kernel WARN, rmmod, no summary)
+        // still counts as a failure.
+        if r.vm_verdict.is_err() && r.summary.is_none_or(|(_, b, _)| b == 0) {
+            f += 1;
+        }
     }
-    println!(
-        "\nselftests: {p} passed, {f} failed, {s} skipped ({:.1} s wall)",
-        t0.elapsed().as_secs_f64()
-    );
+    // A variant that could not even be built or booted is a failure too.
+    f += build_failures;
+    for e in &errors {
+        println!("selftests: error: {e}");
+    }
+    println!("\nselftests: {:.1} s wall", t0.elapsed().as_secs_f64());
+    println!("selftests: {p} passed, {f} failed, {s} skipped");
     if errors.is_empty() {
         Ok(())
     } else {
