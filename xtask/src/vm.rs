@@ -91,7 +91,13 @@ impl VmOutcome {
             ));
         }
         match self.rc {
-            None => Err(format!("no result marker on the console ({log})")),
+            None => {
+                let lines: Vec<&str> = self.console.lines().collect();
+                let tail = lines[lines.len().saturating_sub(5)..].join("\n  ");
+                Err(format!(
+                    "no result marker on the console ({log}); it ends with:\n  {tail}"
+                ))
+            }
             Some(0) => Ok(()),
             Some(rc) => Err(format!(
                 "command in the VM exited with {rc} (console: {log})"
