@@ -122,6 +122,8 @@ fn stock_for(dir: &Path) -> Option<PathBuf> {
 struct Input {
     file: PathBuf,
     base: Option<PathBuf>,
+    /// The stock tool of the tree this input came from.
+    stock: PathBuf,
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -172,14 +174,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or(root.join("target"), PathBuf::from);
     let post = target.join("release/btfids-post");
-    let stock = match stock.or_else(|| dirs.iter().find_map(|d| stock_for(d))) {
-        Some(s) => s,
-        None => return Err("bench: no stock resolve_btfids found; use --stock PATH".into()),
-    };
 
     let mut inputs = Vec::new();
     let mut left_out = Vec::new();
     for d in &dirs {
+        let Some(dir_stock) = stock.clone().or_else(|| stock_for(d)) else {
+            return Err(format!(
+                "bench: no stock resolve_btfids for {}; use --stock PATH",
+                d.display()
+            ));
+        };
         let base = ["vmlinux", "base.vmlinux"]
             .iter()
             .map(|n| d.join(n))
@@ -209,6 +213,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             inputs.push(Input {
                 base: if is_mod { base.clone() } else { None },
                 file: f,
+                stock: dir_stock.clone(),
             });
         }
     }
@@ -230,7 +235,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .join(", "),
         left_out.len()
     );
-    println!("stock: {}\npost:  {}", stock.display(), post.display());
+    let mut stocks: Vec<String> = inputs
+        .iter()
+        .map(|i| i.stock.display().to_string())
+        .collect();
+    stocks.dedup();
+    println!("stock: {}\npost:  {}", stocks.join(", "), post.display());
 
     let work = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
     let (mut ts, mut tp) = (Vec::new(), Vec::new());
@@ -246,13 +256,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let (a, b) = (ds.join(&name), dp.join(&name));
             std::fs::copy(&inp.file, &a).map_err(|e| e.to_string())?;
             std::fs::copy(&inp.file, &b).map_err(|e| e.to_string())?;
-            pairs.push((a, b, inp.base.clone()));
+            pairs.push((a, b, inp.base.clone(), inp.stock.clone()));
         }
         let rss_file = work.join("rss");
-        let batch = |tool: &Path, stock_side: bool| -> Result<(Duration, i64), String> {
+        let batch = |stock_side: bool| -> Result<(Duration, i64), String> {
             let mut wall = Duration::ZERO;
             let mut rss = 0;
-            for (a, b, base) in &pairs {
+            for (a, b, base, stock) in &pairs {
+                let tool: &Path = if stock_side { stock } else { &post };
                 let file = if stock_side { a } else { b };
                 let mut args: Vec<&std::ffi::OsStr> = Vec::new();
                 if let Some(bp) = base {
@@ -271,13 +282,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
         };
         // Alternate the order so neither tool always runs on a warm cache.
         let (s, p) = if round % 2 == 0 {
-            let s = batch(&stock, true)?;
-            (s, batch(&post, false)?)
+            let s = batch(true)?;
+            (s, batch(false)?)
         } else {
-            let p = batch(&post, false)?;
-            (batch(&stock, true)?, p)
+            let p = batch(false)?;
+            (batch(true)?, p)
         };
-        for (a, b, _) in &pairs {
+        for (a, b, _, _) in &pairs {
             if !same_file(a, b)? {
                 return Err(format!("bench: outputs differ for {}", a.display()));
             }
