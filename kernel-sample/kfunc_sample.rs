@@ -111,7 +111,7 @@ pub unsafe fn bpf_sample_get(obj: *mut SampleObj) -> *mut SampleObj {
 }
 
 /// `obj`'s reference count, plus 100 times `hint`'s when `hint` is not NULL.
-#[kfunc(trusted(obj), nullable(hint))]
+#[kfunc(trusted(obj, hint), nullable(hint))]
 pub unsafe fn bpf_sample_refcount(obj: *mut SampleObj, hint: *mut SampleObj) -> u32 {
     // SAFETY: `obj` is trusted; `hint` is NULL or trusted.
     unsafe {

@@ -23,7 +23,7 @@ extern struct SampleObj *bpf_sample_acquire(__u32 id) __ksym;
 extern void bpf_sample_release(struct SampleObj *obj) __ksym;
 /* acquire(obj), ret_null: one more reference on the object obj points to */
 extern struct SampleObj *bpf_sample_get(struct SampleObj *obj) __ksym;
-/* trusted(obj), nullable(hint): obj's refcount, plus 100 * hint's when hint is given */
+/* trusted(obj, hint), nullable(hint): obj's refcount, plus 100 * hint's when hint is given */
 extern __u32 bpf_sample_refcount(struct SampleObj *obj, struct SampleObj *hint) __ksym;
 /* release(src): moves src's value into dst and drops the reference on src only */
 extern __u32 bpf_sample_transfer(struct SampleObj *dst, struct SampleObj *src) __ksym;
