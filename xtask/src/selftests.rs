@@ -210,6 +210,10 @@ pub struct VariantRun {
     pub vm_time: Duration,
     /// The console lines the runner printed (TEST lines and their details).
     pub runner_output: Vec<String>,
+    /// The module that was loaded.
+    pub ko: PathBuf,
+    /// The kernel tree it was built against.
+    pub tree: PathBuf,
 }
 
 /// Build everything for `variant` and run the selftests in the VM.
@@ -248,7 +252,7 @@ pub fn run_variant(variant: Variant, opts: &RunOpts) -> Result<VariantRun, Strin
     command.push_str(&tests.join(" "));
     let spec = VmSpec {
         kernel: tree.join("arch/x86/boot/bzImage"),
-        modules: vec![ko],
+        modules: vec![ko.clone()],
         files,
         command,
         work_dir: out.join(format!("vm-{}", variant.name())),
@@ -278,6 +282,8 @@ pub fn run_variant(variant: Variant, opts: &RunOpts) -> Result<VariantRun, Strin
         build_time,
         vm_time: outcome.wall,
         runner_output,
+        ko,
+        tree,
     })
 }
 
@@ -491,6 +497,19 @@ pub fn demo(args: &[String]) -> Result<(), String> {
             }
         }
     }
+    // What the post-link step wrote into the module: the extended set's entries.
+    let post = sample::target_dir().join("release/btfids-post");
+    let dump = Command::new(&post)
+        .arg("dump")
+        .arg("-b")
+        .arg(r.tree.join("vmlinux"))
+        .arg(&r.ko)
+        .output()
+        .map_err(|e| format!("{} dump: {e}", post.display()))?;
+    let dump = String::from_utf8_lossy(&dump.stdout).to_string();
+    if let Some(header) = dump.lines().next() {
+        println!("  post-link (btfids-post dump): {header}");
+    }
     for (name, kfunc) in DEMO_TESTS {
         let t = r
             .tests
@@ -517,6 +536,15 @@ pub fn demo(args: &[String]) -> Result<(), String> {
         }
         if let Some(d) = kfunc_decl(&sample_src, kfunc) {
             println!("  kfunc:    {d}");
+        }
+        let mut in_entry = false;
+        for l in dump.lines() {
+            if l.trim_start().starts_with('[') {
+                in_entry = l.contains(&format!("] {kfunc} "));
+            }
+            if in_entry {
+                println!("  in .ko:   {}", l.trim());
+            }
         }
         if t.verdict == "accepted" {
             println!("  run:      {}", t.detail);
