@@ -10,7 +10,9 @@
 //! Variants:
 //! - `args`: patched kernel, btfids-post writes the extended set8 (per-argument flags);
 //! - `legacy`: unpatched kernel, `btfids-post --legacy-set8` (function flags only): the
-//!   control run.
+//!   control run;
+//! - `compat`: unpatched kernel, extended set8 (what an old kernel sees of a module built
+//!   for the new layout): it must refuse the module.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,6 +25,9 @@ pub enum Variant {
     Args,
     /// Unpatched kernel, legacy set8 (function flags only).
     Legacy,
+    /// Unpatched kernel, extended set8: a module built for the patched kernel loaded on an
+    /// old one, which must refuse it (`register_btf_kfunc_id_set` fails, insmod fails).
+    Compat,
 }
 
 impl Variant {
@@ -31,11 +36,13 @@ impl Variant {
         match self {
             Variant::Args => "args",
             Variant::Legacy => "legacy",
+            Variant::Compat => "compat",
         }
     }
 }
 
-/// Parse `--variant args|legacy|both` (default `default`) from `args`.
+/// Parse `--variant args|legacy|compat|both|all` (default `default`) from `args`; `both`
+/// is args and legacy, `all` adds compat.
 pub fn parse_variants(args: &[String], default: &str) -> Result<Vec<Variant>, String> {
     let mut v = default.to_string();
     let mut it = args.iter();
@@ -43,7 +50,7 @@ pub fn parse_variants(args: &[String], default: &str) -> Result<Vec<Variant>, St
         if a == "--variant" {
             v = it
                 .next()
-                .ok_or("--variant needs args, legacy or both")?
+                .ok_or("--variant needs args, legacy, compat, both or all")?
                 .clone();
         } else if let Some(x) = a.strip_prefix("--variant=") {
             v = x.to_string();
@@ -52,8 +59,12 @@ pub fn parse_variants(args: &[String], default: &str) -> Result<Vec<Variant>, St
     match v.as_str() {
         "args" => Ok(vec![Variant::Args]),
         "legacy" => Ok(vec![Variant::Legacy]),
+        "compat" => Ok(vec![Variant::Compat]),
         "both" => Ok(vec![Variant::Args, Variant::Legacy]),
-        other => Err(format!("--variant {other}: use args, legacy or both")),
+        "all" => Ok(vec![Variant::Args, Variant::Legacy, Variant::Compat]),
+        other => Err(format!(
+            "--variant {other}: use args, legacy, compat, both or all"
+        )),
     }
 }
 
@@ -77,7 +88,7 @@ pub fn target_dir() -> PathBuf {
 pub fn kernel_tree(variant: Variant) -> Result<PathBuf, String> {
     let var = match variant {
         Variant::Args => "KFUNC_KERNEL_ARGS",
-        Variant::Legacy => "KFUNC_KERNEL_LEGACY",
+        Variant::Legacy | Variant::Compat => "KFUNC_KERNEL_LEGACY",
     };
     let tree = match std::env::var_os(var) {
         Some(p) => PathBuf::from(p),
@@ -99,7 +110,7 @@ pub fn kernel_tree(variant: Variant) -> Result<PathBuf, String> {
 fn default_tree(variant: Variant) -> Result<PathBuf, String> {
     let kv = match variant {
         Variant::Args => crate::kernel::Variant::Patched,
-        Variant::Legacy => crate::kernel::Variant::Unpatched,
+        Variant::Legacy | Variant::Compat => crate::kernel::Variant::Unpatched,
     };
     Ok(crate::kernel::ensure_kernel(kv)?.tree)
 }
@@ -206,7 +217,7 @@ pub fn build_sample(variant: Variant, tree: &Path) -> Result<PathBuf, String> {
         }
     }
     let resolve = match variant {
-        Variant::Args => post.display().to_string(),
+        Variant::Args | Variant::Compat => post.display().to_string(),
         Variant::Legacy => format!("{} --legacy-set8", post.display()),
     };
     let mut make = Command::new("make");

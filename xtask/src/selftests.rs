@@ -18,6 +18,19 @@ use std::time::{Duration, Instant, SystemTime};
 /// The object whose first program returns the module's live reference count.
 const STATS_OBJECT: &str = "stats.bpf.o";
 
+/// The compat check, in the runner's output format: an unpatched kernel must refuse the
+/// extended set (`register_btf_kfunc_id_set` fails, so insmod fails).
+const COMPAT_COMMAND: &str = "\
+if insmod /extra/kfunc_sample.ko; then \
+echo 'TEST FAIL compat_extended_set_refused verdict=accepted expect=rejected other=- flag=- the unpatched kernel registered an extended set'; \
+echo 'SUMMARY: 0 passed, 1 failed, 0 skipped'; false; \
+elif dmesg | grep -q 'register_btf_kfunc_id_set(SYSCALL): -22'; then \
+echo 'TEST PASS compat_extended_set_refused verdict=rejected expect=rejected other=- flag=- register_btf_kfunc_id_set: -EINVAL, insmod refused'; \
+echo 'SUMMARY: 1 passed, 0 failed, 0 skipped'; \
+else \
+echo 'TEST FAIL compat_extended_set_refused verdict=error expect=rejected other=- flag=- insmod failed for another reason'; \
+echo 'SUMMARY: 0 passed, 1 failed, 0 skipped'; false; fi";
+
 /// One `TEST` line of the runner.
 #[derive(Debug, Clone)]
 pub struct TestResult {
@@ -238,21 +251,30 @@ pub fn run_variant(variant: Variant, opts: &RunOpts) -> Result<VariantRun, Strin
             tests.push(format!("/progs/{name}"));
         }
     }
+    let mut modules = vec![ko.clone()];
     let mut command = format!(
         "/runner --variant {} --module kfunc_sample --stats /progs/{STATS_OBJECT}",
         variant.name()
     );
+    if variant == Variant::Compat {
+        // The module is loaded by the command, which expects the kernel to refuse it.
+        files.push((ko.clone(), "/extra/kfunc_sample.ko".into()));
+        modules.clear();
+        command = COMPAT_COMMAND.to_string();
+    }
     if !opts.only.is_empty() {
         command.push_str(&format!(" --only {}", opts.only.join(",")));
     }
     if opts.show_log > 0 {
         command.push_str(&format!(" --show-log {}", opts.show_log));
     }
-    command.push(' ');
-    command.push_str(&tests.join(" "));
+    if variant != Variant::Compat {
+        command.push(' ');
+        command.push_str(&tests.join(" "));
+    }
     let spec = VmSpec {
         kernel: tree.join("arch/x86/boot/bzImage"),
-        modules: vec![ko.clone()],
+        modules,
         files,
         command,
         work_dir: out.join(format!("vm-{}", variant.name())),
@@ -345,7 +367,8 @@ fn print_matrix(runs: &[VariantRun]) {
     println!("  {changed} verdict(s) changed between the variants");
 }
 
-/// `cargo xtask selftests [--variant args|legacy|both] [--echo] [--only a,b] [--show-log N]`.
+/// `cargo xtask selftests [--variant args|legacy|compat|both|all] [--echo] [--only a,b]
+/// [--show-log N]`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let variants = sample::parse_variants(args, "both")?;
     let mut opts = RunOpts::default();
