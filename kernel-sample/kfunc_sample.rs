@@ -98,7 +98,9 @@ pub unsafe fn bpf_sample_release(obj: *mut SampleObj) {
     // reference keeps the count above zero, so reaching zero is a bug, reported.
     let last = unsafe { bindings::refcount_dec_and_test(core::ptr::addr_of_mut!((*obj).refs)) };
     if last {
-        pr_err!("object {} lost its table reference\n", unsafe { (*obj).id });
+        // SAFETY: `obj` is a table object (static storage).
+        let id = unsafe { (*obj).id };
+        pr_err!("object {} lost its table reference\n", id);
     }
 }
 

@@ -224,6 +224,8 @@ pub fn build_sample(variant: Variant, tree: &Path) -> Result<PathBuf, String> {
     make.arg("-C")
         .arg(tree)
         .arg("LLVM=1")
+        // The kernel's Rust lints (safety comments, ...) through clippy-driver.
+        .arg("CLIPPY=1")
         .arg(format!("M={}", dir.display()))
         .arg(format!("KFUNC_MACROS={}", so.display()))
         .arg(format!("RESOLVE_BTFIDS={resolve}"))
