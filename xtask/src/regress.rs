@@ -7,7 +7,8 @@
 //! this prototype's CI. What runs here is `test_verifier`: the raw-instruction verifier
 //! tests (`verifier/*.c`, ~500 tests in privileged and unprivileged runs), built from the
 //! 6.12 source with `OUTPUT=` outside any kernel tree, and run in the VM on both kernels of
-//! `cargo xtask kernel`. Tests whose program type or feature the tinyconfig kernel lacks
+//! `cargo xtask kernel`, each with the selftests' `bpf_testmod.ko` (the upstream kfunc test
+//! module, suffix-named kfuncs) built against it. Tests whose program type or feature the tinyconfig kernel lacks
 //! fail or skip the same way on both; the check is that the patch series changes no
 //! result: every test has the same status (OK, FAIL, SKIP) on both kernels.
 //!
@@ -141,13 +142,44 @@ pub fn parse(console: &str) -> BTreeMap<String, (String, String)> {
     m
 }
 
+/// Build the selftests' `bpf_testmod.ko` (the kfunc test module test_verifier loads)
+/// against `tree`.
+fn build_testmod(tree: &Path, label: &str) -> Result<PathBuf, String> {
+    let w = work_dir()?;
+    let src = w.join(TOP).join("tools/testing/selftests/bpf/bpf_testmod");
+    let dir = w.join(format!("bpf_testmod-{label}"));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for e in fs::read_dir(&src).map_err(|e| format!("{}: {e}", src.display()))? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        let to = dir.join(p.file_name().unwrap());
+        fs::copy(&p, &to).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    checked(
+        Command::new("make")
+            .arg("-C")
+            .arg(tree)
+            .arg("LLVM=1")
+            .arg(format!("M={}", dir.display()))
+            .arg("modules")
+            .env("LIBCLANG_PATH", kernel::LIBCLANG_PATH),
+        &format!("building bpf_testmod.ko against the {label} kernel"),
+        &dir.join("build.log"),
+    )?;
+    Ok(dir.join("bpf_testmod.ko"))
+}
+
 fn run_on(
     kernel_tree: &Path,
     bin: &Path,
     label: &str,
 ) -> Result<BTreeMap<String, (String, String)>, String> {
     let w = work_dir()?;
-    let mut files = vec![(bin.to_path_buf(), "/test_verifier".to_string())];
+    let testmod = build_testmod(kernel_tree, label)?;
+    let mut files = vec![
+        (bin.to_path_buf(), "/test_verifier".to_string()),
+        (testmod, "/bpf_testmod.ko".to_string()),
+    ];
     for l in LIBS {
         files.push((PathBuf::from(l), l.to_string()));
     }
@@ -155,7 +187,7 @@ fn run_on(
         kernel: kernel_tree.join("arch/x86/boot/bzImage"),
         modules: Vec::new(),
         files,
-        command: "/test_verifier; echo \"TV-RC=$?\"; true".into(),
+        command: "cd / && /test_verifier; echo \"TV-RC=$?\"; true".into(),
         work_dir: w.join(format!("vm-{label}")),
         timeout: Duration::from_secs(1200),
         memory_mib: 1024,
