@@ -91,7 +91,7 @@ size=absent
 ids=$(same "$tmp/s.ids" "$tmp/p.ids")
 btf=$(same "$tmp/s.btf" "$tmp/p.btf")
 printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$abs" "$src" "$prc" "$size" "$ids" "$btf" >>"$DROPIN_DIR/compare.tsv"
-if [ "$ids" = same ] && [ "$src" = 0 ]; then rm -rf "$tmp"; else echo "$abs" >"$tmp/what"; fi
+if [ "$ids" != DIFF ] && [ "$btf" != DIFF ] && [ "$src" = "$prc" ]; then rm -rf "$tmp"; else echo "$abs" >"$tmp/what"; fi
 exit $prc
 "#;
 
@@ -496,6 +496,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     };
     let tsv = dir.join("compare.tsv");
     let _ = fs::remove_file(&tsv);
+    // Inputs kept by an earlier run (the wrapper keeps those that differ).
+    for e in fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("resolve."))
+        {
+            let _ = fs::remove_dir_all(&p);
+        }
+    }
 
     // Everything the resolver touches is linked again, through the wrapper.
     remove_outputs(&tree)?;
