@@ -309,15 +309,19 @@ pub fn run_variant(variant: Variant, opts: &RunOpts) -> Result<VariantRun, Strin
     })
 }
 
+/// Print the args/legacy matrix and save it as `target/kfunc-selftests/matrix.txt`.
 fn print_matrix(runs: &[VariantRun]) {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let (Some(a), Some(l)) = (
         runs.iter().find(|r| r.variant == Variant::Args),
         runs.iter().find(|r| r.variant == Variant::Legacy),
     ) else {
         return;
     };
-    println!("\nmatrix (args = patched kernel + per-argument flags; legacy = unpatched kernel + function flags only):");
-    println!(
+    let _ = writeln!(out, "matrix (args = patched kernel + per-argument flags; legacy = unpatched kernel + function flags only):");
+    let _ = writeln!(
+        out,
         "  {:<28} {:<10} {:<14} {:<14} changed (annotations predict)",
         "test", "flag", "args", "legacy"
     );
@@ -336,7 +340,8 @@ fn print_matrix(runs: &[VariantRun]) {
         let ch = other.is_some_and(|o| o.verdict != t.verdict);
         changed += usize::from(ch);
         let predicted = t.expect != t.other;
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<28} {:<10} {:<14} {:<14} {:<7} ({})",
             t.name,
             t.flag,
@@ -347,7 +352,7 @@ fn print_matrix(runs: &[VariantRun]) {
         );
         for (v, m) in [("args", msg(Some(t))), ("legacy", msg(other))] {
             if let Some(m) = m {
-                println!("  {:<28} {v}: {m}", "");
+                let _ = writeln!(out, "  {:<28} {v}: {m}", "");
             }
         }
     }
@@ -356,7 +361,8 @@ fn print_matrix(runs: &[VariantRun]) {
         .iter()
         .filter(|t| !a.tests.iter().any(|x| x.name == t.name))
     {
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<28} {:<10} {:<14} {:<14} -",
             t.name,
             t.flag,
@@ -364,7 +370,12 @@ fn print_matrix(runs: &[VariantRun]) {
             cell(Some(t))
         );
     }
-    println!("  {changed} verdict(s) changed between the variants");
+    let _ = writeln!(out, "  {changed} verdict(s) changed between the variants");
+    println!("\n{out}");
+    let path = sample::target_dir().join("kfunc-selftests/matrix.txt");
+    if let Err(e) = fs::write(&path, &out) {
+        println!("selftests: cannot write {}: {e}", path.display());
+    }
 }
 
 /// `cargo xtask selftests [--variant args|legacy|compat|both|all] [--echo] [--only a,b]
