@@ -13,6 +13,8 @@
 //!   (and `KF_RELEASE`, which implies it in 6.12) / `KF_RCU` become `KF_ARG_TRUSTED` /
 //!   `KF_ARG_RCU` on every pointer argument to a struct or union; `KF_ITER_*` kfuncs take
 //!   the iterator as argument 0 (`KF_ARG_ITER`);
+//! - `KF_ACQUIRE`: the one argument pointing to the returned (non-void) type is the
+//!   object the reference is taken on (`KF_ARG_ACQUIRE`);
 //! - the per-argument flags an extended set already declares.
 //!
 //! The text form is one block per kfunc and a summary; `--json` prints the same data.
@@ -27,9 +29,9 @@ use btfids_post::pipeline::{btf_bytes, load, Layout};
 use btfids_post::{Error, Options};
 use kfunc_layout::{
     describe_arg_flags, describe_flags, kf_arg_mem, ARG_FLAGS, BTF_SET8_KFUNCS, FUNC_FLAGS,
-    KF_ARG_CONST_SIZE, KF_ARG_IGNORE, KF_ARG_ITER, KF_ARG_MAP, KF_ARG_RCU, KF_ARG_RELEASE,
-    KF_ARG_SIZE, KF_ARG_STR, KF_ARG_TRUSTED, KF_ITER_DESTROY, KF_ITER_NEW, KF_ITER_NEXT, KF_RCU,
-    KF_RELEASE, KF_TRUSTED_ARGS, MAX_ARGS,
+    KF_ACQUIRE, KF_ARG_ACQUIRE, KF_ARG_CONST_SIZE, KF_ARG_IGNORE, KF_ARG_ITER, KF_ARG_MAP,
+    KF_ARG_RCU, KF_ARG_RELEASE, KF_ARG_SIZE, KF_ARG_STR, KF_ARG_TRUSTED, KF_ITER_DESTROY,
+    KF_ITER_NEW, KF_ITER_NEXT, KF_RCU, KF_RELEASE, KF_TRUSTED_ARGS, MAX_ARGS,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -123,6 +125,8 @@ pub struct AuditSummary {
     pub release_none: usize,
     /// Distinct kfuncs with more than [`MAX_ARGS`] parameters (cannot be extended entries).
     pub too_many_args: usize,
+    /// Distinct `KF_ACQUIRE` kfuncs with an acquire-source argument (`KF_ARG_ACQUIRE`).
+    pub acquire_source: usize,
 }
 
 /// A whole audit.
@@ -271,6 +275,17 @@ fn ctype(btf: &Btf<'_>, id: u32, depth: u32) -> String {
     }
 }
 
+/// The (alias-resolved) pointee type id of pointer type `id`, `None` for a non-pointer or a
+/// pointer to void.
+fn pointee(btf: &Btf<'_>, id: u32) -> Option<u32> {
+    let t = btf.ty(btf.resolve_alias(id))?;
+    if t.kind() != KIND_PTR {
+        return None;
+    }
+    let p = btf.resolve_alias(t.size_type);
+    (p != 0).then_some(p)
+}
+
 /// `(is_pointer, pointee_is_struct_or_union)` of BTF type `id`.
 fn pointer_info(btf: &Btf<'_>, id: u32) -> (bool, bool) {
     let r = btf.resolve_alias(id);
@@ -379,8 +394,28 @@ pub fn audit_object(path: &Path, base: Option<&Path>) -> Result<Vec<AuditKfunc>,
                     (n.clone(), p, o)
                 })
                 .collect();
-            let (implied, knotes) = implied_flags(flags, &shape);
+            let (mut implied, knotes) = implied_flags(flags, &shape);
             notes.extend(knotes);
+            // KF_ACQUIRE: the argument pointing to the same (non-void) type as the returned
+            // pointer is the object the reference is taken on (KF_ARG_ACQUIRE).
+            if flags & KF_ACQUIRE != 0 {
+                let ret = pointee(&btf, proto.size_type);
+                let same: Vec<usize> = params
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, t))| ret.is_some() && pointee(&btf, *t) == ret)
+                    .map(|(i, _)| i)
+                    .collect();
+                match same[..] {
+                    [i] => implied[i].1 |= KF_ARG_ACQUIRE,
+                    [] => {}
+                    _ => notes.push(format!(
+                        "KF_ACQUIRE: {} arguments point to the returned type; choose the \
+                         KF_ARG_ACQUIRE one",
+                        same.len()
+                    )),
+                }
+            }
             let extended = st.layout == Layout::Extended;
             let args: Vec<AuditArg> = params
                 .iter()
@@ -477,6 +512,12 @@ pub fn summarize(kfuncs: &[AuditKfunc], objects: usize) -> AuditSummary {
         if k.args.len() > MAX_ARGS {
             s.too_many_args += 1;
         }
+        if k.args
+            .iter()
+            .any(|a| a.from_func_flags & KF_ARG_ACQUIRE != 0)
+        {
+            s.acquire_source += 1;
+        }
     }
     s
 }
@@ -554,8 +595,9 @@ pub fn text(a: &Audit) -> String {
     }
     o.push_str(&format!(
         "\n  KF_RELEASE: {} with one candidate argument, {} ambiguous, {} without one; \
-         {} kfunc(s) with more than {MAX_ARGS} parameters\n",
-        s.release_single, s.release_ambiguous, s.release_none, s.too_many_args
+         KF_ACQUIRE: {} with an acquire-source argument; {} kfunc(s) with more than \
+         {MAX_ARGS} parameters\n",
+        s.release_single, s.release_ambiguous, s.release_none, s.acquire_source, s.too_many_args
     ));
     o
 }

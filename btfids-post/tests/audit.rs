@@ -68,6 +68,7 @@ const KFUNCS: &[(&str, &[(&str, &str)])] = &[
         &[("t", "obj"), ("hint__nullable", "obj"), ("n__k", "u64")],
     ),
     ("k_plain", &[("x", "u32")]),
+    ("k_get", &[("t", "obj"), ("n", "u32")]),
 ];
 
 fn base_btf(e: Endian) -> Vec<u8> {
@@ -96,7 +97,9 @@ fn base_btf(e: Endian) -> Vec<u8> {
                 _ => unreachable!(),
             });
         }
-        let proto = b.add_type(0, KIND_FUNC_PROTO, params.len() as u32, u32t, &words);
+        // k_get returns struct task_struct *, the others u32.
+        let ret = if *f == "k_get" { pts } else { u32t };
+        let proto = b.add_type(0, KIND_FUNC_PROTO, params.len() as u32, ret, &words);
         let n = b.add_str(f);
         b.add_type(n, KIND_FUNC, FUNC_GLOBAL, proto, &[]);
     }
@@ -113,6 +116,7 @@ fn vmlinux(e: Endian) -> Vec<u8> {
             ("k_mem", 0, [0; 5]),
             ("k_two", KF_RELEASE, [0; 5]),
             ("k_trusted", KF_TRUSTED_ARGS, [0; 5]),
+            ("k_get", KF_ACQUIRE | KF_RET_NULL, [0; 5]),
         ],
     );
     // A set8 that is not a kfunc set: its entries are not kfuncs.
@@ -190,7 +194,7 @@ fn synthetic_vmlinux_and_module() {
     sorted.sort();
     assert_eq!(
         sorted,
-        ["k_mem", "k_mod", "k_release", "k_trusted", "k_two"]
+        ["k_get", "k_mem", "k_mod", "k_release", "k_trusted", "k_two"]
     );
 
     // Parameter names and suffixes come from the BTF FUNC_PROTO.
@@ -231,6 +235,11 @@ fn synthetic_vmlinux_and_module() {
     assert_eq!(arg(k, 2)["from_suffix"], KF_ARG_CONST);
     assert_eq!(arg(k, 2)["from_func_flags"], 0);
 
+    // KF_ACQUIRE: the argument of the returned type is the acquire source.
+    let k = kfunc(&a, "k_get");
+    assert_eq!(arg(k, 0)["from_func_flags"], KF_ARG_ACQUIRE);
+    assert_eq!(arg(k, 1)["from_func_flags"], 0);
+
     // The module's extended set: declared flags are shown, types come from the base.
     let k = kfunc(&a, "k_mod");
     assert_eq!(k["layout"], "Extended");
@@ -242,7 +251,8 @@ fn synthetic_vmlinux_and_module() {
     assert_eq!(s["objects"], 2);
     assert_eq!(s["kfunc_sets"], 2);
     assert_eq!(s["extended_sets"], 1);
-    assert_eq!(s["kfuncs"], 5);
+    assert_eq!(s["kfuncs"], 6);
+    assert_eq!(s["acquire_source"], 1);
     assert_eq!(s["kfuncs_with_suffixes"], 2);
     assert_eq!(s["suffixes"]["__sz"], 1);
     assert_eq!(s["func_flags"]["KF_RELEASE"], 2);
@@ -258,7 +268,7 @@ fn synthetic_vmlinux_and_module() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("5 distinct kfuncs"), "{}", r.stdout);
+    assert!(r.stdout.contains("6 distinct kfuncs"), "{}", r.stdout);
     let _ = std::fs::remove_dir_all(&d);
 }
 
