@@ -229,9 +229,23 @@ pub struct VariantRun {
     pub tree: PathBuf,
 }
 
+/// Debian packages a VM selftest run needs besides the kernel build's.
+pub const VM_PACKAGES: &[&str] = &[
+    "qemu-system-x86",
+    "busybox-static",
+    "cpio",
+    "gzip",
+    "gcc",
+    "clang",
+    "libbpf-dev",
+    "libelf-dev",
+    "zlib1g-dev",
+];
+
 /// Build everything for `variant` and run the selftests in the VM.
 pub fn run_variant(variant: Variant, opts: &RunOpts) -> Result<VariantRun, String> {
     let t0 = Instant::now();
+    crate::deps::ensure_debian_packages(VM_PACKAGES)?;
     let tree = sample::kernel_tree(variant)?;
     let ko = sample::build_sample(variant, &tree)?;
     let out = sample::target_dir().join("kfunc-selftests");
