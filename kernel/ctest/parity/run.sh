@@ -3,7 +3,7 @@
 #
 # C parity of per-argument kfunc flags with the 6.12 argument-name suffixes.
 #
-#   kernel/ctest/parity/run.sh PATCHED_TREE
+#   kernel/ctest/parity/run.sh PATCHED_TREE [UNPATCHED_TREE]
 #
 # Builds three C modules with the same kfuncs (parity_body.h) against PATCHED_TREE:
 #   kfunc_csfx   suffixed parameter names, legacy set8 (6.12 style)
@@ -17,6 +17,8 @@
 # value) and, for refused programs, the same whole verifier log; the control differs
 # from csfx for at least one program (the flags, not the names, carry the facts); the
 # modules' .BTF_ids are identical when built with resolve_btfids and with btfids-post.
+# With UNPATCHED_TREE, kfunc_csfx is also built against the stock 6.12 kernel and every
+# program must get the same result and log there: the reference behaviour of the suffixes.
 #
 # Environment: OUT (work dir, default /tmp/kfunc-parity), BTFIDS_POST (default
 # <repo>/target/release/btfids-post), QEMU_TIMEOUT (seconds, default 600).
@@ -24,8 +26,9 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
-[ $# -eq 1 ] || { echo "usage: $0 PATCHED_TREE" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 PATCHED_TREE [UNPATCHED_TREE]" >&2; exit 2; }
 tree=$(cd "$1" && pwd)
+unpatched=${2:+$(cd "$2" && pwd)}
 for f in vmlinux arch/x86/boot/bzImage Module.symvers include/linux/btf_kfunc_args.h; do
 	[ -e "$tree/$f" ] || { echo "parity: $tree/$f missing (not a built patched tree?)" >&2; exit 2; }
 done
@@ -96,18 +99,23 @@ for p in "$repo"/selftests/progs/*.bpf.c "$here"/progs/*.bpf.c; do
 done
 gcc -O2 -static -o "$out/loader" "$repo/kernel/ctest/loader.c" -lbpf -lelf -lz
 
-d=$out/initramfs
+# vm_pass TAG TREE MODDIR "MODULES": boot TREE with the modules of MODDIR loaded in turn and
+# every program loaded against each; results in $out/results.TAG.<module>, logs in
+# $out/logs/TAG/<module>/.
+vm_pass() {
+tag=$1 vtree=$2 moddir=$3 vmods=$4
+d=$out/initramfs-$tag
 mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/tmp"
 cp /bin/busybox "$d/bin/busybox"
 cp "$out/loader" "$d/loader"
 cp "$out"/bpf/*.bpf.o "$d/"
-for m in $mods; do cp "$out/mod/$m.ko" "$d/"; done
+for m in $vmods; do cp "$moddir/$m.ko" "$d/"; done
 {
 	echo '#!/bin/busybox sh'
 	echo '/bin/busybox --install -s /bin'
 	echo 'mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev'
 	echo 'echo PARITY-BEGIN'
-	for m in $mods; do
+	for m in $vmods; do
 		echo "echo PARITY-MODULE $m"
 		echo "insmod /$m.ko || echo PARITY-INSMOD-FAILED $m"
 		for o in "$out"/bpf/*.bpf.o; do
@@ -124,32 +132,31 @@ for m in $mods; do cp "$out/mod/$m.ko" "$d/"; done
 	echo 'reboot -f'
 } >"$d/init"
 chmod +x "$d/init"
-(cd "$d" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$out/initramfs.cpio.gz"
+(cd "$d" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$d.cpio.gz"
 
-echo "parity: booting $tree/arch/x86/boot/bzImage (TCG)"
+echo "parity: booting $vtree/arch/x86/boot/bzImage (TCG)"
 start=$(date +%s)
 timeout "$timeout" qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot \
-	-kernel "$tree/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 loglevel=4" </dev/null >"$out/console.raw" 2>&1 || true
-tr -d '\r' <"$out/console.raw" >"$out/console.txt"
-echo "parity: VM done in $(($(date +%s) - start))s, console in $out/console.txt"
-log=$out/console.txt
+	-kernel "$vtree/arch/x86/boot/bzImage" -initrd "$d.cpio.gz" \
+	-append "console=ttyS0 panic=-1 loglevel=4" </dev/null >"$out/console-$tag.raw" 2>&1 || true
+tr -d '\r' <"$out/console-$tag.raw" >"$out/console-$tag.txt"
+echo "parity: VM done in $(($(date +%s) - start))s, console in $out/console-$tag.txt"
+log=$out/console-$tag.txt
 grep -q '^PARITY-END' "$log" || { tail -30 "$log"; echo "parity: VM did not finish" >&2; exit 1; }
 if grep -qE 'WARNING:|BUG:|Oops|Call Trace|Kernel panic|refcount_t:' "$log"; then
 	ko "kernel problem on the console: $(grep -m1 -E 'WARNING:|BUG:|Oops|Call Trace|Kernel panic|refcount_t:' "$log")"
 fi
-for m in $mods; do
-	grep -q "^PARITY-INSMOD-FAILED $m" "$log" && ko "insmod $m failed" || ok "$m loaded"
+for m in $vmods; do
+	grep -q "^PARITY-INSMOD-FAILED $m" "$log" && ko "insmod $m failed" || ok "$m loaded ($tag)"
 	grep -q "^PARITY-RMMOD-FAILED $m" "$log" && ko "rmmod $m failed (references left?)"
 	! grep -q "$m: unloading with" "$log" || ko "$m: $(grep -m1 "$m: unloading with" "$log")"
 done
 
 # One record per program and module: "<obj>/<prog>\t<RESULT line>\t<log checksum>", and
 # the log itself in $out/logs/<module>/<obj>.<prog>.log.
-mkdir -p "$out/logs"
-for m in $mods; do
-	mkdir -p "$out/logs/$m"
-	awk -v m="$m" -v dir="$out/logs/$m" '
+for m in $vmods; do
+	mkdir -p "$out/logs/$tag/$m"
+	awk -v m="$m" -v dir="$out/logs/$tag/$m" '
 		/^PARITY-MODULE / { on = ($2 == m); next }
 		!on { next }
 		/^PARITY-OBJ / { obj = $2; next }
@@ -158,22 +165,36 @@ for m in $mods; do
 		/^LOG-END / { inlog = 0; close(cur); next }
 		inlog { print >> cur }
 		END { for (i = 1; i <= n; i++) print order[i] "\t" res[order[i]] }
-	' "$log" >"$out/results.$m"
+	' "$log" >"$out/results.$tag.$m"
 done
 
-nprog=$(wc -l <"$out/results.kfunc_csfx")
+}
+
+vm_pass p "$tree" "$out/mod" "$mods"
+if [ -n "$unpatched" ]; then
+	echo "parity: building kfunc_csfx against the unpatched kernel $unpatched"
+	mkdir -p "$out/mod-u"
+	cp "$here"/*.c "$here"/*.h "$out/mod-u/"
+	printf 'ccflags-y += -I$(src)\nobj-m += kfunc_csfx.o\n' >"$out/mod-u/Kbuild"
+	make -s -C "$unpatched" LLVM=1 M="$out/mod-u" modules >"$out/mod-u.log" 2>&1 ||
+		{ tail -30 "$out/mod-u.log"; echo "parity: module build (unpatched) failed" >&2; exit 1; }
+	vm_pass u "$unpatched" "$out/mod-u" kfunc_csfx
+fi
+
+nprog=$(wc -l <"$out/results.p.kfunc_csfx")
 [ "$nprog" -gt 0 ] || { ko "no program results for kfunc_csfx"; echo "parity: $pass passed, $fail failed"; exit 1; }
 same=0 differ=0 ctl_differ=0 accepted=0 refused=0 normalized=0
 norm() { sed -E 's/(call [A-Za-z0-9_]+)#[0-9]+/\1#<btf id>/' "$1"; }
 verdict() { echo "$1" | awk '{ if ($3 == "loaded") print "loaded=" $4; else if ($3 == "refused") print "refused(" $4 ")"; else print $3 }'; }
-printf '%-40s %-22s %-22s %-8s %s\n' "program" "suffixes (csfx)" "arg flags (cargs)" "same" "control (cctl)" >"$out/table.txt"
+printf '%-40s %-22s %-22s %-8s %-24s %s\n' "program" "suffixes (csfx)" "arg flags (cargs)" "same" "control (cctl)" "stock 6.12 (csfx)" >"$out/table.txt"
+u_same=0 u_differ=0
 while IFS="$(printf '\t')" read -r key res; do
 	obj=${key%%/*} prog=${key#*/}
 	a=$res
-	b=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$out/results.kfunc_cargs")
-	c=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$out/results.kfunc_cctl")
-	la=$out/logs/kfunc_csfx/$obj.$prog.log lb=$out/logs/kfunc_cargs/$obj.$prog.log
-	lc=$out/logs/kfunc_cctl/$obj.$prog.log
+	b=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$out/results.p.kfunc_cargs")
+	c=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$out/results.p.kfunc_cctl")
+	la=$out/logs/p/kfunc_csfx/$obj.$prog.log lb=$out/logs/p/kfunc_cargs/$obj.$prog.log
+	lc=$out/logs/p/kfunc_cctl/$obj.$prog.log lu=$out/logs/u/kfunc_csfx/$obj.$prog.log
 	logs_same=yes
 	if [ -e "$la" ] || [ -e "$lb" ]; then
 		if ! cmp -s "$la" "$lb" 2>/dev/null; then
@@ -199,16 +220,32 @@ while IFS="$(printf '\t')" read -r key res; do
 		cs="DIFFERS: $(verdict "$c")"
 		ctl_differ=$((ctl_differ + 1))
 	fi
-	printf '%-40s %-22s %-22s %-8s %s\n' "$key" "$(verdict "$a")" "$(verdict "$b")" "$s" "$cs" >>"$out/table.txt"
-done <"$out/results.kfunc_csfx"
+	us=-
+	if [ -n "$unpatched" ]; then
+		u=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$out/results.u.kfunc_csfx")
+		if [ "$u" = "$a" ] && { [ ! -e "$la" ] || [ "$(norm "$la")" = "$(norm "$lu" 2>/dev/null)" ]; }; then
+			us=same u_same=$((u_same + 1))
+		else
+			us="DIFFERS: $(verdict "$u")" u_differ=$((u_differ + 1))
+			ko "stock 6.12 $key: patched '$a' vs unpatched '$u'"
+		fi
+	fi
+	printf '%-40s %-22s %-22s %-8s %-24s %s\n' "$key" "$(verdict "$a")" "$(verdict "$b")" "$s" "$cs" "$us" >>"$out/table.txt"
+done <"$out/results.p.kfunc_csfx"
 echo; cat "$out/table.txt"
-nb=$(wc -l <"$out/results.kfunc_cargs")
+nb=$(wc -l <"$out/results.p.kfunc_cargs")
 [ "$nb" -eq "$nprog" ] && ok "kfunc_cargs ran the same $nprog programs" ||
 	ko "kfunc_cargs ran $nb programs, kfunc_csfx $nprog"
 [ "$ctl_differ" -gt 0 ] &&
 	ok "control: $ctl_differ program(s) behave differently without per-argument flags" ||
 	ko "control: no program changed without the per-argument flags (the flags had no effect?)"
+if [ -n "$unpatched" ]; then
+	[ "$u_differ" -eq 0 ] && ok "kfunc_csfx on stock 6.12: all $u_same programs as on the patched kernel"
+else
+	echo "SKIP comparison with stock 6.12: no UNPATCHED_TREE given"
+fi
 echo
+[ -n "$unpatched" ] && echo "parity: stock 6.12 with suffixes: $u_same same as the patched kernel, $u_differ differ"
 echo "parity: $nprog programs ($accepted accepted, $refused refused with suffixes): $same identical with per-argument flags ($normalized verifier logs identical once kfunc BTF ids in 'call name#id' are masked), $differ differ; control differs on $ctl_differ"
 echo "parity: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
