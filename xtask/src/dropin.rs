@@ -21,7 +21,8 @@
 //! 4. Unless `--no-vm`: the btfids-post-linked bzImage boots in the VM and runs the
 //!    selftests on it: the Rust sample's BPF selftests (`selftests/`, variant args, with
 //!    the sample module built against this tree), `kernel/ctest/run.sh` and
-//!    `kernel/ctest/parity/run.sh`.
+//!    `kernel/ctest/parity/run.sh` (both also given the unpatched kernel of
+//!    `cargo xtask kernel`, their reference for legacy behaviour).
 
 use crate::kernel::{self, Variant};
 use crate::selftests;
@@ -425,11 +426,17 @@ fn vm_selftests(tree: &Path, work: &Path) -> Result<(u32, u32, u32), String> {
 }
 
 /// Run a shell test script with `tree`; returns its last line and whether it passed.
-fn run_script(path: &str, tree: &Path, out: &Path) -> Result<(bool, String), String> {
+fn run_script(
+    path: &str,
+    tree: &Path,
+    unpatched: &Path,
+    out: &Path,
+) -> Result<(bool, String), String> {
     let p = kernel::repo_root().join(path);
     let o = Command::new("sh")
         .arg(&p)
         .arg(tree)
+        .arg(unpatched)
         .env("OUT", out)
         .output()
         .map_err(|e| format!("{}: {e}", p.display()))?;
@@ -560,11 +567,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
             Err(e) => failures.push(format!("selftests: {e}")),
         }
+        // The scripts compare the legacy programs with the stock 6.12 kernel too.
+        let unpatched = kernel::ensure_kernel(Variant::Unpatched)?;
         for (name, path) in [
             ("ctest", "kernel/ctest/run.sh"),
             ("parity", "kernel/ctest/parity/run.sh"),
         ] {
-            match run_script(path, &tree, &dir.join(name)) {
+            match run_script(path, &tree, &unpatched.tree, &dir.join(name)) {
                 Ok((ok, last)) => {
                     println!("dropin: {path}: {last}");
                     if !ok {
