@@ -417,7 +417,7 @@ pub fn audit_object(path: &Path, base: Option<&Path>) -> Result<Vec<AuditKfunc>,
                 }
             }
             let extended = st.layout == Layout::Extended;
-            let args: Vec<AuditArg> = params
+            let mut args: Vec<AuditArg> = params
                 .iter()
                 .enumerate()
                 .map(|(i, (n, t))| {
@@ -439,6 +439,21 @@ pub fn audit_object(path: &Path, base: Option<&Path>) -> Result<Vec<AuditKfunc>,
                     }
                 })
                 .collect();
+            // Dropping a suffix must not make two parameters share a name.
+            for i in 0..args.len() {
+                if args[i].suffix.is_none() {
+                    continue;
+                }
+                if let Some(j) =
+                    (0..args.len()).find(|&j| j != i && args[j].plain_name == args[i].plain_name)
+                {
+                    let n = format!(
+                        "plain name {} collides with arg{j}: rename one",
+                        args[i].plain_name
+                    );
+                    args[i].notes.push(n);
+                }
+            }
             out.push(AuditKfunc {
                 object: object.clone(),
                 set: st.name.clone(),

@@ -69,6 +69,7 @@ const KFUNCS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("k_plain", &[("x", "u32")]),
     ("k_get", &[("t", "obj"), ("n", "u32")]),
+    ("k_dup", &[("ptr", "obj"), ("ptr__nullable", "obj")]),
 ];
 
 fn base_btf(e: Endian) -> Vec<u8> {
@@ -117,6 +118,7 @@ fn vmlinux(e: Endian) -> Vec<u8> {
             ("k_two", KF_RELEASE, [0; 5]),
             ("k_trusted", KF_TRUSTED_ARGS, [0; 5]),
             ("k_get", KF_ACQUIRE | KF_RET_NULL, [0; 5]),
+            ("k_dup", 0, [0; 5]),
         ],
     );
     // A set8 that is not a kfunc set: its entries are not kfuncs.
@@ -194,7 +196,15 @@ fn synthetic_vmlinux_and_module() {
     sorted.sort();
     assert_eq!(
         sorted,
-        ["k_get", "k_mem", "k_mod", "k_release", "k_trusted", "k_two"]
+        [
+            "k_dup",
+            "k_get",
+            "k_mem",
+            "k_mod",
+            "k_release",
+            "k_trusted",
+            "k_two"
+        ]
     );
 
     // Parameter names and suffixes come from the BTF FUNC_PROTO.
@@ -240,6 +250,14 @@ fn synthetic_vmlinux_and_module() {
     assert_eq!(arg(k, 0)["from_func_flags"], KF_ARG_ACQUIRE);
     assert_eq!(arg(k, 1)["from_func_flags"], 0);
 
+    // Dropping the suffix of ptr__nullable would give two parameters named ptr.
+    let k = kfunc(&a, "k_dup");
+    assert!(arg(k, 1)["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("collides with arg0"));
+    assert_eq!(arg(k, 0)["notes"].as_array().unwrap().len(), 0);
+
     // The module's extended set: declared flags are shown, types come from the base.
     let k = kfunc(&a, "k_mod");
     assert_eq!(k["layout"], "Extended");
@@ -251,9 +269,9 @@ fn synthetic_vmlinux_and_module() {
     assert_eq!(s["objects"], 2);
     assert_eq!(s["kfunc_sets"], 2);
     assert_eq!(s["extended_sets"], 1);
-    assert_eq!(s["kfuncs"], 6);
+    assert_eq!(s["kfuncs"], 7);
     assert_eq!(s["acquire_source"], 1);
-    assert_eq!(s["kfuncs_with_suffixes"], 2);
+    assert_eq!(s["kfuncs_with_suffixes"], 3);
     assert_eq!(s["suffixes"]["__sz"], 1);
     assert_eq!(s["func_flags"]["KF_RELEASE"], 2);
     assert_eq!(s["release_single"], 1);
@@ -268,7 +286,7 @@ fn synthetic_vmlinux_and_module() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("6 distinct kfuncs"), "{}", r.stdout);
+    assert!(r.stdout.contains("7 distinct kfuncs"), "{}", r.stdout);
     let _ = std::fs::remove_dir_all(&d);
 }
 
