@@ -127,6 +127,8 @@ pub struct AuditSummary {
     pub too_many_args: usize,
     /// Distinct `KF_ACQUIRE` kfuncs with an acquire-source argument (`KF_ARG_ACQUIRE`).
     pub acquire_source: usize,
+    /// Distinct kfuncs where dropping the suffixes makes two parameters share a name.
+    pub name_collisions: usize,
 }
 
 /// A whole audit.
@@ -533,6 +535,12 @@ pub fn summarize(kfuncs: &[AuditKfunc], objects: usize) -> AuditSummary {
         {
             s.acquire_source += 1;
         }
+        if k.args
+            .iter()
+            .any(|a| a.notes.iter().any(|n| n.contains("collides")))
+        {
+            s.name_collisions += 1;
+        }
     }
     s
 }
@@ -599,6 +607,11 @@ pub fn text(a: &Audit) -> String {
         "  {} kfuncs use parameter-name suffixes; {} need per-argument flags after \
          conversion; {} have no function flag\n",
         s.kfuncs_with_suffixes, s.kfuncs_needing_arg_flags, s.no_func_flags
+    ));
+    o.push_str(&format!(
+        "  {} kfuncs need a parameter renamed: dropping the suffixes would give two \
+         parameters the same name\n",
+        s.name_collisions
     ));
     o.push_str("  suffixes (parameters):");
     for (k, v) in &s.suffixes {

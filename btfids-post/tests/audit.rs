@@ -270,6 +270,7 @@ fn synthetic_vmlinux_and_module() {
     assert_eq!(s["kfunc_sets"], 2);
     assert_eq!(s["extended_sets"], 1);
     assert_eq!(s["kfuncs"], 7);
+    assert_eq!(s["name_collisions"], 1);
     assert_eq!(s["acquire_source"], 1);
     assert_eq!(s["kfuncs_with_suffixes"], 3);
     assert_eq!(s["suffixes"]["__sz"], 1);
