@@ -9,9 +9,11 @@
 //! 3. `cargo test --workspace` (its `test result:` lines are summed);
 //! 4. `cargo xtask selftests --variant all`: the Rust sample module, the BPF selftests in a
 //!    QEMU VM on the patched kernel, the control run on the unpatched one, and the check that
-//!    an unpatched kernel refuses an extended set (its `N passed, N failed` line is added).
+//!    an unpatched kernel refuses an extended set (its `N passed, N failed` line is added);
+//! 5. `cargo xtask kernel --variant both --ctest`: the C kfunc set of `kernel/ctest` (C macros
+//!    for extended sets, invalid sets refused at registration, verifier messages) in QEMU.
 //!
-//! `--no-vm` skips steps 1 and 4 (reported as skipped, never as passed).
+//! `--no-vm` skips steps 1, 4 and 5 (reported as skipped, never as passed).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -113,7 +115,7 @@ fn cargo() -> Command {
 }
 
 fn step(n: u32, what: &str) {
-    println!("\n==> [{n}/4] {what}");
+    println!("\n==> [{n}/5] {what}");
 }
 
 fn xtask(args: &[&str]) -> Result<Command, String> {
@@ -129,7 +131,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut total = Tally::default();
 
     if no_vm {
-        println!("\n==> [1/4] kernel builds skipped (--no-vm)");
+        println!("\n==> [1/5] kernel builds skipped (--no-vm)");
     } else {
         step(
             1,
@@ -190,14 +192,26 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 
     if no_vm {
-        println!("\n==> [4/4] VM selftests skipped (--no-vm)");
-        total.skipped += 1;
+        println!("\n==> [4/5] VM selftests skipped (--no-vm)");
+        println!("==> [5/5] C kfunc set tests skipped (--no-vm)");
+        total.skipped += 2;
     } else {
         step(
             4,
             "sample module and BPF selftests in QEMU (cargo xtask selftests)",
         );
         let c = xtask(&["selftests", "--variant", "all"])?;
+        let (ok, tally) = run_counting(c, parse_plain)?;
+        total.add(tally);
+        if !ok && tally.failed == 0 {
+            total.failed += 1;
+        }
+
+        step(
+            5,
+            "C kfunc sets with BTF_ID_FLAGS_ARGS in QEMU (cargo xtask kernel --ctest)",
+        );
+        let c = xtask(&["kernel", "--variant", "both", "--ctest"])?;
         let (ok, tally) = run_counting(c, parse_plain)?;
         total.add(tally);
         if !ok && tally.failed == 0 {
