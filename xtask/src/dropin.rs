@@ -4,8 +4,8 @@
 //! 1. The patched tree of `cargo xtask kernel` ([`kernel::ensure_kernel`]) is copied
 //!    (`cp -a`) to `~/.cache/kfunc-args/kernel/dropin-<key>/linux` and [`EXTRA_CONFIG`]
 //!    is merged in, so that the kernel also has in-tree modules (TCP congestion controls,
-//!    three with kfunc sets, and a Rust sample module); `<key>` hashes the patched tree's
-//!    path and the extra config.
+//!    foo-over-UDP, conntrack and NAT: four of them with kfunc sets; a Rust sample module);
+//!    `<key>` hashes the patched tree's path and the extra config.
 //! 2. vmlinux, bzImage and every `.ko` are deleted and `make bzImage modules
 //!    RESOLVE_BTFIDS=<wrapper>` links them again. The wrapper ([`WRAPPER`]) is what Kbuild
 //!    runs as its resolver: it copies its input, runs the stock
@@ -38,6 +38,10 @@ pub const EXTRA_CONFIG: &[&str] = &[
     "CONFIG_TCP_CONG_BBR=m",
     "CONFIG_TCP_CONG_DCTCP=m",
     "CONFIG_TCP_CONG_WESTWOOD=m",
+    "CONFIG_NET_FOU=m",
+    "CONFIG_NETFILTER=y",
+    "CONFIG_NF_CONNTRACK=m",
+    "CONFIG_NF_NAT=m",
     "CONFIG_SAMPLES=y",
     "CONFIG_SAMPLES_RUST=y",
     "CONFIG_SAMPLE_RUST_MINIMAL=m",
