@@ -52,7 +52,7 @@ const OOT_MODULES: &[(&str, &[&str])] = &[
     ("kernel/ctest", &["kfa_test"]),
     (
         "kernel/ctest/parity",
-        &["kfunc_csfx", "kfunc_cargs", "kfunc_cctl"],
+        &["kfunc_csfx", "kfunc_cargs", "kfunc_cctl", "kfunc_cfull"],
     ),
     ("selftests/cmod", &["kfunc_cmod"]),
 ];
@@ -435,12 +435,14 @@ fn run_script(
     tree: &Path,
     unpatched: &Path,
     out: &Path,
+    envs: &[(&str, PathBuf)],
 ) -> Result<(bool, String), String> {
     let p = kernel::repo_root().join(path);
     let o = Command::new("sh")
         .arg(&p)
         .arg(tree)
         .arg(unpatched)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())))
         .env("OUT", out)
         .output()
         .map_err(|e| format!("{}: {e}", p.display()))?;
@@ -577,7 +579,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
             ("ctest", "kernel/ctest/run.sh"),
             ("parity", "kernel/ctest/parity/run.sh"),
         ] {
-            match run_script(path, &tree, &unpatched.tree, &dir.join(name)) {
+            // The parity script compares its full C conversion with the Rust sample
+            // module built against this tree by the selftests step.
+            let rust = dir.join("selftests/sample/kfunc_sample.ko");
+            let envs = if name == "parity" && rust.is_file() {
+                vec![("RUST_SAMPLE_KO", rust)]
+            } else {
+                Vec::new()
+            };
+            match run_script(path, &tree, &unpatched.tree, &dir.join(name), &envs) {
                 Ok((ok, last)) => {
                     println!("dropin: {path}: {last}");
                     if !ok {

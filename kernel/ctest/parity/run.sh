@@ -9,6 +9,7 @@
 #   kfunc_csfx   suffixed parameter names, legacy set8 (6.12 style)
 #   kfunc_cargs  plain names, extended set8 with the KF_ARG_* flag of each suffix
 #   kfunc_cctl   plain names, legacy set8, no per-argument flag (control)
+#   kfunc_cfull  the full conversion: function flags about one argument moved to it
 # and every BPF program of selftests/progs (the Rust sample's tests; the C modules have
 # the same kfunc names) and of parity/progs. One VM boot of PATCHED_TREE loads each
 # module in turn and loads every program alone against it (kernel/ctest/loader.c).
@@ -17,6 +18,10 @@
 # value) and, for refused programs, the same whole verifier log; the control differs
 # from csfx for at least one program (the flags, not the names, carry the facts); the
 # modules' .BTF_ids are identical when built with resolve_btfids and with btfids-post.
+# With RUST_SAMPLE_KO (kernel-sample's kfunc_sample.ko built against PATCHED_TREE), the
+# Rust module is loaded too and kfunc_cfull must give every program the same result and
+# log as the Rust module (programs of selftests/progs: the Rust module has no bpf_cpar_*):
+# the same per-argument flags in C and in Rust.
 # With UNPATCHED_TREE, kfunc_csfx is also built against the stock 6.12 kernel and every
 # program must get the same result and log there: the reference behaviour of the suffixes.
 #
@@ -35,7 +40,7 @@ done
 out=${OUT:-/tmp/kfunc-parity}
 btfids=${BTFIDS_POST:-$repo/target/release/btfids-post}
 timeout=${QEMU_TIMEOUT:-600}
-mods="kfunc_csfx kfunc_cargs kfunc_cctl"
+mods="kfunc_csfx kfunc_cargs kfunc_cctl kfunc_cfull"
 
 rm -rf "$out" && mkdir -p "$out/mod" "$out/mod-post" "$out/bpf"
 pass=0 fail=0
@@ -170,7 +175,14 @@ done
 
 }
 
-vm_pass p "$tree" "$out/mod" "$mods"
+rust=${RUST_SAMPLE_KO:-}
+pmods=$mods
+if [ -n "$rust" ]; then
+	[ -f "$rust" ] || { echo "parity: RUST_SAMPLE_KO=$rust: no such file" >&2; exit 2; }
+	cp "$rust" "$out/mod/kfunc_sample.ko"
+	pmods="$mods kfunc_sample"
+fi
+vm_pass p "$tree" "$out/mod" "$pmods"
 if [ -n "$unpatched" ]; then
 	echo "parity: building kfunc_csfx against the unpatched kernel $unpatched"
 	mkdir -p "$out/mod-u"
@@ -186,8 +198,8 @@ nprog=$(wc -l <"$out/results.p.kfunc_csfx")
 same=0 differ=0 ctl_differ=0 accepted=0 refused=0 normalized=0
 norm() { sed -E 's/(call [A-Za-z0-9_]+)#[0-9]+/\1#<btf id>/' "$1"; }
 verdict() { echo "$1" | awk '{ if ($3 == "loaded") print "loaded=" $4; else if ($3 == "refused") print "refused(" $4 ")"; else print $3 }'; }
-printf '%-40s %-22s %-22s %-8s %-24s %s\n' "program" "suffixes (csfx)" "arg flags (cargs)" "same" "control (cctl)" "stock 6.12 (csfx)" >"$out/table.txt"
-u_same=0 u_differ=0
+printf '%-40s %-16s %-16s %-5s %-22s %-18s %-16s %s\n' "program" "suffixes (csfx)" "arg flags" "same" "control (cctl)" "stock 6.12 (csfx)" "full (cfull)" "Rust sample" >"$out/table.txt"
+u_same=0 u_differ=0 r_same=0 r_differ=0
 while IFS="$(printf '\t')" read -r key res; do
 	obj=${key%%/*} prog=${key#*/}
 	a=$res
@@ -230,7 +242,22 @@ while IFS="$(printf '\t')" read -r key res; do
 			ko "stock 6.12 $key: patched '$a' vs unpatched '$u'"
 		fi
 	fi
-	printf '%-40s %-22s %-22s %-8s %-24s %s\n' "$key" "$(verdict "$a")" "$(verdict "$b")" "$s" "$cs" "$us" >>"$out/table.txt"
+	f=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$out/results.p.kfunc_cfull")
+	lf=$out/logs/p/kfunc_cfull/$obj.$prog.log lr=$out/logs/p/kfunc_sample/$obj.$prog.log
+	rs=-
+	# The Rust module has the sample's kfuncs only, not the bpf_cpar_* of parity/progs.
+	if [ -n "$rust" ] && [ -e "$here/progs/${obj%.o}.c" ]; then
+		rs="n/a (C only)"
+	elif [ -n "$rust" ]; then
+		r=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$out/results.p.kfunc_sample")
+		if [ "$r" = "$f" ] && { [ ! -e "$lf" ] || [ "$(norm "$lf")" = "$(norm "$lr" 2>/dev/null)" ]; }; then
+			rs="same" r_same=$((r_same + 1))
+		else
+			rs="DIFFERS: $(verdict "$r")" r_differ=$((r_differ + 1))
+			ko "C/Rust $key: kfunc_cfull '$f' vs kfunc_sample '$r'"
+		fi
+	fi
+	printf '%-40s %-16s %-16s %-5s %-22s %-18s %-16s %s\n' "$key" "$(verdict "$a")" "$(verdict "$b")" "$s" "$cs" "$us" "$(verdict "$f")" "$rs" >>"$out/table.txt"
 done <"$out/results.p.kfunc_csfx"
 echo; cat "$out/table.txt"
 nb=$(wc -l <"$out/results.p.kfunc_cargs")
@@ -239,6 +266,11 @@ nb=$(wc -l <"$out/results.p.kfunc_cargs")
 [ "$ctl_differ" -gt 0 ] &&
 	ok "control: $ctl_differ program(s) behave differently without per-argument flags" ||
 	ko "control: no program changed without the per-argument flags (the flags had no effect?)"
+if [ -n "$rust" ]; then
+	[ "$r_differ" -eq 0 ] && ok "kfunc_cfull (C) and kfunc_sample (Rust): all $r_same programs the same"
+else
+	echo "SKIP C/Rust comparison: set RUST_SAMPLE_KO to kernel-sample's kfunc_sample.ko built against $tree"
+fi
 if [ -n "$unpatched" ]; then
 	[ "$u_differ" -eq 0 ] && ok "kfunc_csfx on stock 6.12: all $u_same programs as on the patched kernel"
 else
@@ -246,6 +278,7 @@ else
 fi
 echo
 [ -n "$unpatched" ] && echo "parity: stock 6.12 with suffixes: $u_same same as the patched kernel, $u_differ differ"
+[ -n "$rust" ] && echo "parity: full C conversion vs Rust sample: $r_same same, $r_differ differ"
 echo "parity: $nprog programs ($accepted accepted, $refused refused with suffixes): $same identical with per-argument flags ($normalized verifier logs identical once kfunc BTF ids in 'call name#id' are masked), $differ differ; control differs on $ctl_differ"
 echo "parity: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

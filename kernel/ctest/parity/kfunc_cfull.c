@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kfunc_cfull: the full conversion of kfunc_csfx.c, as `btfids-post audit` proposes it
+ * (docs/audit-6.12.txt): the suffix flags of kfunc_cargs.c, and the function flags that
+ * are really facts about one argument moved to that argument: KF_TRUSTED_ARGS becomes
+ * KF_ARG_TRUSTED on the object pointers, KF_RELEASE names its argument (KF_ARG_RELEASE;
+ * for bpf_sample_transfer, with two candidates, the human choice is src), and the acquire
+ * source of bpf_sample_get is KF_ARG_ACQUIRE. These are exactly the flags of the Rust
+ * sample (kernel-sample/kfunc_sample.rs): kernel/ctest/parity/run.sh, given the Rust
+ * module (RUST_SAMPLE_KO), requires the same verdicts and logs for both.
+ */
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/module.h>
+#include <linux/refcount.h>
+
+#define P_HINT		hint
+#define P_LEN		len
+#define P_FACTOR	factor
+#define P_NAME		name
+#define P_OPT_DATA	data
+#define P_FILL_LEN	len
+#define P_IGN		p
+#define P_MAP		m
+#define PARITY_MODULE	"kfunc_cfull"
+
+#include "parity_body.h"
+
+BTF_KFUNCS_ARGS_START(parity_set)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_acquire, KF_ACQUIRE | KF_RET_NULL)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_release, KF_RELEASE, KF_ARG_RELEASE)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_get, KF_ACQUIRE | KF_RET_NULL, KF_ARG_TRUSTED | KF_ARG_ACQUIRE)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_refcount, 0, KF_ARG_TRUSTED, KF_ARG_NULLABLE | KF_ARG_TRUSTED)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_transfer, KF_RELEASE, KF_ARG_TRUSTED, KF_ARG_RELEASE)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_sum, 0, 0, KF_ARG_SIZE | KF_ARG_MEM(0))
+BTF_ID_FLAGS_ARGS(func, bpf_sample_scale, 0, KF_ARG_TRUSTED, KF_ARG_CONST)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_name_len, 0, KF_ARG_STR)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_sleep, KF_SLEEPABLE, KF_ARG_TRUSTED)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_live_refs, 0)
+BTF_ID_FLAGS_ARGS(func, bpf_cpar_sum_opt, 0, KF_ARG_OPTIONAL, KF_ARG_SIZE | KF_ARG_MEM(0))
+BTF_ID_FLAGS_ARGS(func, bpf_cpar_fill, 0, 0, KF_ARG_CONST_SIZE | KF_ARG_MEM(0))
+BTF_ID_FLAGS_ARGS(func, bpf_cpar_ign, 0, KF_ARG_IGNORE)
+BTF_ID_FLAGS_ARGS(func, bpf_cpar_map, 0, KF_ARG_MAP)
+BTF_KFUNCS_ARGS_END(parity_set)
+
+#include "parity_init.h"
