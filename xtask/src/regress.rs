@@ -267,6 +267,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for d in &diffs {
         println!("  DIFF {d}");
     }
+    // As a test tally: a run the unpatched kernel passes must pass on the patched one too
+    // (passed, or failed if not); every other run (FAIL or SKIP on the unpatched kernel,
+    // e.g. for features tinyconfig lacks) is skipped, unless the two kernels disagree on it.
+    let ok_ok = a
+        .iter()
+        .filter(|(k, (_, st))| st == "OK" && b.get(*k).is_some_and(|(_, s2)| s2 == "OK"))
+        .count();
+    let not_ok_same = a
+        .iter()
+        .filter(|(k, (_, st))| st != "OK" && b.get(*k).is_some_and(|(_, s2)| s2 == st))
+        .count();
+    println!(
+        "regress: {} passed, {} failed, {} skipped",
+        ok_ok,
+        diffs.len(),
+        not_ok_same
+    );
     if a.is_empty() {
         return Err("regress: no test result parsed".into());
     }

@@ -11,9 +11,15 @@
 //!    QEMU VM on the patched kernel, the control run on the unpatched one, and the check that
 //!    an unpatched kernel refuses an extended set (its `N passed, N failed` line is added);
 //! 5. `cargo xtask kernel --variant both --ctest`: the C kfunc set of `kernel/ctest` (C macros
-//!    for extended sets, invalid sets refused at registration, verifier messages) in QEMU.
+//!    for extended sets, invalid sets refused at registration, verifier messages) in QEMU;
+//! 6. `kernel/ctest/parity/run.sh`: C parity: the same programs against C modules with name
+//!    suffixes and with per-argument flags must get identical verdicts and logs, and a full
+//!    C conversion must behave like the Rust sample;
+//! 7. `cargo xtask regress`: the kernel's own `test_verifier` (and `bpf_testmod`) on the
+//!    unpatched and the patched kernel: every run the unpatched kernel passes must pass on
+//!    the patched one.
 //!
-//! `--no-vm` skips steps 1, 4 and 5 (reported as skipped, never as passed).
+//! `--no-vm` skips steps 1 and 4 to 7 (reported as skipped, never as passed).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -154,8 +160,11 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// Number of steps of a full run.
+const STEPS: u32 = 7;
+
 fn step(n: u32, what: &str) {
-    println!("\n==> [{n}/5] {what}");
+    println!("\n==> [{n}/{STEPS}] {what}");
 }
 
 fn xtask(args: &[&str]) -> Result<Command, String> {
@@ -171,7 +180,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut total = Tally::default();
 
     if no_vm {
-        println!("\n==> [1/5] kernel builds skipped (--no-vm)");
+        println!("\n==> [1/{STEPS}] kernel builds skipped (--no-vm)");
     } else {
         step(
             1,
@@ -245,9 +254,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 
     if no_vm {
-        println!("\n==> [4/5] VM selftests skipped (--no-vm)");
-        println!("==> [5/5] C kfunc set tests skipped (--no-vm)");
-        total.skipped += 2;
+        println!("\n==> [4-{STEPS}/{STEPS}] VM tests skipped (--no-vm)");
+        total.skipped += 4;
     } else {
         step(
             4,
@@ -266,6 +274,37 @@ pub fn run(args: &[String]) -> Result<(), String> {
         );
         let c = xtask(&["kernel", "--variant", "both", "--ctest"])?;
         let (ok, tally) = run_counting(c, parse_plain, false)?;
+        total.add(tally);
+        if !ok && tally.failed == 0 {
+            total.failed += 1;
+        }
+
+        step(
+            6,
+            "C parity: suffixes vs per-argument flags vs the Rust sample (kernel/ctest/parity)",
+        );
+        let patched = crate::kernel::ensure_kernel(crate::kernel::Variant::Patched)?;
+        let unpatched = crate::kernel::ensure_kernel(crate::kernel::Variant::Unpatched)?;
+        let root = crate::kernel::repo_root();
+        let mut c = Command::new("sh");
+        c.arg(root.join("kernel/ctest/parity/run.sh"))
+            .arg(&patched.tree)
+            .arg(&unpatched.tree)
+            .env(
+                "RUST_SAMPLE_KO",
+                crate::sample::target_dir().join("kfunc-sample/args/kfunc_sample.ko"),
+            );
+        let (ok, tally) = run_counting(c, parse_plain, false)?;
+        total.add(tally);
+        if !ok && tally.failed == 0 {
+            total.failed += 1;
+        }
+
+        step(
+            7,
+            "regression: the kernel's test_verifier on both kernels (cargo xtask regress)",
+        );
+        let (ok, tally) = run_counting(xtask(&["regress"])?, parse_plain, false)?;
         total.add(tally);
         if !ok && tally.failed == 0 {
             total.failed += 1;
