@@ -16,10 +16,18 @@ mod vm;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <command>\n\
+        "usage: cargo xtask <command> [options]\n\
          \n\
          commands:\n\
-         \x20 test           run every test (fmt, clippy, cargo test, VM selftests)\n\
+         \x20 demo           build, post-process, boot the patched kernel, show a per-argument flag enforced\n\
+         \x20 test           every test: kernels, fmt, clippy, cargo test, VM selftests, ctest, parity, regress\n\
+         \x20 kernel         build the patched/unpatched kernels (cached) [--variant ..] [--ctest]\n\
+         \x20 sample         build the Rust sample module [--variant args|legacy|both]\n\
+         \x20 selftests      BPF selftests in QEMU [--variant args|legacy|compat|both|all]\n\
+         \x20 vm             boot a kernel with a busybox initramfs (--kernel BZIMAGE ...)\n\
+         \x20 bench          btfids-post vs resolve_btfids: time, memory, byte identity\n\
+         \x20 dropin         whole kernel built with btfids-post as RESOLVE_BTFIDS, compared\n\
+         \x20 regress        the kernel's test_verifier on both kernels\n\
          \x20 gen-header     print the C header generated from kfunc-layout\n"
     );
     ExitCode::from(2)
