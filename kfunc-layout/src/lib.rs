@@ -437,6 +437,19 @@ pub struct MetaType<'a> {
     pub size: u32,
 }
 
+impl<'a> MetaType<'a> {
+    /// A type descriptor from its fields, in declaration order.
+    pub const fn new(name: &'a str, type_name: &'a str, kind: u8, tflags: u8, size: u32) -> Self {
+        MetaType {
+            name,
+            type_name,
+            kind,
+            tflags,
+            size,
+        }
+    }
+}
+
 /// A decoded `#[kfunc]` metadata record, borrowing its strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetaRecord<'a> {
