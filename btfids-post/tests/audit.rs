@@ -7,55 +7,7 @@ use btfids_post::btf::*;
 use common::*;
 use kfunc_layout::*;
 use serde_json::Value;
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-
-struct Ids {
-    e: Endian,
-    data: Vec<u8>,
-    syms: Vec<SymDef>,
-}
-
-impl Ids {
-    fn new(e: Endian) -> Self {
-        Ids {
-            e,
-            data: Vec::new(),
-            syms: Vec::new(),
-        }
-    }
-    fn word(&mut self, v: u32) {
-        self.data.extend_from_slice(&self.e.u32_bytes(v));
-    }
-    fn set8(&mut self, name: &str, header: u32, entries: &[(&str, u32, [u32; MAX_ARGS])]) {
-        let ext = header & BTF_SET8_KFUNC_ARGS != 0;
-        let stride = if ext { SET8_ARGS_ENTRY_SIZE } else { 8 };
-        self.syms.push(sym(
-            &format!("__BTF_ID__set8__{name}"),
-            0,
-            self.data.len() as u64,
-            (8 + stride * entries.len()) as u64,
-        ));
-        self.word(0);
-        self.word(header);
-        for (f, flags, args) in entries {
-            let n = self.syms.len();
-            self.syms.push(sym(
-                &format!("__BTF_ID__func__{f}__{n}"),
-                0,
-                self.data.len() as u64,
-                4,
-            ));
-            self.word(0);
-            self.word(*flags);
-            if ext {
-                for a in args {
-                    self.word(*a);
-                }
-            }
-        }
-    }
-}
 
 /// The synthetic kfuncs: (name, [(param, type)]) with types "obj" (struct task_struct *),
 /// "mem" (void *), "u32", "u64".
@@ -147,10 +99,6 @@ fn module(e: Endian, base: &Btf<'_>) -> Vec<u8> {
     );
     let secs = vec![sec(".BTF_ids", ids.data), sec(".BTF", b.finish())];
     build(true, e, &secs, &ids.syms)
-}
-
-fn os<P: AsRef<OsStr> + ?Sized>(p: &P) -> &OsStr {
-    p.as_ref()
 }
 
 fn arg(k: &Value, i: usize) -> &Value {

@@ -53,68 +53,6 @@ fn split_btf(base: &Btf<'_>) -> Vec<u8> {
     b.finish()
 }
 
-struct Ids {
-    e: Endian,
-    data: Vec<u8>,
-    syms: Vec<SymDef>,
-}
-
-impl Ids {
-    fn new(e: Endian) -> Self {
-        Ids {
-            e,
-            data: Vec::new(),
-            syms: Vec::new(),
-        }
-    }
-    fn id(&mut self, kind: &str, name: &str) {
-        let n = self.syms.len();
-        self.syms.push(sym(
-            &format!("__BTF_ID__{kind}__{name}__{n}"),
-            0,
-            self.data.len() as u64,
-            4,
-        ));
-        self.data.extend_from_slice(&[0; 4]);
-    }
-    fn word(&mut self, v: u32) {
-        self.data.extend_from_slice(&self.e.u32_bytes(v));
-    }
-    fn set(&mut self, name: &str, funcs: &[&str]) {
-        self.syms.push(sym(
-            &format!("__BTF_ID__set__{name}"),
-            0,
-            self.data.len() as u64,
-            4 + 4 * funcs.len() as u64,
-        ));
-        self.word(0);
-        for f in funcs {
-            self.id("func", f);
-        }
-    }
-    fn set8(&mut self, name: &str, header: u32, entries: &[(&str, u32, [u32; MAX_ARGS])]) {
-        let ext = header & BTF_SET8_KFUNC_ARGS != 0;
-        let stride = if ext { SET8_ARGS_ENTRY_SIZE } else { 8 };
-        self.syms.push(sym(
-            &format!("__BTF_ID__set8__{name}"),
-            0,
-            self.data.len() as u64,
-            (8 + stride * entries.len()) as u64,
-        ));
-        self.word(0);
-        self.word(header);
-        for (f, flags, args) in entries {
-            self.id("func", f);
-            self.word(*flags);
-            if ext {
-                for a in args {
-                    self.word(*a);
-                }
-            }
-        }
-    }
-}
-
 /// A C module: legacy sets only, split BTF with FUNCs.
 fn c_module(is64: bool, e: Endian, base: &Btf<'_>) -> Vec<u8> {
     c_module_with(is64, e, base, Vec::new())
@@ -138,25 +76,7 @@ fn c_module_with(is64: bool, e: Endian, base: &Btf<'_>, extra: Vec<Sec>) -> Vec<
         ],
     );
     ids.id("func", "mod_func");
-    let mut secs = vec![sec(".BTF_ids", ids.data), sec(".BTF", split_btf(base))];
-    secs.extend(extra);
-    build(is64, e, &secs, &ids.syms)
-}
-
-fn meta(
-    name: &'static str,
-    ty: &'static str,
-    kind: u8,
-    tflags: u8,
-    size: u32,
-) -> MetaType<'static> {
-    MetaType {
-        name,
-        type_name: ty,
-        kind,
-        tflags,
-        size,
-    }
+    ids_module(is64, base, ids, extra)
 }
 
 fn rust_records() -> Vec<MetaRecord<'static>> {
@@ -165,10 +85,10 @@ fn rust_records() -> Vec<MetaRecord<'static>> {
             name: "bpf_rust_a",
             flags: KF_ACQUIRE | KF_RET_NULL,
             arg_flags: [0, KF_ARG_NULLABLE, 0, 0, 0],
-            ret: meta("", "SampleObj", TYPE_POINTER, TYPE_F_MODULE, 16),
+            ret: MetaType::new("", "SampleObj", TYPE_POINTER, TYPE_F_MODULE, 16),
             args: vec![
-                meta("id", "u32", TYPE_SCALAR, 0, 4),
-                meta("hint", "struct task_struct", TYPE_POINTER, TYPE_F_CONST, 0),
+                MetaType::new("id", "u32", TYPE_SCALAR, 0, 4),
+                MetaType::new("hint", "struct task_struct", TYPE_POINTER, TYPE_F_CONST, 0),
             ],
             size: 0,
         },
@@ -176,18 +96,24 @@ fn rust_records() -> Vec<MetaRecord<'static>> {
             name: "bpf_rust_b",
             flags: KF_RELEASE,
             arg_flags: [KF_ARG_RELEASE, 0, 0, 0, 0],
-            ret: meta("", "void", TYPE_VOID, 0, 0),
-            args: vec![meta("obj", "SampleObj", TYPE_POINTER, TYPE_F_MODULE, 16)],
+            ret: MetaType::new("", "void", TYPE_VOID, 0, 0),
+            args: vec![MetaType::new(
+                "obj",
+                "SampleObj",
+                TYPE_POINTER,
+                TYPE_F_MODULE,
+                16,
+            )],
             size: 0,
         },
         MetaRecord {
             name: "bpf_rust_c",
             flags: 0,
             arg_flags: [0, KF_ARG_SIZE | kf_arg_mem(0), 0, 0, 0],
-            ret: meta("", "u64", TYPE_SCALAR, 0, 8),
+            ret: MetaType::new("", "u64", TYPE_SCALAR, 0, 8),
             args: vec![
-                meta("p", "void", TYPE_POINTER, 0, 0),
-                meta("n", "u32", TYPE_SCALAR, 0, 4),
+                MetaType::new("p", "void", TYPE_POINTER, 0, 0),
+                MetaType::new("n", "u32", TYPE_SCALAR, 0, 4),
             ],
             size: 0,
         },
@@ -232,14 +158,67 @@ fn rust_module(
     build(true, e, &secs, &ids.syms)
 }
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
+/// An ELF of the given class and `base`'s byte order: `ids` as `.BTF_ids`, the C module's
+/// split BTF as `.BTF`, then `extra` sections.
+fn ids_module(is64: bool, base: &Btf<'_>, ids: Ids, extra: Vec<Sec>) -> Vec<u8> {
+    let mut secs = vec![sec(".BTF_ids", ids.data), sec(".BTF", split_btf(base))];
+    secs.extend(extra);
+    build(is64, base.endian, &secs, &ids.syms)
 }
 
-fn os(p: &Path) -> &OsStr {
-    p.as_os_str()
+/// The base BTF of byte order `e` written to `dir/name`: (raw bytes, path).
+fn base_file(dir: &Path, name: &str, e: Endian) -> (Vec<u8>, PathBuf) {
+    let bytes = base_btf(e);
+    let path = write(dir, name, &bytes);
+    (bytes, path)
+}
+
+/// `btfids-post -b BASE FILE`.
+fn resolve(basep: &Path, p: &Path) -> Run {
+    run(&[os("-b"), os(basep), os(p)])
+}
+
+/// `btfids-post check -b BASE FILE`.
+fn check(basep: &Path, p: &Path) -> Run {
+    run(&[os("check"), os("-b"), os(basep), os(p)])
+}
+
+/// What the stock tool and btfids-post made of two copies of one input.
+struct Both {
+    elf: Vec<u8>,
+    stock_out: Vec<u8>,
+    post_out: Vec<u8>,
+    post_file: PathBuf,
+    stock_stderr: String,
+    post_stderr: String,
+}
+
+/// Write `elf` twice (`dir/{tag}-a.ko`, `dir/{tag}-b.ko`), run `stock ARGS a` and
+/// `btfids-post ARGS b`; both must succeed.
+fn run_both(stock: &Path, args: &[&OsStr], dir: &Path, tag: &str, elf: Vec<u8>) -> Both {
+    let a = write(dir, &format!("{tag}-a.ko"), &elf);
+    let b = write(dir, &format!("{tag}-b.ko"), &elf);
+    let so = std::process::Command::new(stock)
+        .args(args)
+        .arg(&a)
+        .output()
+        .unwrap();
+    let stock_stderr = String::from_utf8_lossy(&so.stderr).into_owned();
+    assert!(
+        so.status.success(),
+        "{tag}: {} failed: {stock_stderr}",
+        stock.display()
+    );
+    let mine = run(&[args, &[os(&b)]].concat());
+    assert!(mine.ok, "{tag}: {}", mine.stderr);
+    Both {
+        elf,
+        stock_out: std::fs::read(&a).unwrap(),
+        post_out: std::fs::read(&b).unwrap(),
+        post_file: b,
+        stock_stderr,
+        post_stderr: mine.stderr,
+    }
 }
 
 #[test]
@@ -251,71 +230,36 @@ fn differential_against_stock_resolve_btfids() {
     let dir = tmpdir("diff");
     let mut compared = 0;
     for e in [Endian::Little, Endian::Big] {
-        let base_bytes = base_btf(e);
+        let (base_bytes, basep) = base_file(&dir, &format!("base-{e:?}"), e);
         let base = Btf::parse(&base_bytes, None).unwrap();
-        let basep = write(&dir, &format!("base-{e:?}"), &base_bytes);
         for is64 in [true, false] {
-            let elf = c_module(is64, e, &base);
-            let a = write(&dir, &format!("a-{e:?}-{is64}.ko"), &elf);
-            let b = write(&dir, &format!("b-{e:?}-{is64}.ko"), &elf);
-            let so = std::process::Command::new(&stock)
-                .arg("-b")
-                .arg(&basep)
-                .arg(&a)
-                .output()
-                .unwrap();
-            assert!(
-                so.status.success(),
-                "stock failed: {}",
-                String::from_utf8_lossy(&so.stderr)
+            let tag = format!("{e:?}-{is64}");
+            let r = run_both(
+                &stock,
+                &[os("-b"), os(&basep)],
+                &dir,
+                &tag,
+                c_module(is64, e, &base),
             );
-            let mine = run(&[OsStr::new("-b"), os(&basep), os(&b)]);
-            assert!(mine.ok, "{}", mine.stderr);
-            let (x, y) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
-            assert_ne!(x, elf, "stock tool changed nothing?");
+            assert_ne!(r.stock_out, r.elf, "stock tool changed nothing?");
             assert!(
-                x == y,
+                r.stock_out == r.post_out,
                 "output differs from resolve_btfids for {e:?} ELF64={is64}"
             );
-            assert_eq!(
-                mine.stderr,
-                String::from_utf8_lossy(&so.stderr),
-                "warnings differ"
-            );
+            assert_eq!(r.post_stderr, r.stock_stderr, "warnings differ");
             compared += 1;
         }
     }
     assert_eq!(compared, 4);
     // --btf: BTF taken from another file (here a copy of the module).
     let e = Endian::Little;
-    let base_bytes = base_btf(e);
+    let (base_bytes, basep) = base_file(&dir, "base-btf", e);
     let base = Btf::parse(&base_bytes, None).unwrap();
-    let basep = write(&dir, "base-btf", &base_bytes);
     let elf = c_module(true, e, &base);
     let src = write(&dir, "btf-src.ko", &elf);
-    let a = write(&dir, "btf-a.ko", &elf);
-    let b = write(&dir, "btf-b.ko", &elf);
-    let so = std::process::Command::new(&stock)
-        .arg("--btf")
-        .arg(&src)
-        .arg("-b")
-        .arg(&basep)
-        .arg(&a)
-        .output()
-        .unwrap();
-    assert!(so.status.success());
-    let mine = run(&[
-        OsStr::new("--btf"),
-        os(&src),
-        OsStr::new("-b"),
-        os(&basep),
-        os(&b),
-    ]);
-    assert!(mine.ok, "{}", mine.stderr);
-    assert!(
-        std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
-        "--btf output differs"
-    );
+    let args = [os("--btf"), os(&src), os("-b"), os(&basep)];
+    let r = run_both(&stock, &args, &dir, "btf", elf);
+    assert!(r.stock_out == r.post_out, "--btf output differs");
     // .BTF.base (distilled base BTF in the module): used as the base, no -b.
     let mut ids = Ids::new(e);
     ids.id("struct", "task_struct");
@@ -325,25 +269,10 @@ fn differential_against_stock_resolve_btfids() {
         BTF_SET8_KFUNCS,
         &[("mod_func", 0, [0; 5]), ("bpf_c_kfunc", KF_RCU, [0; 5])],
     );
-    let secs = vec![
-        sec(".BTF_ids", ids.data),
-        sec(".BTF", split_btf(&base)),
-        sec(".BTF.base", base_bytes.clone()),
-    ];
-    let elf = build(true, e, &secs, &ids.syms);
-    let a = write(&dir, "bb-a.ko", &elf);
-    let b = write(&dir, "bb-b.ko", &elf);
-    let so = std::process::Command::new(&stock).arg(&a).output().unwrap();
-    assert!(
-        so.status.success(),
-        "{}",
-        String::from_utf8_lossy(&so.stderr)
-    );
-    let mine = run(&[os(&b)]);
-    assert!(mine.ok, "{}", mine.stderr);
-    let x = std::fs::read(&a).unwrap();
-    assert_ne!(x, elf);
-    assert!(x == std::fs::read(&b).unwrap(), ".BTF.base output differs");
+    let elf = ids_module(true, &base, ids, vec![sec(".BTF.base", base_bytes.clone())]);
+    let r = run_both(&stock, &[], &dir, "bb", elf);
+    assert_ne!(r.stock_out, r.elf);
+    assert!(r.stock_out == r.post_out, ".BTF.base output differs");
 }
 
 /// The patched kernel's resolve_btfids (patch 0002 teaches it extended sets):
@@ -405,8 +334,7 @@ fn c_ext_module(is64: bool, e: Endian, base: &Btf<'_>) -> Vec<u8> {
             ("bpf_c_kfunc", 0, [0; 5]),
         ],
     );
-    let secs = vec![sec(".BTF_ids", ids.data), sec(".BTF", split_btf(base))];
-    build(is64, e, &secs, &ids.syms)
+    ids_module(is64, base, ids, Vec::new())
 }
 
 #[test]
@@ -420,36 +348,17 @@ fn extended_sets_match_the_patched_resolve_btfids() {
     };
     let dir = tmpdir("diff-ext");
     for e in [Endian::Little, Endian::Big] {
-        let base_bytes = base_btf(e);
+        let (base_bytes, basep) = base_file(&dir, &format!("base-{e:?}"), e);
         let base = Btf::parse(&base_bytes, None).unwrap();
-        let basep = write(&dir, &format!("base-{e:?}"), &base_bytes);
         for is64 in [true, false] {
+            let tag = format!("{e:?}-{is64}");
             let elf = c_ext_module(is64, e, &base);
-            let a = write(&dir, &format!("a-{e:?}-{is64}.ko"), &elf);
-            let b = write(&dir, &format!("b-{e:?}-{is64}.ko"), &elf);
-            let so = std::process::Command::new(&stock)
-                .arg("-b")
-                .arg(&basep)
-                .arg(&a)
-                .output()
-                .unwrap();
-            assert!(
-                so.status.success(),
-                "patched stock failed: {}",
-                String::from_utf8_lossy(&so.stderr)
-            );
-            let mine = run(&[OsStr::new("-b"), os(&basep), os(&b)]);
-            assert!(mine.ok, "{}", mine.stderr);
-            let (x, y) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
-            assert_ne!(x, elf);
-            assert!(x == y, "extended-set output differs from the patched resolve_btfids for {e:?} ELF64={is64}");
-            assert_eq!(
-                mine.stderr,
-                String::from_utf8_lossy(&so.stderr),
-                "warnings differ"
-            );
+            let r = run_both(&stock, &[os("-b"), os(&basep)], &dir, &tag, elf);
+            assert_ne!(r.stock_out, r.elf);
+            assert!(r.stock_out == r.post_out, "extended-set output differs from the patched resolve_btfids for {e:?} ELF64={is64}");
+            assert_eq!(r.post_stderr, r.stock_stderr, "warnings differ");
             // The set really moved: entries sorted, arg flags with their ids.
-            let c = run(&[OsStr::new("check"), OsStr::new("-b"), os(&basep), os(&b)]);
+            let c = check(&basep, &r.post_file);
             assert!(c.ok, "{}", c.stdout);
         }
     }
@@ -459,11 +368,10 @@ fn extended_sets_match_the_patched_resolve_btfids() {
 fn c_module_resolves_and_second_run_is_a_no_op() {
     let dir = tmpdir("c");
     for e in [Endian::Little, Endian::Big] {
-        let base_bytes = base_btf(e);
+        let (base_bytes, basep) = base_file(&dir, "base", e);
         let base = Btf::parse(&base_bytes, None).unwrap();
-        let basep = write(&dir, "base", &base_bytes);
         let p = write(&dir, "m.ko", &c_module(true, e, &base));
-        let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+        let r = resolve(&basep, &p);
         assert!(r.ok, "{}", r.stderr);
         assert!(
             r.stderr
@@ -478,29 +386,24 @@ fn c_module_resolves_and_second_run_is_a_no_op() {
             r.stderr
         );
         let once = std::fs::read(&p).unwrap();
-        let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+        let r = resolve(&basep, &p);
         assert!(r.ok);
         assert_eq!(
             std::fs::read(&p).unwrap(),
             once,
             "second run changed the file"
         );
-        let c = run(&[OsStr::new("check"), OsStr::new("-b"), os(&basep), os(&p)]);
+        let c = check(&basep, &p);
         assert!(c.ok, "{}{}", c.stdout, c.stderr);
         // --strict refuses the unresolved name and leaves the file alone.
         let fresh = c_module(true, e, &base);
         let p2 = write(&dir, "m2.ko", &fresh);
-        let r = run(&[
-            OsStr::new("--strict"),
-            OsStr::new("-b"),
-            os(&basep),
-            os(&p2),
-        ]);
+        let r = run(&[os("--strict"), os("-b"), os(&basep), os(&p2)]);
         assert!(!r.ok);
         assert!(r.stderr.contains("nothing_like_this"), "{}", r.stderr);
         assert_eq!(std::fs::read(&p2).unwrap(), fresh);
         // check on the unprocessed file lists problems.
-        let c = run(&[OsStr::new("check"), OsStr::new("-b"), os(&basep), os(&p2)]);
+        let c = check(&basep, &p2);
         assert!(!c.ok);
         assert!(c.stdout.contains("mod_func"), "{}", c.stdout);
     }
@@ -517,19 +420,12 @@ fn func<'a>(btf: &Btf<'a>, name: &str) -> Option<(u32, Type<'a>)> {
 fn rust_module_gets_btf_and_extended_set() {
     let dir = tmpdir("rust");
     for e in [Endian::Little, Endian::Big] {
-        let base_bytes = base_btf(e);
+        let (base_bytes, basep) = base_file(&dir, "base", e);
         let base = Btf::parse(&base_bytes, None).unwrap();
-        let basep = write(&dir, "base", &base_bytes);
         let recs = rust_records();
         let input = rust_module(e, &base, &recs, |_| {});
         let p = write(&dir, "r.ko", &input);
-        let r = run(&[
-            OsStr::new("-v"),
-            OsStr::new("--strict"),
-            OsStr::new("-b"),
-            os(&basep),
-            os(&p),
-        ]);
+        let r = run(&[os("-v"), os("--strict"), os("-b"), os(&basep), os(&p)]);
         assert!(r.ok, "{}", r.stderr);
         let out = std::fs::read(&p).unwrap();
         let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
@@ -607,22 +503,16 @@ fn rust_module_gets_btf_and_extended_set() {
         // The struct id list resolved to base and module types.
         assert_eq!(e.u32(d, 4), Some(ret.id));
         // Second run: nothing changes; check passes; dump names everything.
-        let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+        let r = resolve(&basep, &p);
         assert!(r.ok, "{}", r.stderr);
         assert_eq!(
             std::fs::read(&p).unwrap(),
             out,
             "second run changed the file"
         );
-        let c = run(&[OsStr::new("check"), OsStr::new("-b"), os(&basep), os(&p)]);
+        let c = check(&basep, &p);
         assert!(c.ok, "{}{}", c.stdout, c.stderr);
-        let j = run(&[
-            OsStr::new("dump"),
-            OsStr::new("--json"),
-            OsStr::new("-b"),
-            os(&basep),
-            os(&p),
-        ]);
+        let j = run(&[os("dump"), os("--json"), os("-b"), os(&basep), os(&p)]);
         assert!(j.ok, "{}", j.stderr);
         let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
         let rset = v
@@ -647,17 +537,11 @@ fn rust_module_gets_btf_and_extended_set() {
 fn legacy_set8_mode_and_idempotence() {
     let dir = tmpdir("legacy");
     let e = Endian::Little;
-    let base_bytes = base_btf(e);
+    let (base_bytes, basep) = base_file(&dir, "base", e);
     let base = Btf::parse(&base_bytes, None).unwrap();
-    let basep = write(&dir, "base", &base_bytes);
     let recs = rust_records();
     let p = write(&dir, "r.ko", &rust_module(e, &base, &recs, |_| {}));
-    let r = run(&[
-        OsStr::new("--legacy-set8"),
-        OsStr::new("-b"),
-        os(&basep),
-        os(&p),
-    ]);
+    let r = run(&[os("--legacy-set8"), os("-b"), os(&basep), os(&p)]);
     assert!(r.ok, "{}", r.stderr);
     let out = std::fs::read(&p).unwrap();
     let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
@@ -679,29 +563,37 @@ fn legacy_set8_mode_and_idempotence() {
     assert!(d[off + 8 + 32..off + 8 + 4 * SET8_ARGS_ENTRY_SIZE]
         .iter()
         .all(|&b| b == 0));
-    let r = run(&[
-        OsStr::new("--legacy-set8"),
-        OsStr::new("-b"),
-        os(&basep),
-        os(&p),
-    ]);
+    let r = run(&[os("--legacy-set8"), os("-b"), os(&basep), os(&p)]);
     assert!(r.ok, "{}", r.stderr);
     assert_eq!(
         std::fs::read(&p).unwrap(),
         out,
         "second --legacy-set8 run changed the file"
     );
-    let d = run(&[OsStr::new("dump"), OsStr::new("-b"), os(&basep), os(&p)]);
+    let d = run(&[os("dump"), os("-b"), os(&basep), os(&p)]);
     assert!(d.stdout.contains("rset (Converted)"), "{}", d.stdout);
+}
+
+/// Write `bytes` to `dir/name` and resolve it against `basep`: it must fail with an error
+/// containing `needle` and leave the file as written.
+fn refused(dir: &Path, basep: &Path, name: &str, bytes: &[u8], needle: &str) {
+    let p = write(dir, name, bytes);
+    let r = resolve(basep, &p);
+    assert!(!r.ok, "{name}: accepted");
+    assert!(r.stderr.contains(needle), "{name}: {}", r.stderr);
+    assert_eq!(
+        std::fs::read(&p).unwrap(),
+        bytes,
+        "{name}: file changed on error"
+    );
 }
 
 #[test]
 fn record_mismatches_are_errors_naming_kfunc_and_argument() {
     let dir = tmpdir("mismatch");
     let e = Endian::Little;
-    let base_bytes = base_btf(e);
+    let (base_bytes, basep) = base_file(&dir, "base", e);
     let base = Btf::parse(&base_bytes, None).unwrap();
-    let basep = write(&dir, "base", &base_bytes);
     let recs = rust_records();
     let mut bad = rust_records();
     bad[0].arg_flags[1] = 0; // record says: hint not nullable; the set says nullable
@@ -714,35 +606,30 @@ fn record_mismatches_are_errors_naming_kfunc_and_argument() {
     let sg = elf_good.section_by_name(".BTF_ids").unwrap().unwrap();
     let mut mixed = input.clone();
     mixed[sb..sb + sg.size as usize].copy_from_slice(elf_good.section_data(sg).unwrap());
-    let p = write(&dir, "r.ko", &mixed);
-    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
-    assert!(!r.ok);
-    assert!(
-        r.stderr.contains("kfunc bpf_rust_a: argument 1 (hint)"),
-        "{}",
-        r.stderr
+    refused(
+        &dir,
+        &basep,
+        "r.ko",
+        &mixed,
+        "kfunc bpf_rust_a: argument 1 (hint)",
     );
-    assert_eq!(std::fs::read(&p).unwrap(), mixed, "file changed on error");
     // A record that disagrees with a FUNC that exists (mod_func takes no argument).
     let rec = MetaRecord {
         name: "mod_func",
         flags: 0,
         arg_flags: [0; 5],
-        ret: meta("", "void", TYPE_VOID, 0, 0),
-        args: vec![meta("x", "u32", TYPE_SCALAR, 0, 4)],
+        ret: MetaType::new("", "void", TYPE_VOID, 0, 0),
+        args: vec![MetaType::new("x", "u32", TYPE_SCALAR, 0, 4)],
         size: 0,
     };
     let input = c_module_with(true, e, &base, vec![sec(META_SECTION, rec.write(e))]);
-    let p = write(&dir, "c.ko", &input);
-    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
-    assert!(!r.ok);
-    assert!(
-        r.stderr
-            .contains("kfunc mod_func: BTF FUNC_PROTO has 0 arguments, the .kfunc.meta record 1"),
-        "{}",
-        r.stderr
+    refused(
+        &dir,
+        &basep,
+        "c.ko",
+        &input,
+        "kfunc mod_func: BTF FUNC_PROTO has 0 arguments, the .kfunc.meta record 1",
     );
-    assert_eq!(std::fs::read(&p).unwrap(), input);
     // A Rust kfunc named like a vmlinux FUNC.
     let rec = MetaRecord {
         name: "bpf_c_kfunc",
@@ -754,60 +641,22 @@ fn record_mismatches_are_errors_naming_kfunc_and_argument() {
         &[recs[0].clone(), recs[1].clone(), recs[2].clone(), rec],
         |_| {},
     );
-    let p = write(&dir, "clash.ko", &input);
-    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
-    assert!(!r.ok);
-    assert!(
-        r.stderr
-            .contains("kfunc bpf_c_kfunc: the base BTF already has a FUNC"),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(std::fs::read(&p).unwrap(), input);
+    let needle = "kfunc bpf_c_kfunc: the base BTF already has a FUNC";
+    refused(&dir, &basep, "clash.ko", &input, needle);
     // Unknown per-argument bits in an extended set entry.
-    let p = write(
-        &dir,
-        "bits.ko",
-        &rust_module(e, &base, &recs, |ids| {
-            ids.set8(
-                "bits",
-                BTF_SET8_ARGS_HEADER_FLAGS,
-                &[("bpf_c_kfunc", 0, [0, 0, 1 << 30, 0, 0])],
-            );
-        }),
-    );
-    let before = std::fs::read(&p).unwrap();
-    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
-    assert!(!r.ok);
-    assert!(
-        r.stderr
-            .contains("set 'bits': kfunc bpf_c_kfunc: argument 2: arg_flags[2] has unknown bits"),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(std::fs::read(&p).unwrap(), before);
+    let input = rust_module(e, &base, &recs, |ids| {
+        let entries = [("bpf_c_kfunc", 0, [0, 0, 1 << 30, 0, 0])];
+        ids.set8("bits", BTF_SET8_ARGS_HEADER_FLAGS, &entries);
+    });
+    let needle = "set 'bits': kfunc bpf_c_kfunc: argument 2: arg_flags[2] has unknown bits";
+    refused(&dir, &basep, "bits.ko", &input, needle);
     // An extended-set entry with neither record nor FUNC.
-    let p = write(
-        &dir,
-        "r2.ko",
-        &rust_module(e, &base, &recs, |ids| {
-            ids.set8(
-                "xset",
-                BTF_SET8_ARGS_HEADER_FLAGS,
-                &[("bpf_ghost", 0, [0; 5])],
-            );
-        }),
-    );
-    let before = std::fs::read(&p).unwrap();
-    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
-    assert!(!r.ok);
-    assert!(
-        r.stderr
-            .contains("kfunc bpf_ghost: no .kfunc.meta record and no BTF FUNC"),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(std::fs::read(&p).unwrap(), before);
+    let input = rust_module(e, &base, &recs, |ids| {
+        let entries = [("bpf_ghost", 0, [0; 5])];
+        ids.set8("xset", BTF_SET8_ARGS_HEADER_FLAGS, &entries);
+    });
+    let needle = "kfunc bpf_ghost: no .kfunc.meta record and no BTF FUNC";
+    refused(&dir, &basep, "r2.ko", &input, needle);
 }
 
 /// Entries no symbol covers keep whatever they hold; huge values must not break the sort
@@ -816,9 +665,8 @@ fn record_mismatches_are_errors_naming_kfunc_and_argument() {
 fn garbage_in_uncovered_entries_sorts_without_panic() {
     let dir = tmpdir("garbage");
     let e = Endian::Little;
-    let base_bytes = base_btf(e);
+    let (base_bytes, basep) = base_file(&dir, "base", e);
     let base = Btf::parse(&base_bytes, None).unwrap();
-    let basep = write(&dir, "base", &base_bytes);
     let vals = [
         0x7fff_ffffu32,
         0x8000_0001,
@@ -837,14 +685,9 @@ fn garbage_in_uncovered_entries_sorts_without_panic() {
     for v in vals {
         ids.word(v);
     }
-    let b = build(
-        true,
-        e,
-        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
-        &ids.syms,
-    );
+    let b = ids_module(true, &base, ids, Vec::new());
     let p = write(&dir, "g.ko", &b);
-    let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+    let r = resolve(&basep, &p);
     assert!(r.ok, "{}", r.stderr);
     let out = std::fs::read(&p).unwrap();
     let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
@@ -862,9 +705,8 @@ fn garbage_in_uncovered_entries_sorts_without_panic() {
 fn malformed_corpus() {
     let dir = tmpdir("bad");
     let e = Endian::Little;
-    let base_bytes = base_btf(e);
+    let (base_bytes, basep) = base_file(&dir, "base", e);
     let base = Btf::parse(&base_bytes, None).unwrap();
-    let basep = write(&dir, "base", &base_bytes);
     let good = c_module(true, e, &base);
     let elf = btfids_post::elf::ElfFile::parse(&good).unwrap();
     let ids_off = elf.section_by_name(".BTF_ids").unwrap().unwrap().offset as usize;
@@ -921,23 +763,13 @@ fn malformed_corpus() {
     let mut ids = Ids::new(e);
     ids.set("s", &["mod_func"]);
     ids.syms.push(sym("__BTF_ID__set__s", 0, 0, 8));
-    let b = build(
-        true,
-        e,
-        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
-        &ids.syms,
-    );
+    let b = ids_module(true, &base, ids, Vec::new());
     cases.push(("duplicate-set".into(), b, "duplicate set 's'"));
     // A set whose count overflows the section.
     let mut ids = Ids::new(e);
     ids.set8("big", BTF_SET8_KFUNCS, &[("mod_func", 0, [0; 5])]);
     ids.syms[0].size = 0x1_0000_0008;
-    let b = build(
-        true,
-        e,
-        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
-        &ids.syms,
-    );
+    let b = ids_module(true, &base, ids, Vec::new());
     cases.push(("set-count-overflow".into(), b, "set 'big'"));
     // Extended set of a size that is not whole entries.
     let mut ids = Ids::new(e);
@@ -947,12 +779,7 @@ fn malformed_corpus() {
         &[("mod_func", 0, [0; 5])],
     );
     ids.syms[0].size -= 4;
-    let b = build(
-        true,
-        e,
-        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
-        &ids.syms,
-    );
+    let b = ids_module(true, &base, ids, Vec::new());
     cases.push(("extended-set-odd-size".into(), b, "set 'odd'"));
     // Unknown extended set version.
     let mut ids = Ids::new(e);
@@ -961,47 +788,24 @@ fn malformed_corpus() {
         BTF_SET8_KFUNCS | BTF_SET8_KFUNC_ARGS | (9 << BTF_SET8_VERSION_SHIFT),
         &[("mod_func", 0, [0; 5])],
     );
-    let b = build(
-        true,
-        e,
-        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
-        &ids.syms,
-    );
+    let b = ids_module(true, &base, ids, Vec::new());
     cases.push(("extended-set-version".into(), b, "set 'v9'"));
     // Unsupported prefix and an unparsable name.
     let mut ids = Ids::new(e);
     ids.id("func", "mod_func");
     ids.syms.push(sym("__BTF_ID__bogus__x__1", 0, 0, 4));
-    let b = build(
-        true,
-        e,
-        &[
-            sec(".BTF_ids", ids.data.clone()),
-            sec(".BTF", split_btf(&base)),
-        ],
-        &ids.syms,
-    );
+    let b = ids_module(true, &base, ids, Vec::new());
     cases.push(("unsupported-prefix".into(), b, "__BTF_ID__bogus__x__1"));
     let mut ids2 = Ids::new(e);
     ids2.id("func", "mod_func");
     ids2.syms[0].name = "__BTF_ID__func__nounderscore".into();
-    let b = build(
-        true,
-        e,
-        &[sec(".BTF_ids", ids2.data), sec(".BTF", split_btf(&base))],
-        &ids2.syms,
-    );
+    let b = ids_module(true, &base, ids2, Vec::new());
     cases.push(("unparsable-name".into(), b, "__BTF_ID__func__nounderscore"));
     // A symbol outside the section.
     let mut ids = Ids::new(e);
     ids.id("func", "mod_func");
     ids.syms[0].value = 4096;
-    let b = build(
-        true,
-        e,
-        &[sec(".BTF_ids", ids.data), sec(".BTF", split_btf(&base))],
-        &ids.syms,
-    );
+    let b = ids_module(true, &base, ids, Vec::new());
     cases.push(("symbol-out-of-bounds".into(), b, "out of bounds"));
     // Section data beyond the end of the file.
     let mut b = good.clone();
@@ -1017,7 +821,7 @@ fn malformed_corpus() {
 
     for (name, bytes, needle) in &cases {
         let p = write(&dir, &format!("{name}.ko"), bytes);
-        let r = run(&[OsStr::new("-b"), os(&basep), os(&p)]);
+        let r = resolve(&basep, &p);
         assert!(!r.ok, "{name}: accepted");
         assert!(
             r.stderr.contains(&*p.to_string_lossy()),

@@ -2,7 +2,8 @@
 //! and helpers to run the tool.
 #![allow(dead_code, missing_docs, clippy::type_complexity)]
 
-use kfunc_layout::Endian;
+use kfunc_layout::{Endian, BTF_SET8_KFUNC_ARGS, MAX_ARGS, SET8_ARGS_ENTRY_SIZE};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 pub struct Sec {
@@ -39,6 +40,72 @@ pub fn sym(name: &str, sec: usize, value: u64, size: u64) -> SymDef {
         sec,
         value,
         size,
+    }
+}
+
+/// Builder of a `.BTF_ids` section: the data and the `__BTF_ID__*` symbols that cover it.
+pub struct Ids {
+    pub e: Endian,
+    pub data: Vec<u8>,
+    pub syms: Vec<SymDef>,
+}
+
+impl Ids {
+    pub fn new(e: Endian) -> Self {
+        Ids {
+            e,
+            data: Vec::new(),
+            syms: Vec::new(),
+        }
+    }
+    /// One id slot: `__BTF_ID__{kind}__{name}__{n}`.
+    pub fn id(&mut self, kind: &str, name: &str) {
+        let n = self.syms.len();
+        self.syms.push(sym(
+            &format!("__BTF_ID__{kind}__{name}__{n}"),
+            0,
+            self.data.len() as u64,
+            4,
+        ));
+        self.data.extend_from_slice(&[0; 4]);
+    }
+    pub fn word(&mut self, v: u32) {
+        self.data.extend_from_slice(&self.e.u32_bytes(v));
+    }
+    /// A legacy set: count, then one id per function.
+    pub fn set(&mut self, name: &str, funcs: &[&str]) {
+        self.syms.push(sym(
+            &format!("__BTF_ID__set__{name}"),
+            0,
+            self.data.len() as u64,
+            4 + 4 * funcs.len() as u64,
+        ));
+        self.word(0);
+        for f in funcs {
+            self.id("func", f);
+        }
+    }
+    /// A set8: the extended layout when `header` has `BTF_SET8_KFUNC_ARGS`, else id/flags pairs.
+    pub fn set8(&mut self, name: &str, header: u32, entries: &[(&str, u32, [u32; MAX_ARGS])]) {
+        let ext = header & BTF_SET8_KFUNC_ARGS != 0;
+        let stride = if ext { SET8_ARGS_ENTRY_SIZE } else { 8 };
+        self.syms.push(sym(
+            &format!("__BTF_ID__set8__{name}"),
+            0,
+            self.data.len() as u64,
+            (8 + stride * entries.len()) as u64,
+        ));
+        self.word(0);
+        self.word(header);
+        for (f, flags, args) in entries {
+            self.id("func", f);
+            self.word(*flags);
+            if ext {
+                for a in args {
+                    self.word(*a);
+                }
+            }
+        }
     }
 }
 
@@ -198,6 +265,18 @@ pub fn run(args: &[&std::ffi::OsStr]) -> Run {
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
+}
+
+/// Write `bytes` to `dir/name`; returns the path.
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// A path or string as a command-line argument.
+pub fn os<P: AsRef<OsStr> + ?Sized>(p: &P) -> &OsStr {
+    p.as_ref()
 }
 
 pub fn tmpdir(tag: &str) -> PathBuf {
