@@ -183,6 +183,37 @@ fn check(basep: &Path, p: &Path) -> Run {
     run(&[os("check"), os("-b"), os(basep), os(p)])
 }
 
+/// The data of section `name` of a parsed ELF.
+fn section<'a>(elf: &btfids_post::elf::ElfFile<'a>, name: &str) -> &'a [u8] {
+    elf.section_data(elf.section_by_name(name).unwrap().unwrap())
+        .unwrap()
+}
+
+/// Run btfids-post again with `args` + `p`: it must succeed and leave `p` as `once`.
+fn assert_second_run_no_op(args: &[&OsStr], p: &Path, once: &[u8]) {
+    let r = run(&[args, &[os(p)]].concat());
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read(p).unwrap(),
+        once,
+        "second {args:?} run changed the file"
+    );
+}
+
+/// Run btfids-post with `args` + `p`: it must succeed. Returns the new contents of `p`.
+fn resolved(args: &[&OsStr], p: &Path) -> Vec<u8> {
+    let r = run(&[args, &[os(p)]].concat());
+    assert!(r.ok, "{}", r.stderr);
+    std::fs::read(p).unwrap()
+}
+
+/// Resolving `p` again changes nothing, and `check` passes.
+fn assert_settled(basep: &Path, p: &Path, once: &[u8]) {
+    assert_second_run_no_op(&[os("-b"), os(basep)], p, once);
+    let c = check(basep, p);
+    assert!(c.ok, "{}{}", c.stdout, c.stderr);
+}
+
 /// What the stock tool and btfids-post made of two copies of one input.
 struct Both {
     elf: Vec<u8>,
@@ -386,15 +417,7 @@ fn c_module_resolves_and_second_run_is_a_no_op() {
             r.stderr
         );
         let once = std::fs::read(&p).unwrap();
-        let r = resolve(&basep, &p);
-        assert!(r.ok);
-        assert_eq!(
-            std::fs::read(&p).unwrap(),
-            once,
-            "second run changed the file"
-        );
-        let c = check(&basep, &p);
-        assert!(c.ok, "{}{}", c.stdout, c.stderr);
+        assert_settled(&basep, &p, &once);
         // --strict refuses the unresolved name and leaves the file alone.
         let fresh = c_module(true, e, &base);
         let p2 = write(&dir, "m2.ko", &fresh);
@@ -425,12 +448,9 @@ fn rust_module_gets_btf_and_extended_set() {
         let recs = rust_records();
         let input = rust_module(e, &base, &recs, |_| {});
         let p = write(&dir, "r.ko", &input);
-        let r = run(&[os("-v"), os("--strict"), os("-b"), os(&basep), os(&p)]);
-        assert!(r.ok, "{}", r.stderr);
-        let out = std::fs::read(&p).unwrap();
+        let out = resolved(&[os("-v"), os("--strict"), os("-b"), os(&basep)], &p);
         let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
-        let btf_sec = elf.section_by_name(".BTF").unwrap().unwrap();
-        let raw = elf.section_data(btf_sec).unwrap();
+        let raw = section(&elf, ".BTF");
         let btf = Btf::parse(raw, Some(&base)).unwrap();
         assert!(btf.own_count() > 0);
         // FUNC + FUNC_PROTO with parameter names and base types.
@@ -479,8 +499,7 @@ fn rust_module_gets_btf_and_extended_set() {
         let cp: Vec<(u32, u32)> = cproto.params().collect();
         assert_eq!(btf.ty(cp[0].1).unwrap().size_type, 0, "void *");
         // Extended set: sorted by id, flags and arg flags moved along, matching records.
-        let ids = elf.section_by_name(".BTF_ids").unwrap().unwrap();
-        let d = elf.section_data(ids).unwrap();
+        let d = section(&elf, ".BTF_ids");
         // rset is after two 4-byte ids
         let off = 8;
         assert_eq!(e.u32(d, off), Some(4));
@@ -503,15 +522,7 @@ fn rust_module_gets_btf_and_extended_set() {
         // The struct id list resolved to base and module types.
         assert_eq!(e.u32(d, 4), Some(ret.id));
         // Second run: nothing changes; check passes; dump names everything.
-        let r = resolve(&basep, &p);
-        assert!(r.ok, "{}", r.stderr);
-        assert_eq!(
-            std::fs::read(&p).unwrap(),
-            out,
-            "second run changed the file"
-        );
-        let c = check(&basep, &p);
-        assert!(c.ok, "{}{}", c.stdout, c.stderr);
+        assert_settled(&basep, &p, &out);
         let j = run(&[os("dump"), os("--json"), os("-b"), os(&basep), os(&p)]);
         assert!(j.ok, "{}", j.stderr);
         let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
@@ -541,13 +552,9 @@ fn legacy_set8_mode_and_idempotence() {
     let base = Btf::parse(&base_bytes, None).unwrap();
     let recs = rust_records();
     let p = write(&dir, "r.ko", &rust_module(e, &base, &recs, |_| {}));
-    let r = run(&[os("--legacy-set8"), os("-b"), os(&basep), os(&p)]);
-    assert!(r.ok, "{}", r.stderr);
-    let out = std::fs::read(&p).unwrap();
+    let out = resolved(&[os("--legacy-set8"), os("-b"), os(&basep)], &p);
     let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
-    let d = elf
-        .section_data(elf.section_by_name(".BTF_ids").unwrap().unwrap())
-        .unwrap();
+    let d = section(&elf, ".BTF_ids");
     let off = 8;
     assert_eq!(e.u32(d, off), Some(4));
     assert_eq!(e.u32(d, off + 4), Some(BTF_SET8_KFUNCS));
@@ -563,13 +570,7 @@ fn legacy_set8_mode_and_idempotence() {
     assert!(d[off + 8 + 32..off + 8 + 4 * SET8_ARGS_ENTRY_SIZE]
         .iter()
         .all(|&b| b == 0));
-    let r = run(&[os("--legacy-set8"), os("-b"), os(&basep), os(&p)]);
-    assert!(r.ok, "{}", r.stderr);
-    assert_eq!(
-        std::fs::read(&p).unwrap(),
-        out,
-        "second --legacy-set8 run changed the file"
-    );
+    assert_second_run_no_op(&[os("--legacy-set8"), os("-b"), os(&basep)], &p, &out);
     let d = run(&[os("dump"), os("-b"), os(&basep), os(&p)]);
     assert!(d.stdout.contains("rset (Converted)"), "{}", d.stdout);
 }
@@ -687,13 +688,9 @@ fn garbage_in_uncovered_entries_sorts_without_panic() {
     }
     let b = ids_module(true, &base, ids, Vec::new());
     let p = write(&dir, "g.ko", &b);
-    let r = resolve(&basep, &p);
-    assert!(r.ok, "{}", r.stderr);
-    let out = std::fs::read(&p).unwrap();
+    let out = resolved(&[os("-b"), os(&basep)], &p);
     let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
-    let d = elf
-        .section_data(elf.section_by_name(".BTF_ids").unwrap().unwrap())
-        .unwrap();
+    let d = section(&elf, ".BTF_ids");
     let got: Vec<i32> = (0..vals.len())
         .map(|i| e.u32(d, 4 + 4 * i).unwrap() as i32)
         .collect();
