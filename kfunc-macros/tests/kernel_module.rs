@@ -8,30 +8,19 @@
 //! built tree the test is skipped (and says so). `RESOLVE_BTFIDS=/bin/true`: the stock
 //! resolve_btfids knows only 8-byte set8 pairs; `btfids-post` is the tool for these sets.
 
+mod common;
+
+use common::{assert_exported, endian, proc_macro_so, symbol};
 use kfunc_layout::{
     kf_arg_mem, KF_ACQUIRE, KF_ARG_ACQUIRE, KF_ARG_NULLABLE, KF_ARG_RELEASE, KF_ARG_SIZE,
     KF_ARG_STR, KF_RELEASE, KF_RET_NULL,
 };
 use kfunc_layout::{
-    Endian, MetaRecord, Set8ArgsEntry, META_SECTION, SET8_ARGS_ENTRY_SIZE, SET8_HEADER_SIZE,
+    MetaRecord, Set8ArgsEntry, META_SECTION, SET8_ARGS_ENTRY_SIZE, SET8_HEADER_SIZE,
 };
 use object::{Object, ObjectSection, ObjectSymbol};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn proc_macro_so() -> Option<PathBuf> {
-    let deps = std::env::current_exe().ok()?.parent()?.to_path_buf();
-    std::fs::read_dir(&deps)
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libkfunc_macros-") && n.ends_with(".so"))
-        })
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-}
 
 fn kernel_tree() -> Result<PathBuf, String> {
     let tree = match std::env::var_os("KFUNC_KERNEL_TREE") {
@@ -104,11 +93,7 @@ fn out_of_tree_module_builds_with_the_macros() {
 
     let data = std::fs::read(dir.join("kfunc_try.ko")).expect("kfunc_try.ko");
     let file = object::File::parse(&*data).unwrap();
-    let e = if file.is_little_endian() {
-        Endian::Little
-    } else {
-        Endian::Big
-    };
+    let e = endian(&file);
     let meta = file
         .section_by_name(META_SECTION)
         .expect("meta section")
@@ -139,10 +124,7 @@ fn out_of_tree_module_builds_with_the_macros() {
     assert_eq!(recs.len(), want.len());
     let ids = file.section_by_name(".BTF_ids").expect(".BTF_ids");
     let ids_data = ids.data().unwrap();
-    let set = file
-        .symbols()
-        .find(|s| s.name() == Ok("__BTF_ID__set8__TRY_KFUNCS"))
-        .expect("set symbol");
+    let set = symbol(&file, "__BTF_ID__set8__TRY_KFUNCS");
     assert_eq!(
         set.size() as usize,
         SET8_HEADER_SIZE + want.len() * SET8_ARGS_ENTRY_SIZE
@@ -153,11 +135,7 @@ fn out_of_tree_module_builds_with_the_macros() {
         let off = base + SET8_HEADER_SIZE + i * SET8_ARGS_ENTRY_SIZE;
         let entry = Set8ArgsEntry::read(&ids_data[off..off + SET8_ARGS_ENTRY_SIZE], e).unwrap();
         assert_eq!((entry.flags, entry.arg_flags), (*f, *a), "{name} set entry");
-        let s = file
-            .symbols()
-            .find(|s| s.name() == Ok(*name))
-            .expect("kfunc symbol");
-        assert!(s.is_global() && s.is_definition(), "{name} is exported");
+        assert_exported(&file, name);
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -3,25 +3,12 @@
 //! kernel's flags (`--cfg MODULE`, its lint levels, `-D warnings`), for both editions the
 //! kernel may use. The object's `.BTF_ids` and `.kfunc.meta` are then checked.
 
-use kfunc_layout::{Endian, MetaRecord, META_SECTION, SET8_ARGS_ENTRY_SIZE, SET8_HEADER_SIZE};
-use object::{Object, ObjectSection, ObjectSymbol};
-use std::path::PathBuf;
-use std::process::Command;
+use kfunc_layout::{MetaRecord, META_SECTION, SET8_ARGS_ENTRY_SIZE, SET8_HEADER_SIZE};
+mod common;
 
-/// The proc-macro library cargo built for this test run (next to the test binary).
-fn proc_macro_so() -> Option<PathBuf> {
-    let deps = std::env::current_exe().ok()?.parent()?.to_path_buf();
-    std::fs::read_dir(&deps)
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libkfunc_macros-") && n.ends_with(".so"))
-        })
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-}
+use common::{assert_exported, endian, proc_macro_so, symbol};
+use object::{Object, ObjectSection, ObjectSymbol};
+use std::process::Command;
 
 #[test]
 fn kernel_mode_expansion_compiles_no_std() {
@@ -83,15 +70,8 @@ fn kernel_mode_expansion_compiles_no_std() {
 
         let data = std::fs::read(&obj).unwrap();
         let file = object::File::parse(&*data).unwrap();
-        let e = if file.is_little_endian() {
-            Endian::Little
-        } else {
-            Endian::Big
-        };
-        let set = file
-            .symbols()
-            .find(|s| s.name() == Ok("__BTF_ID__set8__SAMPLE_KFUNCS"))
-            .expect("set symbol");
+        let e = endian(&file);
+        let set = symbol(&file, "__BTF_ID__set8__SAMPLE_KFUNCS");
         assert_eq!(
             set.size() as usize,
             SET8_HEADER_SIZE + 3 * SET8_ARGS_ENTRY_SIZE
@@ -118,11 +98,7 @@ fn kernel_mode_expansion_compiles_no_std() {
             ["bpf_sample_get", "bpf_sample_put", "bpf_sample_sum"]
         );
         for f in ["bpf_sample_get", "bpf_sample_put", "bpf_sample_sum"] {
-            let s = file
-                .symbols()
-                .find(|s| s.name() == Ok(f))
-                .expect("kfunc symbol");
-            assert!(s.is_global() && s.is_definition(), "{f} exported");
+            assert_exported(&file, f);
         }
     }
     std::fs::remove_dir_all(&dir).ok();

@@ -88,25 +88,9 @@ fn bpf_iter_test_destroy(it: *mut bpf_iter_test) {
 kfunc_set!(TEST_SET = [bpf_t_get, bpf_t_put, bpf_t_new, bpf_t_misc, bpf_t_mem]);
 kfunc_set!(ITER_SET = [bpf_iter_test_new, bpf_iter_test_next, bpf_iter_test_destroy]);
 
-/// An expected type descriptor.
-fn ty(
-    name: &'static str,
-    type_name: &'static str,
-    kind: u8,
-    tflags: u8,
-    size: u32,
-) -> MetaType<'static> {
-    MetaType {
-        name,
-        type_name,
-        kind,
-        tflags,
-        size,
-    }
-}
-
+/// An expected pointer type descriptor.
 fn ptr(name: &'static str, pointee: &'static str, tflags: u8, size: u32) -> MetaType<'static> {
-    ty(name, pointee, TYPE_POINTER, tflags, size)
+    MetaType::new(name, pointee, TYPE_POINTER, tflags, size)
 }
 
 /// Every record, written by hand from the attributes above.
@@ -134,11 +118,11 @@ fn expected() -> Vec<MetaRecord<'static>> {
             "bpf_t_put",
             KF_RELEASE | KF_SLEEPABLE | KF_DESTRUCTIVE,
             [KF_ARG_RELEASE, KF_ARG_RCU, 0, 0, 0],
-            ty("", "void", TYPE_VOID, 0, 0),
+            MetaType::new("", "void", TYPE_VOID, 0, 0),
             vec![
                 ptr("obj", "TestObj", TYPE_F_MODULE, 16),
                 ptr("other", "task_struct", TYPE_F_CONST, 0),
-                ty("mode", "long int", TYPE_SCALAR, TYPE_F_SIGNED, 8),
+                MetaType::new("mode", "long int", TYPE_SCALAR, TYPE_F_SIGNED, 8),
             ],
         ),
         rec(
@@ -146,7 +130,10 @@ fn expected() -> Vec<MetaRecord<'static>> {
             KF_ACQUIRE | KF_TRUSTED_ARGS | KF_RCU_PROTECTED,
             [KF_ARG_CONST, KF_ARG_IGNORE, 0, 0, 0],
             ptr("", "TestObj", TYPE_F_MODULE, 16),
-            vec![ty("k", "u64", TYPE_SCALAR, 0, 8), ptr("aux", "void", 0, 0)],
+            vec![
+                MetaType::new("k", "u64", TYPE_SCALAR, 0, 8),
+                ptr("aux", "void", 0, 0),
+            ],
         ),
         rec(
             "bpf_t_misc",
@@ -158,7 +145,7 @@ fn expected() -> Vec<MetaRecord<'static>> {
                 KF_ARG_MAP,
                 0,
             ],
-            ty("", "s32", TYPE_SCALAR, TYPE_F_SIGNED, 4),
+            MetaType::new("", "s32", TYPE_SCALAR, TYPE_F_SIGNED, 4),
             vec![
                 ptr("d", "bpf_dynptr", 0, 0),
                 ptr("p", "void", 0, 0),
@@ -176,24 +163,24 @@ fn expected() -> Vec<MetaRecord<'static>> {
                 0,
                 KF_ARG_CONST_SIZE | kf_arg_mem(3),
             ],
-            ty("", "s64", TYPE_SCALAR, TYPE_F_SIGNED, 8),
+            MetaType::new("", "s64", TYPE_SCALAR, TYPE_F_SIGNED, 8),
             vec![
                 ptr("buf", "u8", 0, 0),
-                ty("len", "u32", TYPE_SCALAR, 0, 4),
+                MetaType::new("len", "u32", TYPE_SCALAR, 0, 4),
                 ptr("name", "char", TYPE_F_CONST, 0),
                 ptr("out", "void", 0, 0),
-                ty("n", "size_t", TYPE_SCALAR, 0, 8),
+                MetaType::new("n", "size_t", TYPE_SCALAR, 0, 8),
             ],
         ),
         rec(
             "bpf_iter_test_new",
             KF_ITER_NEW,
             [KF_ARG_ITER, 0, 0, 0, 0],
-            ty("", "s32", TYPE_SCALAR, TYPE_F_SIGNED, 4),
+            MetaType::new("", "s32", TYPE_SCALAR, TYPE_F_SIGNED, 4),
             vec![
                 ptr("it", "bpf_iter_test", TYPE_F_MODULE, 8),
-                ty("start", "bool", TYPE_SCALAR, 0, 1),
-                ty("pid", "pid_t", TYPE_SCALAR, TYPE_F_SIGNED, 4),
+                MetaType::new("start", "bool", TYPE_SCALAR, 0, 1),
+                MetaType::new("pid", "pid_t", TYPE_SCALAR, TYPE_F_SIGNED, 4),
             ],
         ),
         rec(
@@ -207,7 +194,7 @@ fn expected() -> Vec<MetaRecord<'static>> {
             "bpf_iter_test_destroy",
             KF_ITER_DESTROY,
             [KF_ARG_ITER, 0, 0, 0, 0],
-            ty("", "void", TYPE_VOID, 0, 0),
+            MetaType::new("", "void", TYPE_VOID, 0, 0),
             vec![ptr("it", "bpf_iter_test", TYPE_F_MODULE, 8)],
         ),
     ]
