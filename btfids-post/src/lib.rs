@@ -13,6 +13,7 @@
 
 pub mod btf;
 pub mod btfgen;
+pub mod capture;
 pub mod dump;
 pub mod elf;
 pub mod pipeline;

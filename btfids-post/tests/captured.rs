@@ -25,30 +25,7 @@ fn capture_dirs() -> Vec<PathBuf> {
             .map(PathBuf::from)
             .collect();
     }
-    let Ok(home) = std::env::var("HOME") else {
-        return Vec::new();
-    };
-    let root = Path::new(&home).join(".cache/kfunc-args");
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(root.join("kernel")) {
-        for d in rd.flatten() {
-            for sub in ["btfids-inputs", "linux/btfids-inputs"] {
-                let p = d.path().join(sub);
-                if p.is_dir() {
-                    out.push(p);
-                }
-            }
-        }
-    }
-    if let Ok(rd) = std::fs::read_dir(root.join("post")) {
-        for d in rd.flatten() {
-            if d.file_name().to_string_lossy().starts_with("capture") && d.path().is_dir() {
-                out.push(d.path());
-            }
-        }
-    }
-    out.sort();
-    out
+    btfids_post::capture::default_dirs()
 }
 
 /// Run btfids-post (twice) and `check` on an input the stock tool cannot process
@@ -98,15 +75,7 @@ fn stock_for(dir: &Path) -> Option<PathBuf> {
     if let Ok(p) = std::env::var("RESOLVE_BTFIDS") {
         return Some(PathBuf::from(p));
     }
-    let args = std::fs::read_to_string(dir.join("args")).ok()?;
-    for line in args.lines() {
-        let cwd = line.split('\t').nth(1)?;
-        let p = Path::new(cwd).join("tools/bpf/resolve_btfids/resolve_btfids");
-        if p.exists() {
-            return Some(p);
-        }
-    }
-    common::stock_resolve_btfids()
+    btfids_post::capture::stock_from_args(dir).or_else(common::stock_resolve_btfids)
 }
 
 #[test]

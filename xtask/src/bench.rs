@@ -87,36 +87,17 @@ fn has_meta(p: &Path) -> Result<bool, String> {
     }
 }
 
-fn default_dirs() -> Vec<PathBuf> {
-    let Ok(home) = std::env::var("HOME") else {
-        return Vec::new();
-    };
-    let root = Path::new(&home).join(".cache/kfunc-args");
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(root.join("kernel")) {
-        for d in rd.flatten() {
-            for sub in ["btfids-inputs", "linux/btfids-inputs"] {
-                let p = d.path().join(sub);
-                if p.join("vmlinux").exists() {
-                    out.push(p);
-                }
-            }
-        }
-    }
-    let p = root.join("post/capture");
-    if p.join("vmlinux").exists() {
-        out.push(p);
-    }
-    out.sort();
-    out
-}
+/// Where captures are and which stock tool made them: shared with btfids-post's captured
+/// test (compiled here from its source: xtask does not depend on btfids-post).
+#[path = "../../btfids-post/src/capture.rs"]
+mod capture;
 
-fn stock_for(dir: &Path) -> Option<PathBuf> {
-    let args = std::fs::read_to_string(dir.join("args")).ok()?;
-    args.lines().find_map(|l| {
-        let p = Path::new(l.split('\t').nth(1)?).join("tools/bpf/resolve_btfids/resolve_btfids");
-        p.exists().then_some(p)
-    })
+/// The capture directories that hold a vmlinux.
+fn default_dirs() -> Vec<PathBuf> {
+    capture::default_dirs()
+        .into_iter()
+        .filter(|p| p.join("vmlinux").exists())
+        .collect()
 }
 
 struct Input {
@@ -178,7 +159,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut inputs = Vec::new();
     let mut left_out = Vec::new();
     for d in &dirs {
-        let Some(dir_stock) = stock.clone().or_else(|| stock_for(d)) else {
+        let Some(dir_stock) = stock.clone().or_else(|| capture::stock_from_args(d)) else {
             return Err(format!(
                 "bench: no stock resolve_btfids for {}; use --stock PATH",
                 d.display()
