@@ -45,3 +45,31 @@ pub fn stock_from_args(dir: &Path) -> Option<PathBuf> {
         p.exists().then_some(p)
     })
 }
+
+/// What a capture directory holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    /// The base BTF its modules are resolved against: `vmlinux` or `base.vmlinux` in it.
+    pub base: Option<PathBuf>,
+    /// The inputs: `vmlinux` and every `*.ko`, sorted.
+    pub files: Vec<PathBuf>,
+}
+
+/// List a capture directory; the error names it.
+pub fn read(dir: &Path) -> Result<Capture, String> {
+    let base = ["vmlinux", "base.vmlinux"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.exists());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n == "vmlinux" || n.to_string_lossy().ends_with(".ko"))
+        })
+        .collect();
+    files.sort();
+    Ok(Capture { base, files })
+}

@@ -98,20 +98,8 @@ fn captured_inputs_match_stock_resolve_btfids() {
             ));
             continue;
         };
-        let base = ["vmlinux", "base.vmlinux"]
-            .iter()
-            .map(|n| dir.join(n))
-            .find(|p| p.exists());
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|d| d.path())
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n == "vmlinux" || n.to_string_lossy().ends_with(".ko"))
-            })
-            .collect();
-        files.sort();
+        let btfids_post::capture::Capture { base, files } =
+            btfids_post::capture::read(&dir).unwrap();
         let work = common::tmpdir("captured");
         for f in files {
             let is_mod = f.extension().is_some_and(|x| x == "ko");

@@ -165,20 +165,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 d.display()
             ));
         };
-        let base = ["vmlinux", "base.vmlinux"]
-            .iter()
-            .map(|n| d.join(n))
-            .find(|p| p.exists());
-        let mut files: Vec<PathBuf> = std::fs::read_dir(d)
-            .map_err(|e| format!("{}: {e}", d.display()))?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n == "vmlinux" || n.to_string_lossy().ends_with(".ko"))
-            })
-            .collect();
-        files.sort();
+        let capture::Capture { base, files } = capture::read(d)?;
         for f in files {
             let is_mod = f.extension().is_some_and(|x| x == "ko");
             let mut dump = Command::new(&post);
