@@ -173,6 +173,31 @@ fn base_file(dir: &Path, name: &str, e: Endian) -> (Vec<u8>, PathBuf) {
     (bytes, path)
 }
 
+/// A test's scratch directory, with the base BTF of byte order `e` written in it as `base`.
+struct Fixture {
+    dir: PathBuf,
+    e: Endian,
+    base_bytes: Vec<u8>,
+    basep: PathBuf,
+}
+
+impl Fixture {
+    fn new(tag: &str, e: Endian) -> Self {
+        let dir = tmpdir(tag);
+        let (base_bytes, basep) = base_file(&dir, "base", e);
+        Fixture {
+            dir,
+            e,
+            base_bytes,
+            basep,
+        }
+    }
+    /// The base BTF, parsed.
+    fn base(&self) -> Btf<'_> {
+        Btf::parse(&self.base_bytes, None).unwrap()
+    }
+}
+
 /// `btfids-post -b BASE FILE`.
 fn resolve(basep: &Path, p: &Path) -> Run {
     run(&[os("-b"), os(basep), os(p)])
@@ -397,12 +422,11 @@ fn extended_sets_match_the_patched_resolve_btfids() {
 
 #[test]
 fn c_module_resolves_and_second_run_is_a_no_op() {
-    let dir = tmpdir("c");
     for e in [Endian::Little, Endian::Big] {
-        let (base_bytes, basep) = base_file(&dir, "base", e);
-        let base = Btf::parse(&base_bytes, None).unwrap();
-        let p = write(&dir, "m.ko", &c_module(true, e, &base));
-        let r = resolve(&basep, &p);
+        let f = Fixture::new(&format!("c-{e:?}"), e);
+        let base = f.base();
+        let p = write(&f.dir, "m.ko", &c_module(true, e, &base));
+        let r = resolve(&f.basep, &p);
         assert!(r.ok, "{}", r.stderr);
         assert!(
             r.stderr
@@ -417,16 +441,16 @@ fn c_module_resolves_and_second_run_is_a_no_op() {
             r.stderr
         );
         let once = std::fs::read(&p).unwrap();
-        assert_settled(&basep, &p, &once);
+        assert_settled(&f.basep, &p, &once);
         // --strict refuses the unresolved name and leaves the file alone.
         let fresh = c_module(true, e, &base);
-        let p2 = write(&dir, "m2.ko", &fresh);
-        let r = run(&[os("--strict"), os("-b"), os(&basep), os(&p2)]);
+        let p2 = write(&f.dir, "m2.ko", &fresh);
+        let r = run(&[os("--strict"), os("-b"), os(&f.basep), os(&p2)]);
         assert!(!r.ok);
         assert!(r.stderr.contains("nothing_like_this"), "{}", r.stderr);
         assert_eq!(std::fs::read(&p2).unwrap(), fresh);
         // check on the unprocessed file lists problems.
-        let c = check(&basep, &p2);
+        let c = check(&f.basep, &p2);
         assert!(!c.ok);
         assert!(c.stdout.contains("mod_func"), "{}", c.stdout);
     }
@@ -441,14 +465,13 @@ fn func<'a>(btf: &Btf<'a>, name: &str) -> Option<(u32, Type<'a>)> {
 
 #[test]
 fn rust_module_gets_btf_and_extended_set() {
-    let dir = tmpdir("rust");
     for e in [Endian::Little, Endian::Big] {
-        let (base_bytes, basep) = base_file(&dir, "base", e);
-        let base = Btf::parse(&base_bytes, None).unwrap();
+        let f = Fixture::new(&format!("rust-{e:?}"), e);
+        let base = f.base();
         let recs = rust_records();
         let input = rust_module(e, &base, &recs, |_| {});
-        let p = write(&dir, "r.ko", &input);
-        let out = resolved(&[os("-v"), os("--strict"), os("-b"), os(&basep)], &p);
+        let p = write(&f.dir, "r.ko", &input);
+        let out = resolved(&[os("-v"), os("--strict"), os("-b"), os(&f.basep)], &p);
         let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
         let raw = section(&elf, ".BTF");
         let btf = Btf::parse(raw, Some(&base)).unwrap();
@@ -522,8 +545,8 @@ fn rust_module_gets_btf_and_extended_set() {
         // The struct id list resolved to base and module types.
         assert_eq!(e.u32(d, 4), Some(ret.id));
         // Second run: nothing changes; check passes; dump names everything.
-        assert_settled(&basep, &p, &out);
-        let j = run(&[os("dump"), os("--json"), os("-b"), os(&basep), os(&p)]);
+        assert_settled(&f.basep, &p, &out);
+        let j = run(&[os("dump"), os("--json"), os("-b"), os(&f.basep), os(&p)]);
         assert!(j.ok, "{}", j.stderr);
         let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
         let rset = v
@@ -546,13 +569,11 @@ fn rust_module_gets_btf_and_extended_set() {
 
 #[test]
 fn legacy_set8_mode_and_idempotence() {
-    let dir = tmpdir("legacy");
-    let e = Endian::Little;
-    let (base_bytes, basep) = base_file(&dir, "base", e);
-    let base = Btf::parse(&base_bytes, None).unwrap();
+    let f = Fixture::new("legacy", Endian::Little);
+    let (e, base) = (f.e, f.base());
     let recs = rust_records();
-    let p = write(&dir, "r.ko", &rust_module(e, &base, &recs, |_| {}));
-    let out = resolved(&[os("--legacy-set8"), os("-b"), os(&basep)], &p);
+    let p = write(&f.dir, "r.ko", &rust_module(e, &base, &recs, |_| {}));
+    let out = resolved(&[os("--legacy-set8"), os("-b"), os(&f.basep)], &p);
     let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
     let d = section(&elf, ".BTF_ids");
     let off = 8;
@@ -570,8 +591,8 @@ fn legacy_set8_mode_and_idempotence() {
     assert!(d[off + 8 + 32..off + 8 + 4 * SET8_ARGS_ENTRY_SIZE]
         .iter()
         .all(|&b| b == 0));
-    assert_second_run_no_op(&[os("--legacy-set8"), os("-b"), os(&basep)], &p, &out);
-    let d = run(&[os("dump"), os("-b"), os(&basep), os(&p)]);
+    assert_second_run_no_op(&[os("--legacy-set8"), os("-b"), os(&f.basep)], &p, &out);
+    let d = run(&[os("dump"), os("-b"), os(&f.basep), os(&p)]);
     assert!(d.stdout.contains("rset (Converted)"), "{}", d.stdout);
 }
 
@@ -591,10 +612,8 @@ fn refused(dir: &Path, basep: &Path, name: &str, bytes: &[u8], needle: &str) {
 
 #[test]
 fn record_mismatches_are_errors_naming_kfunc_and_argument() {
-    let dir = tmpdir("mismatch");
-    let e = Endian::Little;
-    let (base_bytes, basep) = base_file(&dir, "base", e);
-    let base = Btf::parse(&base_bytes, None).unwrap();
+    let f = Fixture::new("mismatch", Endian::Little);
+    let (e, base) = (f.e, f.base());
     let recs = rust_records();
     let mut bad = rust_records();
     bad[0].arg_flags[1] = 0; // record says: hint not nullable; the set says nullable
@@ -608,8 +627,8 @@ fn record_mismatches_are_errors_naming_kfunc_and_argument() {
     let mut mixed = input.clone();
     mixed[sb..sb + sg.size as usize].copy_from_slice(elf_good.section_data(sg).unwrap());
     refused(
-        &dir,
-        &basep,
+        &f.dir,
+        &f.basep,
         "r.ko",
         &mixed,
         "kfunc bpf_rust_a: argument 1 (hint)",
@@ -625,8 +644,8 @@ fn record_mismatches_are_errors_naming_kfunc_and_argument() {
     };
     let input = c_module_with(true, e, &base, vec![sec(META_SECTION, rec.write(e))]);
     refused(
-        &dir,
-        &basep,
+        &f.dir,
+        &f.basep,
         "c.ko",
         &input,
         "kfunc mod_func: BTF FUNC_PROTO has 0 arguments, the .kfunc.meta record 1",
@@ -643,31 +662,29 @@ fn record_mismatches_are_errors_naming_kfunc_and_argument() {
         |_| {},
     );
     let needle = "kfunc bpf_c_kfunc: the base BTF already has a FUNC";
-    refused(&dir, &basep, "clash.ko", &input, needle);
+    refused(&f.dir, &f.basep, "clash.ko", &input, needle);
     // Unknown per-argument bits in an extended set entry.
     let input = rust_module(e, &base, &recs, |ids| {
         let entries = [("bpf_c_kfunc", 0, [0, 0, 1 << 30, 0, 0])];
         ids.set8("bits", BTF_SET8_ARGS_HEADER_FLAGS, &entries);
     });
     let needle = "set 'bits': kfunc bpf_c_kfunc: argument 2: arg_flags[2] has unknown bits";
-    refused(&dir, &basep, "bits.ko", &input, needle);
+    refused(&f.dir, &f.basep, "bits.ko", &input, needle);
     // An extended-set entry with neither record nor FUNC.
     let input = rust_module(e, &base, &recs, |ids| {
         let entries = [("bpf_ghost", 0, [0; 5])];
         ids.set8("xset", BTF_SET8_ARGS_HEADER_FLAGS, &entries);
     });
     let needle = "kfunc bpf_ghost: no .kfunc.meta record and no BTF FUNC";
-    refused(&dir, &basep, "r2.ko", &input, needle);
+    refused(&f.dir, &f.basep, "r2.ko", &input, needle);
 }
 
 /// Entries no symbol covers keep whatever they hold; huge values must not break the sort
 /// (found by the `pipeline` fuzz target: main.c's `*a - *b` is not a total order).
 #[test]
 fn garbage_in_uncovered_entries_sorts_without_panic() {
-    let dir = tmpdir("garbage");
-    let e = Endian::Little;
-    let (base_bytes, basep) = base_file(&dir, "base", e);
-    let base = Btf::parse(&base_bytes, None).unwrap();
+    let f = Fixture::new("garbage", Endian::Little);
+    let (e, base) = (f.e, f.base());
     let vals = [
         0x7fff_ffffu32,
         0x8000_0001,
@@ -687,8 +704,8 @@ fn garbage_in_uncovered_entries_sorts_without_panic() {
         ids.word(v);
     }
     let b = ids_module(true, &base, ids, Vec::new());
-    let p = write(&dir, "g.ko", &b);
-    let out = resolved(&[os("-b"), os(&basep)], &p);
+    let p = write(&f.dir, "g.ko", &b);
+    let out = resolved(&[os("-b"), os(&f.basep)], &p);
     let elf = btfids_post::elf::ElfFile::parse(&out).unwrap();
     let d = section(&elf, ".BTF_ids");
     let got: Vec<i32> = (0..vals.len())
@@ -700,10 +717,8 @@ fn garbage_in_uncovered_entries_sorts_without_panic() {
 /// Malformed inputs: each gives an error naming what is wrong, and the file is unchanged.
 #[test]
 fn malformed_corpus() {
-    let dir = tmpdir("bad");
-    let e = Endian::Little;
-    let (base_bytes, basep) = base_file(&dir, "base", e);
-    let base = Btf::parse(&base_bytes, None).unwrap();
+    let f = Fixture::new("bad", Endian::Little);
+    let (e, base) = (f.e, f.base());
     let good = c_module(true, e, &base);
     let elf = btfids_post::elf::ElfFile::parse(&good).unwrap();
     let ids_off = elf.section_by_name(".BTF_ids").unwrap().unwrap().offset as usize;
@@ -817,8 +832,8 @@ fn malformed_corpus() {
     let _ = ids_off;
 
     for (name, bytes, needle) in &cases {
-        let p = write(&dir, &format!("{name}.ko"), bytes);
-        let r = resolve(&basep, &p);
+        let p = write(&f.dir, &format!("{name}.ko"), bytes);
+        let r = resolve(&f.basep, &p);
         assert!(!r.ok, "{name}: accepted");
         assert!(
             r.stderr.contains(&*p.to_string_lossy()),
