@@ -114,6 +114,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 /// Entry point of `cargo xtask bench`.
 pub fn run(args: &[String]) -> Result<(), String> {
+    // `/usr/bin/time` measures each tool's peak RSS.
+    crate::deps::ensure_debian_packages(&["time"])?;
     let mut dirs = Vec::new();
     let mut stock: Option<PathBuf> = None;
     let mut rounds = 9usize;
