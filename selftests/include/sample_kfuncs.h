@@ -35,6 +35,45 @@ extern __u64 bpf_sample_scale(struct SampleObj *obj, __u32 factor) __ksym;
 extern __u32 bpf_sample_name_len(const char *name) __ksym;
 /* sleepable: may sleep (cond_resched), returns obj's id */
 extern __u32 bpf_sample_sleep(struct SampleObj *obj) __ksym;
+/* optional(data), size(len, of = data): sum of the len bytes at data, 0 when data is NULL */
+extern __u64 bpf_sample_sum_opt(const __u8 *data, __u32 len) __ksym;
+/* const_size(len, of = buf): fills buf with 1, 2, 3, ..., returns len (a known constant) */
+extern __u32 bpf_sample_fill(__u8 *buf, __u32 len) __ksym;
+/* trusted(obj), ignore(cookie): obj's value + (cookie & 0xff); cookie is never dereferenced */
+extern __u64 bpf_sample_cookie(struct SampleObj *obj, const void *cookie) __ksym;
+/* map(map): max_entries of a BPF map */
+extern __u32 bpf_sample_map_size(void *map) __ksym;
+
+/* Only what the programs read, relocated against vmlinux BTF (CO-RE). */
+struct task_struct {
+	int pid;
+	struct task_struct *real_parent;
+	struct task_struct *pi_top_task;
+} __attribute__((preserve_access_index));
+
+/* rcu(task): the pid of a trusted or RCU-protected task */
+extern int bpf_sample_task_pid(struct task_struct *task) __ksym;
+
+/* The open-coded iterator over the module's table: state on the stack, 8 bytes. */
+struct bpf_iter_sample {
+	__u64 __opaque[1];
+} __attribute__((aligned(8)));
+
+/* iter_new, iter(it): iterate from object start (-EINVAL and empty past the table) */
+extern int bpf_iter_sample_new(struct bpf_iter_sample *it, __u32 start) __ksym;
+/* iter_next, ret_null, iter(it): the next object's value, NULL at the end */
+extern const __u64 *bpf_iter_sample_next(struct bpf_iter_sample *it) __ksym;
+/* iter_destroy, iter(it) */
+extern void bpf_iter_sample_destroy(struct bpf_iter_sample *it) __ksym;
+/* iter(it): index of the next object the iteration returns (a plain kfunc) */
+extern __u32 bpf_sample_iter_pos(struct bpf_iter_sample *it) __ksym;
+
+/* vmlinux kfuncs (kernel/bpf/helpers.c) */
+extern struct task_struct *bpf_task_from_pid(__s32 pid) __ksym;
+extern void bpf_task_release(struct task_struct *p) __ksym;
+extern void bpf_rcu_read_lock(void) __ksym;
+extern void bpf_rcu_read_unlock(void) __ksym;
+
 /* references the BPF side holds on the module's objects, summed over the table */
 extern __u64 bpf_sample_live_refs(void) __ksym;
 

@@ -23,6 +23,11 @@
 #define P_FILL_LEN	len
 #define P_IGN		p
 #define P_MAP		m
+#define P_SO_DATA	data
+#define P_SO_LEN	len
+#define P_COOKIE	cookie
+#define P_MAPARG	map
+#define P_ITER	it
 #ifndef PARITY_MODULE
 #define PARITY_MODULE	"kfunc_cargs"
 #endif
@@ -41,6 +46,15 @@ BTF_ID_FLAGS_ARGS(func, bpf_sample_scale, KF_TRUSTED_ARGS, 0, KF_ARG_CONST)
 BTF_ID_FLAGS_ARGS(func, bpf_sample_name_len, 0, KF_ARG_STR)
 BTF_ID_FLAGS_ARGS(func, bpf_sample_sleep, KF_SLEEPABLE | KF_TRUSTED_ARGS)
 BTF_ID_FLAGS_ARGS(func, bpf_sample_live_refs, 0)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_sum_opt, 0, KF_ARG_OPTIONAL, KF_ARG_SIZE | KF_ARG_MEM(0))
+BTF_ID_FLAGS_ARGS(func, bpf_sample_fill, 0, 0, KF_ARG_CONST_SIZE | KF_ARG_MEM(0))
+BTF_ID_FLAGS_ARGS(func, bpf_sample_cookie, KF_TRUSTED_ARGS, 0, KF_ARG_IGNORE)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_map_size, 0, KF_ARG_MAP)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_task_pid, KF_RCU)
+BTF_ID_FLAGS_ARGS(func, bpf_iter_sample_new, KF_ITER_NEW)
+BTF_ID_FLAGS_ARGS(func, bpf_iter_sample_next, KF_ITER_NEXT | KF_RET_NULL)
+BTF_ID_FLAGS_ARGS(func, bpf_iter_sample_destroy, KF_ITER_DESTROY)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_iter_pos, 0, KF_ARG_ITER)
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_sum_opt, 0, KF_ARG_OPTIONAL, KF_ARG_SIZE | KF_ARG_MEM(0))
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_fill, 0, 0, KF_ARG_CONST_SIZE | KF_ARG_MEM(0))
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_ign, 0, KF_ARG_IGNORE)
@@ -58,6 +72,15 @@ BTF_ID_FLAGS(func, bpf_sample_scale, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, bpf_sample_name_len)
 BTF_ID_FLAGS(func, bpf_sample_sleep, KF_SLEEPABLE | KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, bpf_sample_live_refs)
+BTF_ID_FLAGS(func, bpf_sample_sum_opt)
+BTF_ID_FLAGS(func, bpf_sample_fill)
+BTF_ID_FLAGS(func, bpf_sample_cookie, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_sample_map_size)
+BTF_ID_FLAGS(func, bpf_sample_task_pid, KF_RCU)
+BTF_ID_FLAGS(func, bpf_iter_sample_new, KF_ITER_NEW)
+BTF_ID_FLAGS(func, bpf_iter_sample_next, KF_ITER_NEXT | KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_iter_sample_destroy, KF_ITER_DESTROY)
+BTF_ID_FLAGS(func, bpf_sample_iter_pos)
 BTF_ID_FLAGS(func, bpf_cpar_sum_opt)
 BTF_ID_FLAGS(func, bpf_cpar_fill)
 BTF_ID_FLAGS(func, bpf_cpar_ign)

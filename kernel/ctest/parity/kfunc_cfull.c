@@ -23,6 +23,11 @@
 #define P_FILL_LEN	len
 #define P_IGN		p
 #define P_MAP		m
+#define P_SO_DATA	data
+#define P_SO_LEN	len
+#define P_COOKIE	cookie
+#define P_MAPARG	map
+#define P_ITER	it
 #define PARITY_MODULE	"kfunc_cfull"
 
 #include "parity_body.h"
@@ -38,6 +43,15 @@ BTF_ID_FLAGS_ARGS(func, bpf_sample_scale, 0, KF_ARG_TRUSTED, KF_ARG_CONST)
 BTF_ID_FLAGS_ARGS(func, bpf_sample_name_len, 0, KF_ARG_STR)
 BTF_ID_FLAGS_ARGS(func, bpf_sample_sleep, KF_SLEEPABLE, KF_ARG_TRUSTED)
 BTF_ID_FLAGS_ARGS(func, bpf_sample_live_refs, 0)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_sum_opt, 0, KF_ARG_OPTIONAL, KF_ARG_SIZE | KF_ARG_MEM(0))
+BTF_ID_FLAGS_ARGS(func, bpf_sample_fill, 0, 0, KF_ARG_CONST_SIZE | KF_ARG_MEM(0))
+BTF_ID_FLAGS_ARGS(func, bpf_sample_cookie, 0, KF_ARG_TRUSTED, KF_ARG_IGNORE)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_map_size, 0, KF_ARG_MAP)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_task_pid, 0, KF_ARG_RCU)
+BTF_ID_FLAGS_ARGS(func, bpf_iter_sample_new, KF_ITER_NEW, KF_ARG_ITER)
+BTF_ID_FLAGS_ARGS(func, bpf_iter_sample_next, KF_ITER_NEXT | KF_RET_NULL, KF_ARG_ITER)
+BTF_ID_FLAGS_ARGS(func, bpf_iter_sample_destroy, KF_ITER_DESTROY, KF_ARG_ITER)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_iter_pos, 0, KF_ARG_ITER)
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_sum_opt, 0, KF_ARG_OPTIONAL, KF_ARG_SIZE | KF_ARG_MEM(0))
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_fill, 0, 0, KF_ARG_CONST_SIZE | KF_ARG_MEM(0))
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_ign, 0, KF_ARG_IGNORE)

@@ -25,6 +25,11 @@
 #define P_FILL_LEN	len__szk
 #define P_IGN		p__ign
 #define P_MAP		m__map
+#define P_SO_DATA	data__opt
+#define P_SO_LEN	len__sz
+#define P_COOKIE	cookie__ign
+#define P_MAPARG	map__map
+#define P_ITER	it__iter
 #define PARITY_MODULE	"kfunc_csfx"
 
 #include "parity_body.h"
@@ -40,6 +45,15 @@ BTF_ID_FLAGS(func, bpf_sample_scale, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, bpf_sample_name_len)
 BTF_ID_FLAGS(func, bpf_sample_sleep, KF_SLEEPABLE | KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, bpf_sample_live_refs)
+BTF_ID_FLAGS(func, bpf_sample_sum_opt)
+BTF_ID_FLAGS(func, bpf_sample_fill)
+BTF_ID_FLAGS(func, bpf_sample_cookie, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_sample_map_size)
+BTF_ID_FLAGS(func, bpf_sample_task_pid, KF_RCU)
+BTF_ID_FLAGS(func, bpf_iter_sample_new, KF_ITER_NEW)
+BTF_ID_FLAGS(func, bpf_iter_sample_next, KF_ITER_NEXT | KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_iter_sample_destroy, KF_ITER_DESTROY)
+BTF_ID_FLAGS(func, bpf_sample_iter_pos)
 BTF_ID_FLAGS(func, bpf_cpar_sum_opt)
 BTF_ID_FLAGS(func, bpf_cpar_fill)
 BTF_ID_FLAGS(func, bpf_cpar_ign)

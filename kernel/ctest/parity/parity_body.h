@@ -2,9 +2,13 @@
 /*
  * The kfuncs of the parity modules (kfunc_csfx.c, kfunc_cargs.c): the same semantics as
  * kernel-sample/kfunc_sample.rs (a table of refcounted objects), plus four kfuncs for the
- * suffixes the sample does not use (__opt, __szk, __ign, __map). The includer defines the
+ * suffixes the sample did not use at first (__opt, __szk, __ign, __map); the sample has
+ * its own kfuncs for them now (bpf_sample_sum_opt, _fill, _cookie, _map_size). The includer defines the
  * parameter names P_* (suffixed or plain) and PARITY_MODULE.
  */
+#include <linux/sched.h>
+#include <linux/pid.h>
+
 #define NR_OBJS		4
 #define NAME_MAX_LEN	64
 #define SUM_MAX		256
@@ -90,6 +94,84 @@ __bpf_kfunc u64 bpf_sample_live_refs(void)
 	for (i = 0; i < NR_OBJS; i++)
 		n += refcount_read(&objs[i].refs) - 1;
 	return n;
+}
+
+/* optional(data), size(len, of = data): the sum of len bytes at data, 0 for NULL. */
+__bpf_kfunc u64 bpf_sample_sum_opt(const u8 *P_SO_DATA, u32 P_SO_LEN)
+{
+	u32 i, n = min_t(u32, P_SO_LEN, SUM_MAX);
+	u64 s = 0;
+
+	if (!P_SO_DATA)
+		return 0;
+	for (i = 0; i < n; i++)
+		s += P_SO_DATA[i];
+	return s;
+}
+
+/* const_size(len, of = buf): fills buf with 1, 2, 3, ... and returns len. */
+__bpf_kfunc u32 bpf_sample_fill(u8 *buf, u32 P_FILL_LEN)
+{
+	u32 i;
+
+	for (i = 0; i < P_FILL_LEN && i < SUM_MAX; i++)
+		buf[i] = i + 1;
+	return P_FILL_LEN;
+}
+
+/* trusted(obj), ignore(cookie): cookie is never dereferenced. */
+__bpf_kfunc u64 bpf_sample_cookie(struct SampleObj *obj, const void *P_COOKIE)
+{
+	return obj->value + ((unsigned long)P_COOKIE & 0xff);
+}
+
+/* map(map): max_entries of a BPF map. */
+__bpf_kfunc u32 bpf_sample_map_size(void *P_MAPARG)
+{
+	return ((struct bpf_map *)P_MAPARG)->max_entries;
+}
+
+/* rcu(task): the pid of a trusted or RCU-protected task. */
+__bpf_kfunc int bpf_sample_task_pid(struct task_struct *task)
+{
+	return __task_pid_nr_ns(task, PIDTYPE_PID, NULL);
+}
+
+/* The open-coded iterator over the table (kernel-sample's bpf_iter_sample). */
+struct bpf_iter_sample {
+	u32 pos;
+	u32 end;
+} __aligned(8);
+
+__bpf_kfunc int bpf_iter_sample_new(struct bpf_iter_sample *it, u32 start)
+{
+	int ret = 0;
+
+	if (start > NR_OBJS) {
+		start = NR_OBJS;
+		ret = -EINVAL;
+	}
+	it->pos = start;
+	it->end = NR_OBJS;
+	return ret;
+}
+
+__bpf_kfunc const u64 *bpf_iter_sample_next(struct bpf_iter_sample *it)
+{
+	if (it->pos >= it->end || it->end > NR_OBJS)
+		return NULL;
+	return &objs[it->pos++].value;
+}
+
+__bpf_kfunc void bpf_iter_sample_destroy(struct bpf_iter_sample *it)
+{
+	it->pos = it->end;
+}
+
+/* iter(it): a plain kfunc taking an iterator. */
+__bpf_kfunc u32 bpf_sample_iter_pos(struct bpf_iter_sample *P_ITER)
+{
+	return P_ITER->pos;
 }
 
 /* __opt on the memory argument: data may be NULL (then 0). */

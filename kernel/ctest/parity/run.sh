@@ -196,7 +196,9 @@ fi
 nprog=$(wc -l <"$out/results.p.kfunc_csfx")
 [ "$nprog" -gt 0 ] || { ko "no program results for kfunc_csfx"; echo "parity: $pass passed, $fail failed"; exit 1; }
 same=0 differ=0 ctl_differ=0 accepted=0 refused=0 normalized=0
-norm() { sed -E 's/(call [A-Za-z0-9_]+)#[0-9]+/\1#<btf id>/' "$1"; }
+# Masked: kfunc BTF ids ('call name#<id>') and kernel addresses (a map's, loaded with
+# ld_imm64: 'r1 = 0xffff888000...'), which differ between boots and modules.
+norm() { sed -E -e 's/(call [A-Za-z0-9_]+)#[0-9]+/\1#<btf id>/' -e 's/0xffff[0-9a-f]{12}/<kernel addr>/g' "$1"; }
 verdict() { echo "$1" | awk '{ if ($3 == "loaded") print "loaded=" $4; else if ($3 == "refused") print "refused(" $4 ")"; else print $3 }'; }
 printf '%-40s %-16s %-16s %-5s %-22s %-18s %-16s %s\n' "program" "suffixes (csfx)" "arg flags" "same" "control (cctl)" "stock 6.12 (csfx)" "full (cfull)" "Rust sample" >"$out/table.txt"
 u_same=0 u_differ=0 r_same=0 r_differ=0
@@ -279,6 +281,6 @@ fi
 echo
 [ -n "$unpatched" ] && echo "parity: stock 6.12 with suffixes: $u_same same as the patched kernel, $u_differ differ"
 [ -n "$rust" ] && echo "parity: full C conversion vs Rust sample: $r_same same, $r_differ differ"
-echo "parity: $nprog programs ($accepted accepted, $refused refused with suffixes): $same identical with per-argument flags ($normalized verifier logs identical once kfunc BTF ids in 'call name#id' are masked), $differ differ; control differs on $ctl_differ"
+echo "parity: $nprog programs ($accepted accepted, $refused refused with suffixes): $same identical with per-argument flags ($normalized verifier logs identical once kfunc BTF ids in 'call name#id' and kernel addresses are masked), $differ differ; control differs on $ctl_differ"
 echo "parity: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ignore(cookie) of bpf_sample_cookie, map(map) of bpf_sample_map_size. */
+#include <linux/bpf.h>
+#include "bpf_misc.h"
+#include "sample_kfuncs.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 3);
+	__type(key, __u32);
+	__type(value, __u64);
+} arr SEC(".maps");
+
+SEC("syscall")
+__description("a scalar for the ignored cookie (legacy: a pointer argument, a scalar refused)")
+__flag_arg(ignore) __success_args __retval_args(62) __failure_legacy
+__msg_legacy("arg#1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
+int cookie_scalar(void *ctx)
+{
+	struct SampleObj *o = bpf_sample_acquire(1);
+	__u64 v;
+
+	if (!o)
+		return -1;
+	v = bpf_sample_cookie(o, (const void *)(long)0x2a);
+	bpf_sample_release(o);
+	return v;
+}
+
+SEC("syscall")
+__description("ignore is per argument: a NULL obj next to the ignored cookie is refused "
+	      "(legacy: the unflagged cookie is refused first)")
+__flag_arg(ignore) __failure __msg_args("R1 may be NULL, but the argument is trusted")
+__msg_legacy("arg#1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
+int cookie_null_obj(void *ctx)
+{
+	return bpf_sample_cookie(NULL, (const void *)(long)0x2a);
+}
+
+SEC("syscall")
+__description("a BPF map for the map argument (legacy: void * is not a memory type)")
+__flag_arg(map) __success_args __retval_args(3) __failure_legacy
+__msg_legacy("args#0 pointer type UNKNOWN  is not supported")
+int map_size_map(void *ctx)
+{
+	return bpf_sample_map_size(&arr);
+}
+
+SEC("syscall")
+__description("a stack pointer for the map argument")
+__flag_arg(map) __failure __msg_args("pointer in R1 isn't map pointer")
+__msg_legacy("arg#0 pointer type UNKNOWN  must point to scalar, or struct with scalar")
+int map_size_stack(void *ctx)
+{
+	__u64 x = 0;
+
+	return bpf_sample_map_size(&x);
+}

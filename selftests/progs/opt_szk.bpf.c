@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/* optional(data) of bpf_sample_sum_opt, const_size(len, of = buf) of bpf_sample_fill. */
+#include <linux/bpf.h>
+#include "bpf_misc.h"
+#include "sample_kfuncs.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} bytes SEC(".maps");
+
+SEC("syscall")
+__description("NULL for the optional memory of a (memory, size) pair "
+	      "(legacy: no size pair, a NULL 1-byte memory argument passes too)")
+__flag_arg(optional) __success __retval(0)
+int sum_opt_null(void *ctx)
+{
+	return bpf_sample_sum_opt(NULL, 0);
+}
+
+SEC("syscall")
+__description("a buffer for the optional memory: the size is still checked")
+__flag_arg(optional) __success __retval(10)
+int sum_opt_buf(void *ctx)
+{
+	__u8 b[4] = { 1, 2, 3, 4 };
+
+	return bpf_sample_sum_opt(b, sizeof(b));
+}
+
+SEC("syscall")
+__description("a maybe-NULL map value for the optional memory: accepted, the kfunc sees "
+	      "NULL or 8 checked bytes (legacy: 1 byte checked)")
+__flag_arg(optional) __success __retval(0)
+int sum_opt_maybe_null(void *ctx)
+{
+	__u8 *p = bpf_map_lookup_elem(&bytes, &(__u32){ 0 });
+
+	return bpf_sample_sum_opt(p, 8);
+}
+
+SEC("syscall")
+__description("a maybe-NULL map value with a size past its end: optional skips the size "
+	      "check only for a known NULL (legacy: 1 byte checked, accepted, never run)")
+__flag_arg(optional) __failure_args __msg_args("memory, len pair leads to invalid memory access")
+__success_legacy __unsafe_legacy
+int sum_opt_maybe_null_too_long(void *ctx)
+{
+	__u8 *p = bpf_map_lookup_elem(&bytes, &(__u32){ 0 });
+
+	return bpf_sample_sum_opt(p, 16);
+}
+
+SEC("syscall")
+__description("a constant size for the filled buffer")
+__flag_arg(const_size) __success __retval(44)
+int fill_const(void *ctx)
+{
+	__u8 b[4] = {};
+
+	return bpf_sample_fill(b, sizeof(b)) * 10 + b[3];
+}
+
+SEC("syscall")
+__description("a size only known at run time (legacy: a 1-byte memory argument, "
+	      "accepted, never run: it would write past the buffer)")
+__flag_arg(const_size) __failure_args __msg_args("R2 must be a known constant")
+__success_legacy __unsafe_legacy
+int fill_variable(void *ctx)
+{
+	__u8 b[4] = {};
+
+	return bpf_sample_fill(b, bpf_get_prandom_u32() & 3);
+}
