@@ -281,6 +281,38 @@ pub unsafe fn bpf_sample_iter_pos(it: *mut bpf_iter_sample) -> u32 {
     unsafe { (*it).pos }
 }
 
+/// Makes `d` a null dynptr (all bytes zero, as `bpf_dynptr_set_null`): `d` must be an
+/// uninitialised dynptr on the program's stack, which this kfunc initialises.
+///
+/// 6.12 accepts an uninitialised dynptr argument only for its own constructors
+/// (`bpf_dynptr_from_skb`/`_xdp`/`_clone`, which give it a type): for this kfunc the
+/// verifier refuses every call (selftests/README.md, "uninit").
+#[kfunc(uninit(d))]
+pub unsafe fn bpf_sample_dynptr_null(d: *mut bindings::bpf_dynptr) -> c_int {
+    // SAFETY: `d` points to a `struct bpf_dynptr` on the program's stack.
+    unsafe { core::ptr::write_bytes(d, 0, 1) };
+    0
+}
+
+/// The first 8 bytes of a program's refcounted local object (from `bpf_obj_new`, with a
+/// `struct bpf_refcount` field); by this kfunc's contract the object starts with a `u64`.
+#[kfunc(refcounted_kptr(obj))]
+pub unsafe fn bpf_sample_local_value(obj: *const c_void) -> u64 {
+    // SAFETY: the verifier checked `obj` is a local object with a `bpf_refcount` field
+    // (so at least 8 bytes with the leading `u64` of the contract).
+    unsafe { core::ptr::read(obj.cast::<u64>()) }
+}
+
+/// As `bpf_sample_local_value` for any object from `bpf_obj_new` (`alloc(obj)`).
+///
+/// 6.12 reserves allocated-object arguments to `bpf_obj_drop_impl`: the verifier refuses
+/// every call (selftests/README.md, "alloc").
+#[kfunc(alloc(obj))]
+pub unsafe fn bpf_sample_local_peek(obj: *const c_void) -> u64 {
+    // SAFETY: as above, were the verifier to let a call through.
+    unsafe { core::ptr::read(obj.cast::<u64>()) }
+}
+
 /// References BPF programs hold on table objects, over the whole table.
 #[kfunc]
 pub unsafe fn bpf_sample_live_refs() -> u64 {
@@ -310,6 +342,9 @@ kfunc_set!(
         bpf_iter_sample_next,
         bpf_iter_sample_destroy,
         bpf_sample_iter_pos,
+        bpf_sample_dynptr_null,
+        bpf_sample_local_value,
+        bpf_sample_local_peek,
         bpf_sample_live_refs,
     ]
 );
@@ -334,6 +369,9 @@ const KFUNC_NAMES: &[&str] = &[
     "bpf_iter_sample_next",
     "bpf_iter_sample_destroy",
     "bpf_sample_iter_pos",
+    "bpf_sample_dynptr_null",
+    "bpf_sample_local_value",
+    "bpf_sample_local_peek",
     "bpf_sample_live_refs",
 ];
 

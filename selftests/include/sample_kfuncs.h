@@ -68,11 +68,21 @@ extern void bpf_iter_sample_destroy(struct bpf_iter_sample *it) __ksym;
 /* iter(it): index of the next object the iteration returns (a plain kfunc) */
 extern __u32 bpf_sample_iter_pos(struct bpf_iter_sample *it) __ksym;
 
+/* uninit(d): makes d a null dynptr (never accepted by 6.12 for a module kfunc) */
+struct bpf_dynptr;
+extern int bpf_sample_dynptr_null(struct bpf_dynptr *d) __ksym;
+/* refcounted_kptr(obj): the leading u64 of a refcounted local object */
+extern __u64 bpf_sample_local_value(const void *obj) __ksym;
+/* alloc(obj): the leading u64 of a local object (never accepted by 6.12 for a module kfunc) */
+extern __u64 bpf_sample_local_peek(const void *obj) __ksym;
+
 /* vmlinux kfuncs (kernel/bpf/helpers.c) */
 extern struct task_struct *bpf_task_from_pid(__s32 pid) __ksym;
 extern void bpf_task_release(struct task_struct *p) __ksym;
 extern void bpf_rcu_read_lock(void) __ksym;
 extern void bpf_rcu_read_unlock(void) __ksym;
+extern void *bpf_obj_new_impl(__u64 local_type_id, void *meta) __ksym;
+extern void bpf_obj_drop_impl(void *kptr, void *meta) __ksym;
 
 /* references the BPF side holds on the module's objects, summed over the table */
 extern __u64 bpf_sample_live_refs(void) __ksym;

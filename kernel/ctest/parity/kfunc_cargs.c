@@ -28,6 +28,9 @@
 #define P_COOKIE	cookie
 #define P_MAPARG	map
 #define P_ITER	it
+#define P_DYNPTR	d
+#define P_RC_OBJ	obj
+#define P_ALLOC_OBJ	obj
 #ifndef PARITY_MODULE
 #define PARITY_MODULE	"kfunc_cargs"
 #endif
@@ -55,6 +58,9 @@ BTF_ID_FLAGS_ARGS(func, bpf_iter_sample_new, KF_ITER_NEW)
 BTF_ID_FLAGS_ARGS(func, bpf_iter_sample_next, KF_ITER_NEXT | KF_RET_NULL)
 BTF_ID_FLAGS_ARGS(func, bpf_iter_sample_destroy, KF_ITER_DESTROY)
 BTF_ID_FLAGS_ARGS(func, bpf_sample_iter_pos, 0, KF_ARG_ITER)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_dynptr_null, 0, KF_ARG_UNINIT)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_local_value, 0, KF_ARG_REFCOUNTED_KPTR)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_local_peek, 0, KF_ARG_ALLOC)
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_sum_opt, 0, KF_ARG_OPTIONAL, KF_ARG_SIZE | KF_ARG_MEM(0))
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_fill, 0, 0, KF_ARG_CONST_SIZE | KF_ARG_MEM(0))
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_ign, 0, KF_ARG_IGNORE)
@@ -81,6 +87,9 @@ BTF_ID_FLAGS(func, bpf_iter_sample_new, KF_ITER_NEW)
 BTF_ID_FLAGS(func, bpf_iter_sample_next, KF_ITER_NEXT | KF_RET_NULL)
 BTF_ID_FLAGS(func, bpf_iter_sample_destroy, KF_ITER_DESTROY)
 BTF_ID_FLAGS(func, bpf_sample_iter_pos)
+BTF_ID_FLAGS(func, bpf_sample_dynptr_null)
+BTF_ID_FLAGS(func, bpf_sample_local_value)
+BTF_ID_FLAGS(func, bpf_sample_local_peek)
 BTF_ID_FLAGS(func, bpf_cpar_sum_opt)
 BTF_ID_FLAGS(func, bpf_cpar_fill)
 BTF_ID_FLAGS(func, bpf_cpar_ign)

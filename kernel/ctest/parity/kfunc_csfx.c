@@ -30,6 +30,9 @@
 #define P_COOKIE	cookie__ign
 #define P_MAPARG	map__map
 #define P_ITER	it__iter
+#define P_DYNPTR	d__uninit
+#define P_RC_OBJ	obj__refcounted_kptr
+#define P_ALLOC_OBJ	obj__alloc
 #define PARITY_MODULE	"kfunc_csfx"
 
 #include "parity_body.h"
@@ -54,6 +57,9 @@ BTF_ID_FLAGS(func, bpf_iter_sample_new, KF_ITER_NEW)
 BTF_ID_FLAGS(func, bpf_iter_sample_next, KF_ITER_NEXT | KF_RET_NULL)
 BTF_ID_FLAGS(func, bpf_iter_sample_destroy, KF_ITER_DESTROY)
 BTF_ID_FLAGS(func, bpf_sample_iter_pos)
+BTF_ID_FLAGS(func, bpf_sample_dynptr_null)
+BTF_ID_FLAGS(func, bpf_sample_local_value)
+BTF_ID_FLAGS(func, bpf_sample_local_peek)
 BTF_ID_FLAGS(func, bpf_cpar_sum_opt)
 BTF_ID_FLAGS(func, bpf_cpar_fill)
 BTF_ID_FLAGS(func, bpf_cpar_ign)

@@ -174,6 +174,25 @@ __bpf_kfunc u32 bpf_sample_iter_pos(struct bpf_iter_sample *P_ITER)
 	return P_ITER->pos;
 }
 
+/* uninit(d): makes d a null dynptr (6.12 never accepts a call: no dynptr type). */
+__bpf_kfunc int bpf_sample_dynptr_null(struct bpf_dynptr *P_DYNPTR)
+{
+	memset(P_DYNPTR, 0, sizeof(*P_DYNPTR));
+	return 0;
+}
+
+/* refcounted_kptr(obj): the leading u64 of a refcounted local object. */
+__bpf_kfunc u64 bpf_sample_local_value(const void *P_RC_OBJ)
+{
+	return *(const u64 *)P_RC_OBJ;
+}
+
+/* alloc(obj): the same for any bpf_obj_new object (6.12 never accepts a call). */
+__bpf_kfunc u64 bpf_sample_local_peek(const void *P_ALLOC_OBJ)
+{
+	return *(const u64 *)P_ALLOC_OBJ;
+}
+
 /* __opt on the memory argument: data may be NULL (then 0). */
 __bpf_kfunc u64 bpf_cpar_sum_opt(const u8 *P_OPT_DATA, u32 P_LEN)
 {
