@@ -4,20 +4,43 @@
 #include "bpf_misc.h"
 #include "sample_kfuncs.h"
 
+/* Two elements: a run without the flags (legacy, the C control) of the 16-byte read
+ * below stays inside the map's values. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u64);
 } bytes SEC(".maps");
 
 SEC("syscall")
-__description("NULL for the optional memory of a (memory, size) pair "
-	      "(legacy: no size pair, a NULL 1-byte memory argument passes too)")
+__description("NULL with a non-zero size for the optional memory of a (memory, size) pair: "
+	      "the size is not checked (legacy: no size pair, a NULL 1-byte memory passes too)")
 __flag_arg(optional) __success __retval(0)
 int sum_opt_null(void *ctx)
 {
-	return bpf_sample_sum_opt(NULL, 0);
+	return bpf_sample_sum_opt(NULL, 8);
+}
+
+/* Zero at run time, unknown to the verifier (a writable global): the NULL path below is
+ * verified but never taken, so a module without the flags (legacy, the C control) that
+ * accepts the program does not dereference NULL when it runs.
+ */
+__u64 never_set;
+
+SEC("syscall")
+__description("NULL (on a path the verifier explores) with a size for bpf_sample_sum, whose "
+	      "memory is not optional (legacy: accepted, never run)")
+__flag_arg(optional) __failure_args __msg_args("R1 type=scalar expected=fp")
+__success_legacy __unsafe_legacy
+int sum_null_not_optional(void *ctx)
+{
+	__u8 b[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	__u8 *p = b;
+
+	if (never_set)
+		p = NULL;
+	return bpf_sample_sum(p, sizeof(b));
 }
 
 SEC("syscall")
