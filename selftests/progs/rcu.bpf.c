@@ -24,8 +24,9 @@ int task_pid_trusted(void *ctx)
 }
 
 SEC("syscall")
-__description("an RCU-protected task: real_parent read inside bpf_rcu_read_lock()")
-__flag_arg(rcu) __success __retval(1)
+__description("an RCU-protected task: real_parent read inside bpf_rcu_read_lock() "
+	      "(the log shows it is MEM_RCU, not trusted)")
+__flag_arg(rcu) __success __retval(1) __msg("rcu_ptr_task_struct")
 int task_pid_rcu(void *ctx)
 {
 	struct task_struct *t = bpf_task_from_pid(bpf_get_current_pid_tgid() >> 32), *p;
