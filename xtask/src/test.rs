@@ -272,7 +272,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             5,
             "C kfunc sets with BTF_ID_FLAGS_ARGS in QEMU (cargo xtask kernel --ctest)",
         );
-        let c = xtask(&["kernel", "--variant", "both", "--ctest"])?;
+        let mut c = xtask(&["kernel", "--variant", "both", "--ctest"])?;
+        // Each checkout gets its own work directories (the scripts' defaults are in /tmp).
+        c.env("OUT", crate::sample::target_dir().join("kfa-ctest"));
         let (ok, tally) = run_counting(c, parse_plain, false)?;
         total.add(tally);
         if !ok && tally.failed == 0 {
@@ -290,6 +292,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         c.arg(root.join("kernel/ctest/parity/run.sh"))
             .arg(&patched.tree)
             .arg(&unpatched.tree)
+            .env("OUT", crate::sample::target_dir().join("kfunc-parity"))
             .env(
                 "RUST_SAMPLE_KO",
                 crate::sample::target_dir().join("kfunc-sample/args/kfunc_sample.ko"),
