@@ -244,7 +244,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if !no_vm {
         // Point the tests that build against or read a kernel tree at the cached builds.
         let patched = crate::kernel::ensure_kernel(crate::kernel::Variant::Patched)?;
-        t.env("KFUNC_KERNEL_TREE", &patched.tree);
+        let unpatched = crate::kernel::ensure_kernel(crate::kernel::Variant::Unpatched)?;
+        let tool = "tools/bpf/resolve_btfids/resolve_btfids";
+        t.env("KFUNC_KERNEL_TREE", &patched.tree)
+            .env("RESOLVE_BTFIDS", unpatched.tree.join(tool))
+            .env("RESOLVE_BTFIDS_PATCHED", patched.tree.join(tool));
     }
     let (ok, tally) = run_counting(t, parse_libtest, true)?;
     total.add(tally);

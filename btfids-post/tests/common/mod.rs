@@ -286,13 +286,23 @@ pub fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
-/// The stock resolve_btfids: $RESOLVE_BTFIDS, or the manual build tree of this project.
+/// The stock resolve_btfids: $RESOLVE_BTFIDS, else the one of an unpatched kernel built by
+/// `cargo xtask kernel` (~/.cache/kfunc-args/kernel/unpatched-*/linux), else the manual
+/// build tree of this project.
 pub fn stock_resolve_btfids() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("RESOLVE_BTFIDS") {
         return Some(PathBuf::from(p));
     }
-    let home = std::env::var("HOME").ok()?;
-    let p = Path::new(&home)
-        .join(".cache/kfunc-args/manual/unpatched/tools/bpf/resolve_btfids/resolve_btfids");
-    p.exists().then_some(p)
+    let cache = Path::new(&std::env::var("HOME").ok()?).join(".cache/kfunc-args");
+    let tool = "tools/bpf/resolve_btfids/resolve_btfids";
+    let mut trees: Vec<PathBuf> = std::fs::read_dir(cache.join("kernel"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|d| d.file_name().to_string_lossy().starts_with("unpatched-"))
+        .map(|d| d.path().join("linux"))
+        .collect();
+    trees.sort();
+    trees.push(cache.join("manual/unpatched"));
+    trees.into_iter().map(|t| t.join(tool)).find(|p| p.exists())
 }

@@ -201,7 +201,9 @@ nprog=$(wc -l <"$out/results.p.kfunc_csfx")
 same=0 differ=0 ctl_differ=0 accepted=0 refused=0 normalized=0
 # Masked: kfunc BTF ids ('call name#<id>') and kernel addresses (a map's, loaded with
 # ld_imm64: 'r1 = 0xffff888000...'), which differ between boots and modules.
-norm() { sed -E -e 's/(call [A-Za-z0-9_]+)#[0-9]+/\1#<btf id>/' -e 's/0xffff[0-9a-f]{12}/<kernel addr>/g' "$1"; }
+# BTF ids and addresses differ between kernels (pahole -j is not reproducible), and the
+# verifier pads "call name#id" to a column: mask both and fold runs of blanks.
+norm() { sed -E -e 's/(call [A-Za-z0-9_]+)#[0-9]+/\1#<btf id>/' -e 's/0xffff[0-9a-f]{12}/<kernel addr>/g' -e 's/[[:space:]]+/ /g' "$1"; }
 verdict() { echo "$1" | awk '{ if ($3 == "loaded") print "loaded=" $4; else if ($3 == "refused") print "refused(" $4 ")"; else print $3 }'; }
 printf '%-40s %-16s %-16s %-5s %-22s %-18s %-16s %s\n' "program" "suffixes (csfx)" "arg flags" "same" "control (cctl)" "stock 6.12 (csfx)" "full (cfull)" "Rust sample" >"$out/table.txt"
 u_same=0 u_differ=0 r_same=0 r_differ=0
