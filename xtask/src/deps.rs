@@ -2,6 +2,8 @@
 //! sources and bindgen. Each `ensure_*` function checks first and only installs what is
 //! missing, saying what it does; the other xtask commands reuse them.
 
+use std::fs;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -16,7 +18,7 @@ fn debian_package_installed(pkg: &str) -> bool {
 }
 
 /// Run a command, inheriting stdout/stderr, and fail with a message naming it.
-fn run_visible(cmd: &mut Command, what: &str) -> Result<(), String> {
+pub fn run_visible(cmd: &mut Command, what: &str) -> Result<(), String> {
     let status = cmd
         .status()
         .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
@@ -25,6 +27,41 @@ fn run_visible(cmd: &mut Command, what: &str) -> Result<(), String> {
     } else {
         Err(format!("{what} failed ({status})"))
     }
+}
+
+/// Run a command with stdin closed and its stdout and stderr appended to `log` (after a
+/// `### what` line); on failure, the error names the command and shows the log's last lines.
+pub fn run_logged(cmd: &mut Command, what: &str, log: &Path) -> Result<(), String> {
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    writeln!(f, "### {what}").map_err(|e| format!("{}: {e}", log.display()))?;
+    let f2 = f
+        .try_clone()
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    let st = cmd
+        .stdout(Stdio::from(f))
+        .stderr(Stdio::from(f2))
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
+    if st.success() {
+        return Ok(());
+    }
+    let text = fs::read_to_string(log).unwrap_or_default();
+    Err(format!(
+        "{what} failed ({st}); last lines of {}:\n{}",
+        log.display(),
+        tail_lines(&text, 30)
+    ))
+}
+
+/// The last `n` lines of `s`.
+pub fn tail_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 fn is_root() -> bool {

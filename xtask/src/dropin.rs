@@ -29,7 +29,7 @@ use crate::selftests;
 use crate::vm::{self, VmSpec};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Options merged over the patched kernel's config: in-tree modules for the comparison.
@@ -100,41 +100,14 @@ if [ "$ids" != DIFF ] && [ "$btf" != DIFF ] && [ "$src" = "$prc" ]; then rm -rf 
 exit $prc
 "#;
 
+/// FNV-1a over length-prefixed parts, as 16 hex digits.
 fn fnv(parts: &[&[u8]]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = kernel::Fnv::new();
     for p in parts {
-        for &c in (p.len() as u64).to_le_bytes().iter().chain(p.iter()) {
-            h ^= u64::from(c);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        h.write(&(p.len() as u64).to_le_bytes());
+        h.write(p);
     }
-    format!("{h:016x}")
-}
-
-fn run_logged(cmd: &mut Command, what: &str, log: &Path) -> Result<(), String> {
-    let f = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| format!("{}: {e}", log.display()))?;
-    let f2 = f.try_clone().map_err(|e| e.to_string())?;
-    let st = cmd
-        .stdout(Stdio::from(f))
-        .stderr(Stdio::from(f2))
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
-    if st.success() {
-        Ok(())
-    } else {
-        let text = fs::read_to_string(log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        Err(format!(
-            "{what} failed ({st}); last lines of {}:\n{}",
-            log.display(),
-            lines[lines.len().saturating_sub(30)..].join("\n")
-        ))
-    }
+    format!("{:016x}", h.0)
 }
 
 fn make(tree: &Path) -> Command {
@@ -204,7 +177,7 @@ fn prepare_tree(patched: &kernel::KernelTree, dir: &Path, log: &Path) -> Result<
             patched.tree.display(),
             tree.display()
         );
-        run_logged(
+        crate::deps::run_logged(
             Command::new("cp").arg("-a").arg(&patched.tree).arg(&tree),
             "cp -a of the patched tree",
             log,
@@ -216,7 +189,7 @@ fn prepare_tree(patched: &kernel::KernelTree, dir: &Path, log: &Path) -> Result<
     if !dir.join("configured.ok").exists() {
         let frag = dir.join("extra.config");
         fs::write(&frag, EXTRA_CONFIG.join("\n") + "\n").map_err(|e| e.to_string())?;
-        run_logged(
+        crate::deps::run_logged(
             Command::new(tree.join("scripts/kconfig/merge_config.sh"))
                 .current_dir(&tree)
                 .arg("-m")
@@ -225,7 +198,7 @@ fn prepare_tree(patched: &kernel::KernelTree, dir: &Path, log: &Path) -> Result<
             "merge the extra config",
             log,
         )?;
-        run_logged(make(&tree).arg("olddefconfig"), "make olddefconfig", log)?;
+        crate::deps::run_logged(make(&tree).arg("olddefconfig"), "make olddefconfig", log)?;
         let cfg = fs::read_to_string(tree.join(".config")).map_err(|e| e.to_string())?;
         let missing: Vec<&&str> = EXTRA_CONFIG
             .iter()
@@ -252,7 +225,7 @@ fn build_tree(tree: &Path, wrapper: &Wrapper, log: &Path) -> Result<(), String> 
         wrapper.script.display(),
         log.display()
     );
-    run_logged(&mut c, "make bzImage modules", log)?;
+    crate::deps::run_logged(&mut c, "make bzImage modules", log)?;
     eprintln!("dropin: built in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())
 }
@@ -297,7 +270,7 @@ fn build_oot(
         let mut c = make(tree);
         c.arg(format!("M={}", d.display())).arg("modules");
         wrapper.apply(&mut c);
-        run_logged(&mut c, &format!("out-of-tree modules {src}"), log)?;
+        crate::deps::run_logged(&mut c, &format!("out-of-tree modules {src}"), log)?;
         for m in *mods {
             v.push((format!("{src}/{m}.ko"), d.join(format!("{m}.ko"))));
         }
@@ -388,7 +361,7 @@ fn vm_selftests(tree: &Path, work: &Path) -> Result<(u32, u32, u32), String> {
         let src = kernel::repo_root().join("kernel-sample").join(f);
         fs::copy(&src, dir.join(f)).map_err(|e| format!("{}: {e}", src.display()))?;
     }
-    run_logged(
+    crate::deps::run_logged(
         make(tree)
             .arg(format!("M={}", dir.display()))
             .arg(format!("KFUNC_MACROS={}", so.display()))
@@ -483,12 +456,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let t0 = Instant::now();
     let patched = kernel::ensure_kernel(Variant::Patched)?;
-    let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
     let key = fnv(&[
         patched.tree.as_os_str().as_encoded_bytes(),
         EXTRA_CONFIG.join("\n").as_bytes(),
     ]);
-    let dir = PathBuf::from(home).join(format!(".cache/kfunc-args/kernel/dropin-{key}"));
+    let dir = kernel::cache_dir(&format!("kernel/dropin-{key}"))?;
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let log = dir.join("build.log");
     let tree = prepare_tree(&patched, &dir, &log)?;

@@ -91,9 +91,14 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn cache_root() -> Result<PathBuf, String> {
+/// `~/.cache/kfunc-args/<sub>`: where every xtask command keeps what it builds.
+pub fn cache_dir(sub: &str) -> Result<PathBuf, String> {
     let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
-    Ok(PathBuf::from(home).join(".cache/kfunc-args/kernel"))
+    Ok(PathBuf::from(home).join(".cache/kfunc-args").join(sub))
+}
+
+fn cache_root() -> Result<PathBuf, String> {
+    cache_dir("kernel")
 }
 
 /// The patch files of the series, in application order.
@@ -112,13 +117,15 @@ pub fn patch_files() -> Result<Vec<PathBuf>, String> {
 }
 
 /// 64-bit FNV-1a: a hash that is the same on every Rust version (unlike `DefaultHasher`).
-struct Fnv(u64);
+pub struct Fnv(pub u64);
 
 impl Fnv {
-    fn new() -> Self {
+    /// The FNV-1a offset basis.
+    pub fn new() -> Self {
         Fnv(0xcbf2_9ce4_8422_2325)
     }
-    fn write(&mut self, b: &[u8]) {
+    /// Hash `b` in.
+    pub fn write(&mut self, b: &[u8]) {
         for &c in b {
             self.0 ^= u64::from(c);
             self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
@@ -183,35 +190,6 @@ fn stamp_text(inputs: &[(String, Vec<u8>)]) -> String {
         }
     }
     s
-}
-
-fn run_quiet(cmd: &mut Command, what: &str, log: &Path) -> Result<(), String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
-    let mut f = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| format!("{}: {e}", log.display()))?;
-    let _ = writeln!(f, "### {what}");
-    let _ = f.write_all(&out.stdout);
-    let _ = f.write_all(&out.stderr);
-    if !out.status.success() {
-        let text = String::from_utf8_lossy(&out.stderr).to_string()
-            + &String::from_utf8_lossy(&out.stdout);
-        return Err(format!(
-            "{what} failed ({}):\n{}",
-            out.status,
-            tail_lines(&text, 30)
-        ));
-    }
-    Ok(())
-}
-
-fn tail_lines(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 fn make_cmd(tree: &Path) -> Command {
@@ -302,7 +280,7 @@ fn build(tree: &Path, log: &Path, label: &str) -> Result<(), String> {
         return Err(format!(
             "kernel build ({label}) failed ({status}); last lines of {}:\n{}",
             log.display(),
-            tail_lines(&text, 40)
+            deps::tail_lines(&text, 40)
         ));
     }
     eprintln!(
@@ -420,7 +398,7 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
             let _ = fs::remove_dir_all(&kt.tree);
             fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
             eprintln!("kernel[{label}]: unpacking {TARBALL}");
-            run_quiet(
+            deps::run_logged(
                 Command::new("tar")
                     .arg("-xJf")
                     .arg(TARBALL)
@@ -442,7 +420,7 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
                 "kernel[{label}]: applying {}",
                 p.file_name().unwrap().to_string_lossy()
             );
-            run_quiet(
+            deps::run_logged(
                 Command::new("patch")
                     .args(["-p1", "--forward", "--batch", "-d"])
                     .arg(&kt.tree)
@@ -457,12 +435,12 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
 
     if !dir.join("configured.ok").exists() {
         eprintln!("kernel[{label}]: tinyconfig + kernel/config.fragment + olddefconfig");
-        run_quiet(
+        deps::run_logged(
             make_cmd(&kt.tree).arg("tinyconfig"),
             "make tinyconfig",
             &log,
         )?;
-        run_quiet(
+        deps::run_logged(
             Command::new(kt.tree.join("scripts/kconfig/merge_config.sh"))
                 .current_dir(&kt.tree)
                 .arg("-m")
@@ -471,7 +449,7 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
             "merge kernel/config.fragment",
             &log,
         )?;
-        run_quiet(
+        deps::run_logged(
             make_cmd(&kt.tree).arg("olddefconfig"),
             "make olddefconfig",
             &log,

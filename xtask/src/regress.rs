@@ -42,28 +42,7 @@ const LIBS: &[&str] = &[
 ];
 
 fn work_dir() -> Result<PathBuf, String> {
-    let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
-    Ok(PathBuf::from(home).join(".cache/kfunc-args/regress"))
-}
-
-fn checked(cmd: &mut Command, what: &str, log: &Path) -> Result<(), String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
-    let mut text = String::from_utf8_lossy(&out.stdout).to_string();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    fs::write(log, &text).map_err(|e| format!("{}: {e}", log.display()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        let lines: Vec<&str> = text.lines().collect();
-        Err(format!(
-            "{what} failed ({}); last lines of {}:\n{}",
-            out.status,
-            log.display(),
-            lines[lines.len().saturating_sub(25)..].join("\n")
-        ))
-    }
+    kernel::cache_dir("regress")
 }
 
 /// Build `test_verifier` (from the pristine source subset) if needed; returns its path.
@@ -82,7 +61,7 @@ pub fn build_test_verifier() -> Result<PathBuf, String> {
         for s in SUBSET {
             c.arg(format!("{TOP}/{s}"));
         }
-        checked(&mut c, "unpack", &w.join("unpack.log"))?;
+        crate::deps::run_logged(&mut c, "unpack", &w.join("unpack.log"))?;
         fs::write(w.join("unpacked.ok"), b"").map_err(|e| e.to_string())?;
     }
     let out = w.join("out");
@@ -90,7 +69,7 @@ pub fn build_test_verifier() -> Result<PathBuf, String> {
     if !bin.exists() {
         eprintln!("regress: building test_verifier");
         fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-        checked(
+        crate::deps::run_logged(
             Command::new("make")
                 .arg("-C")
                 .arg(src.join("tools/testing/selftests/bpf"))
@@ -155,7 +134,7 @@ fn build_testmod(tree: &Path, label: &str) -> Result<PathBuf, String> {
         let to = dir.join(p.file_name().unwrap());
         fs::copy(&p, &to).map_err(|e| format!("{}: {e}", p.display()))?;
     }
-    checked(
+    crate::deps::run_logged(
         Command::new("make")
             .arg("-C")
             .arg(tree)

@@ -68,17 +68,11 @@ pub fn parse_variants(args: &[String], default: &str) -> Result<Vec<Variant>, St
     }
 }
 
-/// The workspace root (parent of `xtask/`).
-pub fn workspace_root() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent().map(Path::to_path_buf).unwrap_or(here)
-}
-
 /// Cargo's target directory (honours `CARGO_TARGET_DIR`).
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
+        .unwrap_or_else(|| crate::kernel::repo_root().join("target"))
 }
 
 /// The built kernel tree (with `vmlinux`, `arch/x86/boot/bzImage`) for `variant`.
@@ -115,17 +109,6 @@ fn default_tree(variant: Variant) -> Result<PathBuf, String> {
     Ok(crate::kernel::ensure_kernel(kv)?.tree)
 }
 
-fn run_checked(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let st = cmd
-        .status()
-        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
-    if st.success() {
-        Ok(())
-    } else {
-        Err(format!("{what} failed ({st})"))
-    }
-}
-
 /// The kernel's rustc version line (`CONFIG_RUSTC_VERSION_TEXT`), from its `.config`.
 fn kernel_rustc(tree: &Path) -> Result<String, String> {
     let cfg = fs::read_to_string(tree.join(".config"))
@@ -149,7 +132,7 @@ pub fn build_host_tools(tree: &Path) -> Result<(PathBuf, PathBuf), String> {
     let want = kernel_rustc(tree)?;
     let out = Command::new("rustc")
         .arg("--version")
-        .current_dir(workspace_root())
+        .current_dir(crate::kernel::repo_root())
         .output()
         .map_err(|e| format!("rustc --version: {e}"))?;
     let have = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -161,7 +144,7 @@ pub fn build_host_tools(tree: &Path) -> Result<(PathBuf, PathBuf), String> {
         ));
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run_checked(
+    crate::deps::run_visible(
         Command::new(cargo)
             .args([
                 "build",
@@ -171,7 +154,7 @@ pub fn build_host_tools(tree: &Path) -> Result<(PathBuf, PathBuf), String> {
                 "-p",
                 "btfids-post",
             ])
-            .current_dir(workspace_root()),
+            .current_dir(crate::kernel::repo_root()),
         "cargo build --release -p kfunc-macros -p btfids-post",
     )?;
     let rel = target_dir().join("release");
@@ -196,7 +179,7 @@ fn copy_if_changed(from: &Path, to: &Path) -> Result<(), String> {
 /// Build `kfunc_sample.ko` for `variant` against `tree`; returns the module's path.
 pub fn build_sample(variant: Variant, tree: &Path) -> Result<PathBuf, String> {
     let (so, post) = build_host_tools(tree)?;
-    let src = workspace_root().join("kernel-sample");
+    let src = crate::kernel::repo_root().join("kernel-sample");
     let dir = target_dir().join("kfunc-sample").join(variant.name());
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for f in ["Kbuild", "kfunc_sample.rs"] {
@@ -231,7 +214,7 @@ pub fn build_sample(variant: Variant, tree: &Path) -> Result<PathBuf, String> {
         .arg(format!("RESOLVE_BTFIDS={resolve}"))
         .arg("modules")
         .env("LIBCLANG_PATH", "/usr/lib/llvm-14/lib");
-    run_checked(
+    crate::deps::run_visible(
         &mut make,
         &format!(
             "building kernel-sample ({}) against {}",

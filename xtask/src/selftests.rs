@@ -137,7 +137,7 @@ fn run_checked(cmd: &mut Command, what: &str) -> Result<(), String> {
 
 /// Compile every `selftests/progs/*.bpf.c` that changed; returns the objects.
 pub fn build_bpf_objects(out_dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let src = sample::workspace_root().join("selftests");
+    let src = crate::kernel::repo_root().join("selftests");
     let include = src.join("include");
     let headers = files_with_suffix(&include, ".h")?;
     fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
@@ -172,7 +172,7 @@ pub fn build_bpf_objects(out_dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Build the static libbpf runner if its source changed.
 pub fn build_runner(out_dir: &Path) -> Result<PathBuf, String> {
-    let src = sample::workspace_root().join("selftests/runner/runner.c");
+    let src = crate::kernel::repo_root().join("selftests/runner/runner.c");
     let out = out_dir.join("runner");
     fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     if is_stale(&out, std::slice::from_ref(&src)) {
@@ -526,7 +526,7 @@ pub fn demo(args: &[String]) -> Result<(), String> {
         show_log: 1,
         echo: false,
     };
-    let root = sample::workspace_root();
+    let root = crate::kernel::repo_root();
     let sample_src = fs::read_to_string(root.join("kernel-sample/kfunc_sample.rs"))
         .map_err(|e| format!("kernel-sample/kfunc_sample.rs: {e}"))?;
     println!(
