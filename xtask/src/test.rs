@@ -1,9 +1,10 @@
 //! `cargo xtask test`: every test of the project, ending in one `N passed, N failed` line.
 //!
 //! Steps, each announced before it runs:
-//! 1. `cargo xtask kernel --variant both`: installs the toolchain and builds the patched and
-//!    unpatched kernels (cached on their inputs), so that the tests below that read real
-//!    kernel files (headers, captured resolve_btfids inputs) run instead of skipping;
+//! 1. the kernel builds of `cargo xtask kernel --variant both`: installs the toolchain and
+//!    builds the patched and unpatched kernels (cached on their inputs), once, so that the
+//!    tests below that read real kernel files (headers, captured resolve_btfids inputs) run
+//!    instead of skipping, and the later steps use the same trees;
 //! 2. `cargo fmt --check` and `cargo clippy --workspace --all-targets -- -D warnings`
 //!    (each counts as one test);
 //! 3. `cargo test --workspace` (its `test result:` lines are summed);
@@ -179,22 +180,26 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let no_vm = args.iter().any(|a| a == "--no-vm");
     let mut total = Tally::default();
 
-    if no_vm {
+    // The two kernel trees (built or found in the cache once, here), for the later steps.
+    let kernels = if no_vm {
         println!("\n==> [1/{STEPS}] kernel builds skipped (--no-vm)");
+        None
     } else {
-        step(
-            1,
-            "toolchain and kernel builds (cargo xtask kernel --variant both)",
-        );
-        let ok = xtask(&["kernel", "--variant", "both"])?
-            .status()
-            .map_err(|e| format!("cannot run xtask kernel: {e}"))?
-            .success();
-        if !ok {
-            println!("\n0 passed, 1 failed, 0 skipped");
-            return Err("kernel build failed".into());
+        step(1, "toolchain and kernel builds (patched and unpatched)");
+        let built =
+            crate::kernel::ensure_kernel(crate::kernel::Variant::Unpatched).and_then(|unpatched| {
+                crate::kernel::ensure_kernel(crate::kernel::Variant::Patched)
+                    .map(|patched| (patched, unpatched))
+            });
+        match built {
+            Ok(trees) => Some(trees),
+            Err(e) => {
+                eprintln!("kernel build failed: {e}");
+                println!("\n0 passed, 1 failed, 0 skipped");
+                return Err("kernel build failed".into());
+            }
         }
-    }
+    };
 
     step(
         2,
@@ -241,10 +246,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--",
         "--nocapture",
     ]);
-    if !no_vm {
+    if let Some((patched, unpatched)) = &kernels {
         // Point the tests that build against or read a kernel tree at the cached builds.
-        let patched = crate::kernel::ensure_kernel(crate::kernel::Variant::Patched)?;
-        let unpatched = crate::kernel::ensure_kernel(crate::kernel::Variant::Unpatched)?;
         let tool = "tools/bpf/resolve_btfids/resolve_btfids";
         t.env("KFUNC_KERNEL_TREE", &patched.tree)
             .env("RESOLVE_BTFIDS", unpatched.tree.join(tool))
@@ -257,10 +260,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         total.failed += 1;
     }
 
-    if no_vm {
-        println!("\n==> [4-{STEPS}/{STEPS}] VM tests skipped (--no-vm)");
-        total.skipped += 4;
-    } else {
+    if let Some((patched, unpatched)) = &kernels {
         step(
             4,
             "sample module and BPF selftests in QEMU (cargo xtask selftests)",
@@ -289,8 +289,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
             6,
             "C parity: suffixes vs per-argument flags vs the Rust sample (kernel/ctest/parity)",
         );
-        let patched = crate::kernel::ensure_kernel(crate::kernel::Variant::Patched)?;
-        let unpatched = crate::kernel::ensure_kernel(crate::kernel::Variant::Unpatched)?;
         let root = crate::kernel::repo_root();
         let mut c = Command::new("sh");
         c.arg(root.join("kernel/ctest/parity/run.sh"))
@@ -316,6 +314,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         if !ok && tally.failed == 0 {
             total.failed += 1;
         }
+    } else {
+        println!("\n==> [4-{STEPS}/{STEPS}] VM tests skipped (--no-vm)");
+        total.skipped += 4;
     }
 
     println!(
