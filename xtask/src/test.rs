@@ -157,6 +157,22 @@ fn run_counting(
     Ok((status.success(), total))
 }
 
+/// Run a test runner (see [`run_counting`]) and add its counts to `total`; a runner that
+/// fails without reporting a failed test (a build error, a crash) counts as one failure.
+fn count_into(
+    total: &mut Tally,
+    cmd: Command,
+    parse: fn(&str) -> Option<Tally>,
+    count_skips: bool,
+) -> Result<(), String> {
+    let (ok, tally) = run_counting(cmd, parse, count_skips)?;
+    total.add(tally);
+    if !ok && tally.failed == 0 {
+        total.failed += 1;
+    }
+    Ok(())
+}
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
@@ -253,12 +269,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .env("RESOLVE_BTFIDS", unpatched.tree.join(tool))
             .env("RESOLVE_BTFIDS_PATCHED", patched.tree.join(tool));
     }
-    let (ok, tally) = run_counting(t, parse_libtest, true)?;
-    total.add(tally);
-    if !ok && tally.failed == 0 {
-        // A build failure: no test ran, count it as one failure.
-        total.failed += 1;
-    }
+    count_into(&mut total, t, parse_libtest, true)?;
 
     if let Some((patched, unpatched)) = &kernels {
         step(
@@ -266,11 +277,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "sample module and BPF selftests in QEMU (cargo xtask selftests)",
         );
         let c = xtask(&["selftests", "--variant", "all"])?;
-        let (ok, tally) = run_counting(c, parse_plain, false)?;
-        total.add(tally);
-        if !ok && tally.failed == 0 {
-            total.failed += 1;
-        }
+        count_into(&mut total, c, parse_plain, false)?;
 
         step(
             5,
@@ -279,11 +286,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let mut c = xtask(&["kernel", "--variant", "both", "--ctest"])?;
         // Each checkout gets its own work directories (the scripts' defaults are in /tmp).
         c.env("OUT", crate::sample::target_dir().join("kfa-ctest"));
-        let (ok, tally) = run_counting(c, parse_plain, false)?;
-        total.add(tally);
-        if !ok && tally.failed == 0 {
-            total.failed += 1;
-        }
+        count_into(&mut total, c, parse_plain, false)?;
 
         step(
             6,
@@ -299,21 +302,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 "RUST_SAMPLE_KO",
                 crate::sample::target_dir().join("kfunc-sample/args/kfunc_sample.ko"),
             );
-        let (ok, tally) = run_counting(c, parse_plain, false)?;
-        total.add(tally);
-        if !ok && tally.failed == 0 {
-            total.failed += 1;
-        }
+        count_into(&mut total, c, parse_plain, false)?;
 
         step(
             7,
             "regression: the kernel's test_verifier on both kernels (cargo xtask regress)",
         );
-        let (ok, tally) = run_counting(xtask(&["regress"])?, parse_plain, false)?;
-        total.add(tally);
-        if !ok && tally.failed == 0 {
-            total.failed += 1;
-        }
+        count_into(&mut total, xtask(&["regress"])?, parse_plain, false)?;
     } else {
         println!("\n==> [4-{STEPS}/{STEPS}] VM tests skipped (--no-vm)");
         total.skipped += 4;
