@@ -68,6 +68,35 @@ impl Variant {
     }
 }
 
+/// Which configuration a kernel is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// `tinyconfig` + `kernel/config.fragment`: the prototype's own kernels (Rust, BTF and
+    /// what the busybox VM needs), ~6 minutes each.
+    Tiny,
+    /// The BPF selftests' own configuration, made as `tools/testing/selftests/bpf/vmtest.sh`
+    /// makes it (`config`, `config.vm` and `config.x86_64` of that directory, concatenated,
+    /// then `olddefconfig`), plus `kernel/config.selftests`: the kernel `test_progs` expects.
+    Selftests,
+}
+
+impl Flavor {
+    /// Prefix of the cache directory name.
+    fn prefix(self) -> &'static str {
+        match self {
+            Flavor::Tiny => "",
+            Flavor::Selftests => "selftests-",
+        }
+    }
+}
+
+/// The BPF selftests' config files, in `vmtest.sh`'s order, relative to the source tree.
+const SELFTESTS_CONFIGS: &[&str] = &[
+    "tools/testing/selftests/bpf/config",
+    "tools/testing/selftests/bpf/config.vm",
+    "tools/testing/selftests/bpf/config.x86_64",
+];
+
 /// A finished kernel build.
 #[derive(Debug, Clone)]
 pub struct KernelTree {
@@ -139,15 +168,27 @@ impl Fnv {
     }
 }
 
+/// The repository's config fragment of `flavor`.
+fn fragment(flavor: Flavor) -> PathBuf {
+    repo_root().join(match flavor {
+        Flavor::Tiny => "kernel/config.fragment",
+        Flavor::Selftests => "kernel/config.selftests",
+    })
+}
+
 /// The inputs of a build, as `(label, value)` lines; written into the stamp and hashed.
-fn cache_inputs(variant: Variant) -> Result<Vec<(String, Vec<u8>)>, String> {
+/// (The selftests' config files come with the source version.)
+fn cache_inputs(variant: Variant, flavor: Flavor) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut v = Vec::new();
+    if flavor == Flavor::Selftests {
+        v.push(("flavor".to_string(), b"selftests".to_vec()));
+    }
     let version = deps::command_output("dpkg-query", &["-W", "-f=${Version}", SOURCE_PACKAGE])
         .ok_or_else(|| format!("{SOURCE_PACKAGE} is not installed"))?;
     v.push(("source".to_string(), version.into_bytes()));
-    let frag = repo_root().join("kernel/config.fragment");
+    let frag = fragment(flavor);
     v.push((
-        "config.fragment".to_string(),
+        frag.file_name().unwrap().to_string_lossy().to_string(),
         fs::read(&frag).map_err(|e| format!("{}: {e}", frag.display()))?,
     ));
     if variant == Variant::Patched {
@@ -218,12 +259,14 @@ fn add_btfids_args(c: &mut Command, tree: &Path) {
 
 /// `make bzImage modules` with a progress line every `STEP` compiled objects; the whole
 /// output goes to `log`, its tail is returned on failure.
-fn build(tree: &Path, log: &Path, label: &str) -> Result<(), String> {
+fn build(tree: &Path, log: &Path, label: &str, capture: bool) -> Result<(), String> {
     const STEP: usize = 250;
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()) + 1;
     let mut c = make_cmd(tree);
     c.arg(format!("-j{jobs}")).args(["bzImage", "modules"]);
-    add_btfids_args(&mut c, tree);
+    if capture {
+        add_btfids_args(&mut c, tree);
+    }
     // One pipe for stdout and stderr, in order: run through sh.
     let mut argv = vec![shell_quote(&c.get_program().to_string_lossy())];
     argv.extend(c.get_args().map(|a| shell_quote(&a.to_string_lossy())));
@@ -358,15 +401,28 @@ fn try_adopt_manual(dir: &Path, frag: &Path) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Build (or find in the cache) one kernel variant and return its tree.
+/// Build (or find in the cache) one kernel variant of the [`Flavor::Tiny`] configuration and
+/// return its tree.
 pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
+    ensure_kernel_flavor(variant, Flavor::Tiny)
+}
+
+/// Build (or find in the cache) one kernel variant of `flavor` and return its tree.
+///
+/// The patched [`Flavor::Selftests`] kernel is an incremental build: a copy (`cp -a`, times
+/// kept) of the finished unpatched tree, patched, then `make` again, which recompiles exactly
+/// what Kbuild's dependency files say depends on the patched files (about half the objects).
+pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTree, String> {
     let label = variant.name();
     deps::ensure_debian_packages(KERNEL_PACKAGES)?;
-    deps::ensure_rust_src()?;
-    deps::ensure_bindgen()?;
-    let inputs = cache_inputs(variant)?;
+    if flavor == Flavor::Tiny {
+        deps::ensure_rust_src()?;
+        deps::ensure_bindgen()?;
+    }
+    let inputs = cache_inputs(variant, flavor)?;
     let key = cache_key(&inputs);
-    let dir = cache_root()?.join(format!("{label}-{key}"));
+    let tag = format!("{}{label}", flavor.prefix());
+    let dir = cache_root()?.join(format!("{tag}-{key}"));
     let kt = tree_of(variant, &dir);
     let stamp = dir.join("stamp");
     if stamp.exists() && kt.bzimage.exists() && kt.vmlinux.exists() {
@@ -383,13 +439,41 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
         );
         return Ok(kt);
     }
-    let frag = repo_root().join("kernel/config.fragment");
+    let frag = fragment(flavor);
     let log = kt.log.clone();
     let t0 = Instant::now();
+    let capture = flavor == Flavor::Tiny;
+
+    if flavor == Flavor::Selftests
+        && variant == Variant::Patched
+        && !dir.join("unpacked.ok").exists()
+    {
+        let base = ensure_kernel_flavor(Variant::Unpatched, flavor)?;
+        let tmp = dir.join("linux.tmp");
+        let _ = fs::remove_dir_all(&tmp);
+        let _ = fs::remove_dir_all(&kt.tree);
+        eprintln!(
+            "kernel[selftests-{label}]: copying the built unpatched tree {} (cp -a)",
+            base.tree.display()
+        );
+        deps::run_logged(
+            Command::new("cp")
+                .args(["-a", "--reflink=auto"])
+                .arg(&base.tree)
+                .arg(&tmp),
+            "copy the unpatched tree",
+            &log,
+        )?;
+        fs::rename(&tmp, &kt.tree).map_err(|e| format!("{}: {e}", kt.tree.display()))?;
+        for step in ["unpacked", "configured"] {
+            mark(&dir, step)?;
+        }
+    }
 
     if !dir.join("unpacked.ok").exists() {
         // KFUNC_ARGS_NO_ADOPT=1 forces a cold build (to measure or test one).
         let adopted = variant == Variant::Unpatched
+            && flavor == Flavor::Tiny
             && std::env::var_os("KFUNC_ARGS_NO_ADOPT").is_none()
             && try_adopt_manual(&dir, &frag)?;
         if !adopted {
@@ -433,6 +517,39 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
         mark(&dir, "patched")?;
     }
 
+    if !dir.join("configured.ok").exists() && flavor == Flavor::Selftests {
+        eprintln!(
+            "kernel[selftests-{label}]: {} + kernel/config.selftests + olddefconfig",
+            SELFTESTS_CONFIGS.join(" + ")
+        );
+        let mut text = Vec::new();
+        for f in SELFTESTS_CONFIGS
+            .iter()
+            .map(|f| kt.tree.join(f))
+            .chain([frag.clone()])
+        {
+            text.extend(fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?);
+            text.push(b'\n');
+        }
+        let cfg = kt.tree.join(".config");
+        fs::write(&cfg, text).map_err(|e| format!("{}: {e}", cfg.display()))?;
+        deps::run_logged(
+            make_cmd(&kt.tree).arg("olddefconfig"),
+            "make olddefconfig",
+            &log,
+        )?;
+        let missing = config_missing(&kt.tree, &frag)?;
+        if !missing.is_empty() {
+            return Err(format!(
+                "{}: olddefconfig dropped options of {}: {}",
+                kt.tree.join(".config").display(),
+                frag.display(),
+                missing.join(" ")
+            ));
+        }
+        mark(&dir, "configured")?;
+    }
+
     if !dir.join("configured.ok").exists() {
         eprintln!("kernel[{label}]: tinyconfig + kernel/config.fragment + olddefconfig");
         deps::run_logged(
@@ -468,17 +585,17 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
         mark(&dir, "configured")?;
     }
 
-    build(&kt.tree, &log, label)?;
+    build(&kt.tree, &log, &tag, capture)?;
 
     // The capture wrapper saves resolve_btfids' inputs when vmlinux and modules are linked.
     // A tree linked without it (adopted, or built before the wrapper existed) is relinked.
-    if capture_wrapper().is_some() && !kt.tree.join("btfids-inputs/vmlinux").exists() {
+    if capture && capture_wrapper().is_some() && !kt.tree.join("btfids-inputs/vmlinux").exists() {
         eprintln!(
             "kernel[{label}]: relinking vmlinux and modules to capture resolve_btfids inputs"
         );
         let _ = fs::remove_file(&kt.vmlinux);
         remove_kos(&kt.tree)?;
-        build(&kt.tree, &log, label)?;
+        build(&kt.tree, &log, &tag, capture)?;
         if !kt.tree.join("btfids-inputs/vmlinux").exists() {
             return Err(format!(
                 "{}: the capture wrapper did not save vmlinux",
@@ -577,7 +694,8 @@ fn remove_kos(dir: &Path) -> Result<(), String> {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask kernel [--variant patched|unpatched|both] [--ctest]\n\
+    "usage: cargo xtask kernel [--variant patched|unpatched|both] [--selftests-config] [--ctest]\n\
+     \x20 --selftests-config  the BPF selftests' configuration (the kernels of `cargo xtask progs`)\n\
      \x20 --ctest  then run kernel/ctest/run.sh (C kfunc set smoke test in QEMU) on both variants"
         .to_string()
 }
@@ -613,10 +731,12 @@ fn ctest() -> Result<(), String> {
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut which = "patched".to_string();
     let mut run_ctest = false;
+    let mut flavor = Flavor::Tiny;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--ctest" => run_ctest = true,
+            "--selftests-config" => flavor = Flavor::Selftests,
             "--variant" => which = it.next().ok_or_else(usage)?.clone(),
             s if s.starts_with("--variant=") => which = s["--variant=".len()..].to_string(),
             "-h" | "--help" => {
@@ -633,7 +753,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         other => return Err(format!("unknown variant {other:?}\n{}", usage())),
     };
     for &v in variants {
-        let kt = ensure_kernel(v)?;
+        let kt = ensure_kernel_flavor(v, flavor)?;
         eprintln!(
             "kernel[{}]: bzImage {}, vmlinux {}",
             kt.variant.name(),

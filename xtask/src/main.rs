@@ -8,6 +8,7 @@ mod bench;
 mod deps;
 mod dropin;
 mod kernel;
+mod progs;
 mod regress;
 mod sample;
 mod selftests;
@@ -28,6 +29,7 @@ fn usage() -> ExitCode {
          \x20 bench          btfids-post vs resolve_btfids: time, memory, byte identity\n\
          \x20 dropin         whole kernel built with btfids-post as RESOLVE_BTFIDS, compared\n\
          \x20 regress        the kernel's test_verifier on both kernels\n\
+         \x20 progs          the kernel's test_progs (kfunc, verifier subsets) on both kernels of the selftests' config\n\
          \x20 gen-header     print the C header generated from kfunc-layout\n"
     );
     ExitCode::from(2)
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Some("kernel") => kernel::run(rest),
         Some("dropin") => dropin::run(rest),
         Some("regress") => regress::run(rest),
+        Some("progs") => progs::run(rest),
         Some("test") => test::run(rest),
         Some("vm") => vm::run(rest),
         Some("sample") => sample::run(rest),

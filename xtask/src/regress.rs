@@ -45,8 +45,8 @@ fn work_dir() -> Result<PathBuf, String> {
     kernel::cache_dir("regress")
 }
 
-/// Build `test_verifier` (from the pristine source subset) if needed; returns its path.
-pub fn build_test_verifier() -> Result<PathBuf, String> {
+/// Unpack (once) the pristine source subset the selftests are built from; returns its top.
+pub fn ensure_source() -> Result<PathBuf, String> {
     let w = work_dir()?;
     let src = w.join(TOP);
     fs::create_dir_all(&w).map_err(|e| format!("{}: {e}", w.display()))?;
@@ -64,6 +64,13 @@ pub fn build_test_verifier() -> Result<PathBuf, String> {
         crate::deps::run_logged(&mut c, "unpack", &w.join("unpack.log"))?;
         fs::write(w.join("unpacked.ok"), b"").map_err(|e| e.to_string())?;
     }
+    Ok(src)
+}
+
+/// Build `test_verifier` (from the pristine source subset) if needed; returns its path.
+pub fn build_test_verifier() -> Result<PathBuf, String> {
+    let w = work_dir()?;
+    let src = ensure_source()?;
     let out = w.join("out");
     let bin = out.join("test_verifier");
     if !bin.exists() {
@@ -124,9 +131,18 @@ pub fn parse(console: &str) -> BTreeMap<String, (String, String)> {
 /// Build the selftests' `bpf_testmod.ko` (the kfunc test module test_verifier loads)
 /// against `tree`.
 fn build_testmod(tree: &Path, label: &str) -> Result<PathBuf, String> {
+    build_kmod(tree, "bpf_testmod", label)
+}
+
+/// Build one of the selftests' test modules (`tools/testing/selftests/bpf/<name>/`, e.g.
+/// `bpf_testmod`) against the kernel `tree`, in a copy of its directory named after `label`;
+/// returns the path of `<name>.ko`.
+pub fn build_kmod(tree: &Path, name: &str, label: &str) -> Result<PathBuf, String> {
     let w = work_dir()?;
-    let src = w.join(TOP).join("tools/testing/selftests/bpf/bpf_testmod");
-    let dir = w.join(format!("bpf_testmod-{label}"));
+    let src = ensure_source()?
+        .join("tools/testing/selftests/bpf")
+        .join(name);
+    let dir = w.join(format!("{name}-{label}"));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for e in fs::read_dir(&src).map_err(|e| format!("{}: {e}", src.display()))? {
@@ -142,10 +158,10 @@ fn build_testmod(tree: &Path, label: &str) -> Result<PathBuf, String> {
             .arg(format!("M={}", dir.display()))
             .arg("modules")
             .env("LIBCLANG_PATH", kernel::LIBCLANG_PATH),
-        &format!("building bpf_testmod.ko against the {label} kernel"),
+        &format!("building {name}.ko against the {label} kernel"),
         &dir.join("build.log"),
     )?;
-    Ok(dir.join("bpf_testmod.ko"))
+    Ok(dir.join(format!("{name}.ko")))
 }
 
 fn run_on(

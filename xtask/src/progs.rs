@@ -1,0 +1,421 @@
+//! `cargo xtask progs`: the kernel's own BPF selftests runner, `test_progs`, with its kfunc
+//! and verifier subsets, on the unpatched and on the patched kernel, compared test by test.
+//!
+//! 1. Both kernels are built with the selftests' own configuration ([`Flavor::Selftests`]:
+//!    `tools/testing/selftests/bpf/config*` as `vmtest.sh` combines them), the patched one
+//!    incrementally from the unpatched tree.
+//! 2. `test_progs` and its ~800 BPF objects are built once, with clang-19, from the pristine
+//!    6.12 source, against the unpatched kernel's BTF (`VMLINUX_BTF`, as the selftests
+//!    Makefile does for the kernel it tests): the same binary runs on both kernels.
+//! 3. The selftests' test modules (`bpf_testmod.ko`, the kfunc test module with
+//!    suffix-named kfuncs, and its companions) are built against each kernel.
+//! 4. Each kernel boots in QEMU (TCG) with a busybox initramfs holding `test_progs`, the BPF
+//!    objects and the modules, and runs `test_progs -t <SUBSETS>`.
+//! 5. Every test and subtest that is OK on the unpatched kernel must be OK on the patched
+//!    one. A test that fails or is skipped on the unpatched kernel counts as skipped, unless
+//!    the patched kernel gives it another status, which is reported.
+//!
+//! Not part of `cargo xtask test` (CI): it needs two kernels of the selftests' much larger
+//! configuration (~20 and ~10 minutes cold on 2 cores), a ~15-minute `test_progs` build and
+//! two long TCG runs. Work directory: `~/.cache/kfunc-args/progs/`.
+
+use crate::kernel::{self, Flavor, KernelTree, Variant};
+use crate::vm::{self, VmSpec};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The subsets run by default, as `test_progs -t` patterns (each matches test names that
+/// contain it): the verifier's own tests and every test family whose programs call kfuncs.
+pub const SUBSETS: &[&str] = &[
+    "verifier",
+    "verif_",
+    "kfunc",
+    "cpumask",
+    "dynptr",
+    "iters",
+    "rbtree",
+    "linked_list",
+    "local_kptr_stash",
+    "refcounted_kptr",
+    "map_kptr",
+    "kptr_xchg_inline",
+    "percpu_alloc",
+    "arena",
+    "rcu_read_lock",
+    "exceptions",
+    "bpf_nf",
+    "crypto",
+    "wq",
+];
+
+/// The selftests' test modules `test_progs` loads, built against each kernel.
+const KMODS: &[&str] = &[
+    "bpf_testmod",
+    "bpf_test_no_cfi",
+    "bpf_test_modorder_x",
+    "bpf_test_modorder_y",
+];
+
+/// Debian packages the `test_progs` build and run need.
+const PACKAGES: &[&str] = &[
+    "clang-19",
+    "llvm-19",
+    "lld",
+    "gcc",
+    "make",
+    "pkg-config",
+    "libelf-dev",
+    "zlib1g-dev",
+    "libzstd-dev",
+    "libssl-dev",
+    "busybox-static",
+    "qemu-system-x86",
+    "cpio",
+];
+
+/// Results of one run: `#N` or `#N/M` -> (test or test/subtest name, OK|FAIL|SKIP).
+pub type Results = BTreeMap<String, (String, String)>;
+
+fn work_dir() -> Result<PathBuf, String> {
+    kernel::cache_dir("progs")
+}
+
+/// Build `test_progs` against `base`'s BTF (once per kernel build); returns the output dir.
+fn build_test_progs(base: &KernelTree) -> Result<PathBuf, String> {
+    let src = crate::regress::ensure_source()?;
+    let key = base
+        .tree
+        .parent()
+        .and_then(|d| d.file_name())
+        .map(|n| n.to_string_lossy().to_string())
+        .ok_or("kernel tree has no cache directory")?;
+    let dir = work_dir()?.join(format!("build-{key}"));
+    let out = dir.join("out");
+    if dir.join("built.ok").exists() && out.join("test_progs").exists() {
+        eprintln!("progs: test_progs cached: {}", out.display());
+        return Ok(out);
+    }
+    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()) + 1;
+    eprintln!(
+        "progs: building test_progs and its BPF objects with clang-19 (log: {})",
+        dir.join("build.log").display()
+    );
+    let mut c = Command::new("make");
+    c.arg("-C")
+        .arg(src.join("tools/testing/selftests/bpf"))
+        .arg(format!("-j{jobs}"))
+        .arg(format!("OUTPUT={}", out.display()))
+        .arg(format!("VMLINUX_BTF={}", base.vmlinux.display()))
+        .args(["CLANG=clang-19", "LLC=llc-19", "LLVM_STRIP=llvm-strip-19"]);
+    // The test modules are built per kernel (with the kernel's compiler, LLVM=1), not here.
+    for m in KMODS {
+        c.arg("-o").arg(out.join(format!("{m}.ko")));
+    }
+    c.arg(out.join("test_progs"));
+    crate::deps::run_logged(&mut c, "make test_progs", &dir.join("build.log"))?;
+    fs::write(dir.join("built.ok"), b"").map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// The shared libraries `bin` needs, from `ldd` (the dynamic loader included).
+fn shared_libs(bin: &Path) -> Result<Vec<PathBuf>, String> {
+    let o = Command::new("ldd")
+        .arg(bin)
+        .output()
+        .map_err(|e| format!("ldd: {e}"))?;
+    if !o.status.success() {
+        return Err(format!("ldd {} failed", bin.display()));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let p = match l.split_once("=>") {
+                Some((_, r)) => r.trim().split(' ').next()?,
+                None => l.split(' ').next()?,
+            };
+            p.starts_with('/').then(|| PathBuf::from(p))
+        })
+        .collect())
+}
+
+/// Files of the build output the VM gets, under `/progs`.
+fn runtime_files(out: &Path) -> Result<Vec<(PathBuf, String)>, String> {
+    let mut v = Vec::new();
+    for e in fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        let Some(name) = p.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+            continue;
+        };
+        let wanted = name.ends_with(".bpf.o")
+            || name.starts_with("btf_dump_test_case_")
+            || [
+                "test_progs",
+                "urandom_read",
+                "liburandom_read.so",
+                "uprobe_multi",
+            ]
+            .contains(&name.as_str());
+        if wanted && p.is_file() {
+            v.push((p, format!("/progs/{name}")));
+        }
+    }
+    v.sort();
+    Ok(v)
+}
+
+/// One test or subtest result line of `test_progs`: `#12 name:OK`, `#12/3 name/sub:FAIL`,
+/// `#12 name:OK (SKIP: 1/3)`. Returns (number, name, status).
+fn parse_line(l: &str) -> Option<(String, String, String)> {
+    let rest = l.trim_end().strip_prefix('#')?;
+    let (num, tail) = rest.split_once(' ')?;
+    if num.is_empty() || !num.chars().all(|c| c.is_ascii_digit() || c == '/') {
+        return None;
+    }
+    let tail = tail.trim_start();
+    for st in ["OK", "FAIL", "SKIP"] {
+        if let Some(n) = tail.strip_suffix(&format!(":{st}")) {
+            return Some((num.to_string(), n.to_string(), st.to_string()));
+        }
+    }
+    let i = tail.rfind(":OK (SKIP: ")?;
+    tail.ends_with(')')
+        .then(|| (num.to_string(), tail[..i].to_string(), "OK".to_string()))
+}
+
+/// Test results from a `test_progs` console: `#N` or `#N/M` -> (name, status).
+pub fn parse(console: &str) -> Results {
+    console
+        .lines()
+        .filter_map(parse_line)
+        .map(|(n, name, st)| (format!("#{n}"), (name, st)))
+        .collect()
+}
+
+fn run_on(
+    kt: &KernelTree,
+    out: &Path,
+    tests: &str,
+    deny: &str,
+    timeout: Duration,
+) -> Result<(Results, String), String> {
+    let label = format!("selftests-{}", kt.variant.name());
+    let mut files = runtime_files(out)?;
+    for m in KMODS {
+        let ko = crate::regress::build_kmod(&kt.tree, m, &label)?;
+        files.push((ko, format!("/progs/{m}.ko")));
+    }
+    for l in shared_libs(&out.join("test_progs"))? {
+        let g = l.to_string_lossy().to_string();
+        files.push((l, g));
+    }
+    let deny_arg = if deny.is_empty() {
+        String::new()
+    } else {
+        format!(" -d '{deny}'")
+    };
+    // Kernel messages would interleave with the results on the one serial console: they
+    // are held back (dmesg -n 1) and printed after the run, where the problem scan sees them.
+    let command = format!(
+        "mount -t bpf bpf /sys/fs/bpf\n\
+         mount -t debugfs debugfs /sys/kernel/debug\n\
+         mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null\n\
+         mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null\n\
+         ip link set lo up 2>/dev/null\n\
+         dmesg -n 1\n\
+         cd /progs && ./test_progs -t '{tests}'{deny_arg}; echo \"PROGS-RC=$?\"\n\
+         echo '--- kernel log ---'; dmesg; true"
+    );
+    let w = work_dir()?;
+    let spec = VmSpec {
+        kernel: kt.bzimage.clone(),
+        modules: Vec::new(),
+        files,
+        command,
+        work_dir: w.join(format!("vm-{label}")),
+        timeout,
+        memory_mib: 3072,
+        echo: false,
+    };
+    eprintln!(
+        "progs: test_progs on the {label} kernel (TCG; console: {})",
+        spec.work_dir.join("console.log").display()
+    );
+    let o = vm::run_vm(&spec)?;
+    if o.timed_out {
+        return Err(format!(
+            "{label}: VM timed out after {} s ({})",
+            timeout.as_secs(),
+            o.console_log.display()
+        ));
+    }
+    let summary = o
+        .console
+        .lines()
+        .find(|l| l.starts_with("Summary: "))
+        .ok_or_else(|| {
+            format!(
+                "{label}: test_progs printed no summary ({})",
+                o.console_log.display()
+            )
+        })?
+        .to_string();
+    println!("progs: {label}: {summary} ({:.0} s)", o.wall.as_secs_f64());
+    if !o.problems.is_empty() {
+        println!(
+            "progs: {label}: {} kernel problem line(s) in the log ({})",
+            o.problems.len(),
+            o.console_log.display()
+        );
+    }
+    Ok((parse(&o.console), summary))
+}
+
+fn usage() -> String {
+    format!(
+        "usage: cargo xtask progs [--tests PATTERNS] [--deny PATTERNS] [--timeout SECONDS]\n\
+         \x20 --tests    test_progs -t patterns, comma-separated (default: {})\n\
+         \x20 --deny     test_progs -d patterns (default: none)\n\
+         \x20 --timeout  per-kernel VM limit (default 5400)",
+        SUBSETS.join(",")
+    )
+}
+
+/// The comparison of two runs: (passed on both, differences, not OK on the unpatched
+/// kernel and the same on the patched one).
+pub fn compare(a: &Results, b: &Results) -> (usize, Vec<String>, usize) {
+    let mut passed = 0;
+    let mut same_not_ok = 0;
+    let mut diffs = Vec::new();
+    for (k, (name, st)) in a {
+        match b.get(k) {
+            Some((n2, _)) if n2 != name => diffs.push(format!(
+                "{k}: {name} on the unpatched kernel, {n2} on the patched one"
+            )),
+            Some((_, st2)) if st2 == st && st == "OK" => passed += 1,
+            Some((_, st2)) if st2 == st => same_not_ok += 1,
+            Some((_, st2)) => diffs.push(format!("{k} {name}: unpatched {st}, patched {st2}")),
+            None => diffs.push(format!("{k} {name}: not run on the patched kernel")),
+        }
+    }
+    for (k, (name, _)) in b {
+        if !a.contains_key(k) {
+            diffs.push(format!("{k} {name}: not run on the unpatched kernel"));
+        }
+    }
+    (passed, diffs, same_not_ok)
+}
+
+/// `cargo xtask progs`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mut tests = SUBSETS.join(",");
+    let mut deny = String::new();
+    let mut timeout = 5400u64;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--tests" => tests = it.next().ok_or_else(usage)?.clone(),
+            "--deny" => deny = it.next().ok_or_else(usage)?.clone(),
+            "--timeout" => timeout = it.next().and_then(|s| s.parse().ok()).ok_or_else(usage)?,
+            "-h" | "--help" => {
+                println!("{}", usage());
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument {other:?}\n{}", usage())),
+        }
+    }
+    crate::deps::ensure_debian_packages(PACKAGES)?;
+    let unpatched = kernel::ensure_kernel_flavor(Variant::Unpatched, Flavor::Selftests)?;
+    let patched = kernel::ensure_kernel_flavor(Variant::Patched, Flavor::Selftests)?;
+    let out = build_test_progs(&unpatched)?;
+    let limit = Duration::from_secs(timeout);
+    let (a, sa) = run_on(&unpatched, &out, &tests, &deny, limit)?;
+    let (b, sb) = run_on(&patched, &out, &tests, &deny, limit)?;
+    let count = |m: &Results, s: &str| m.values().filter(|(_, st)| st == s).count();
+    let (passed, diffs, same) = compare(&a, &b);
+    println!(
+        "progs: {} tests and subtests; unpatched OK/FAIL/SKIP {}/{}/{}, patched {}/{}/{}",
+        a.len(),
+        count(&a, "OK"),
+        count(&a, "FAIL"),
+        count(&a, "SKIP"),
+        count(&b, "OK"),
+        count(&b, "FAIL"),
+        count(&b, "SKIP"),
+    );
+    println!("progs: unpatched {sa}");
+    println!("progs: patched   {sb}");
+    for d in &diffs {
+        println!("  DIFF {d}");
+    }
+    // A difference only counts as a failure when the unpatched kernel passed the test.
+    let regressions = diffs
+        .iter()
+        .filter(|d| d.contains(": unpatched OK,") || d.contains("not run on the patched"))
+        .count();
+    println!(
+        "progs: {passed} passed, {regressions} failed, {} skipped",
+        same + diffs.len() - regressions
+    );
+    if a.is_empty() {
+        return Err("progs: no test result parsed".into());
+    }
+    if regressions == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "{regressions} test(s) pass on the unpatched kernel but not on the patched one"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_results_with_colons_and_partial_skips() {
+        let log = "#1       arena_atomics:OK\n\
+                   #2/1     verifier_and/invalid and of negative number:OK\n\
+                   #2/2     verifier_and/calls: x: y:FAIL\n\
+                   #2       verifier_and:FAIL\n\
+                   #3       kfunc_call:OK (SKIP: 1/4)\n\
+                   #4       crypto_sanity:SKIP\n\
+                   libbpf: prog 'x': #5 is not a result\n\
+                   Summary: 2/1 PASSED, 1 SKIPPED, 1 FAILED\n";
+        let m = parse(log);
+        assert_eq!(m.len(), 6);
+        assert_eq!(m["#2"].1, "FAIL");
+        assert_eq!(m["#1"], ("arena_atomics".into(), "OK".into()));
+        assert_eq!(
+            m["#2/1"],
+            (
+                "verifier_and/invalid and of negative number".into(),
+                "OK".into()
+            )
+        );
+        assert_eq!(
+            m["#2/2"],
+            ("verifier_and/calls: x: y".into(), "FAIL".into())
+        );
+        assert_eq!(m["#3"], ("kfunc_call".into(), "OK".into()));
+        assert_eq!(m["#4"].1, "SKIP");
+    }
+
+    #[test]
+    fn only_a_lost_pass_is_a_failure() {
+        let a = parse("#1 a:OK\n#2 b:FAIL\n#3 c:SKIP\n#4 d:OK\n");
+        let b = parse("#1 a:OK\n#2 b:OK\n#3 c:SKIP\n#4 d:FAIL\n");
+        let (passed, diffs, same) = compare(&a, &b);
+        assert_eq!(passed, 1);
+        assert_eq!(same, 1);
+        assert_eq!(diffs.len(), 2);
+        assert!(diffs
+            .iter()
+            .any(|d| d == "#4 d: unpatched OK, patched FAIL"));
+    }
+}
