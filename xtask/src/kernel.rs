@@ -426,15 +426,15 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
     let kt = tree_of(variant, &dir);
     let stamp = dir.join("stamp");
     if stamp.exists() && kt.bzimage.exists() && kt.vmlinux.exists() {
-        eprintln!("kernel[{label}]: cached: {}", kt.tree.display());
+        eprintln!("kernel[{tag}]: cached: {}", kt.tree.display());
         return Ok(kt);
     }
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     // One build per tree at a time: other xtask commands may ask for the same kernel.
-    let _lock = BuildLock::acquire(&dir, label)?;
+    let _lock = BuildLock::acquire(&dir, &tag)?;
     if stamp.exists() && kt.bzimage.exists() && kt.vmlinux.exists() {
         eprintln!(
-            "kernel[{label}]: built by another process: {}",
+            "kernel[{tag}]: built by another process: {}",
             kt.tree.display()
         );
         return Ok(kt);
@@ -453,7 +453,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
         let _ = fs::remove_dir_all(&tmp);
         let _ = fs::remove_dir_all(&kt.tree);
         eprintln!(
-            "kernel[selftests-{label}]: copying the built unpatched tree {} (cp -a)",
+            "kernel[{tag}]: copying the built unpatched tree {} (cp -a)",
             base.tree.display()
         );
         deps::run_logged(
@@ -481,7 +481,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
             let _ = fs::remove_dir_all(&tmp);
             let _ = fs::remove_dir_all(&kt.tree);
             fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-            eprintln!("kernel[{label}]: unpacking {TARBALL}");
+            eprintln!("kernel[{tag}]: unpacking {TARBALL}");
             deps::run_logged(
                 Command::new("tar")
                     .arg("-xJf")
@@ -501,7 +501,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
     if variant == Variant::Patched && !dir.join("patched.ok").exists() {
         for p in patch_files()? {
             eprintln!(
-                "kernel[{label}]: applying {}",
+                "kernel[{tag}]: applying {}",
                 p.file_name().unwrap().to_string_lossy()
             );
             deps::run_logged(
@@ -519,7 +519,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
 
     if !dir.join("configured.ok").exists() && flavor == Flavor::Selftests {
         eprintln!(
-            "kernel[selftests-{label}]: {} + kernel/config.selftests + olddefconfig",
+            "kernel[{tag}]: {} + kernel/config.selftests + olddefconfig",
             SELFTESTS_CONFIGS.join(" + ")
         );
         let mut text = Vec::new();
@@ -551,7 +551,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
     }
 
     if !dir.join("configured.ok").exists() {
-        eprintln!("kernel[{label}]: tinyconfig + kernel/config.fragment + olddefconfig");
+        eprintln!("kernel[{tag}]: tinyconfig + kernel/config.fragment + olddefconfig");
         deps::run_logged(
             make_cmd(&kt.tree).arg("tinyconfig"),
             "make tinyconfig",
@@ -591,7 +591,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
     // A tree linked without it (adopted, or built before the wrapper existed) is relinked.
     if capture && capture_wrapper().is_some() && !kt.tree.join("btfids-inputs/vmlinux").exists() {
         eprintln!(
-            "kernel[{label}]: relinking vmlinux and modules to capture resolve_btfids inputs"
+            "kernel[{tag}]: relinking vmlinux and modules to capture resolve_btfids inputs"
         );
         let _ = fs::remove_file(&kt.vmlinux);
         remove_kos(&kt.tree)?;
@@ -616,7 +616,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
     );
     fs::write(&stamp, text).map_err(|e| format!("{}: {e}", stamp.display()))?;
     eprintln!(
-        "kernel[{label}]: done in {}s: {}",
+        "kernel[{tag}]: done in {}s: {}",
         t0.elapsed().as_secs(),
         kt.tree.display()
     );
