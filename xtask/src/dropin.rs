@@ -392,7 +392,9 @@ fn vm_selftests(tree: &Path, work: &Path) -> Result<(u32, u32, u32), String> {
         work_dir: work.join("vm"),
         timeout: Duration::from_secs(300),
         memory_mib: 512,
+        cpus: 1,
         echo: false,
+        progress: None,
     };
     let o = vm::run_vm(&spec)?;
     for l in o.console.lines().filter(|l| l.starts_with("TEST ")) {

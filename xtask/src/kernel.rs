@@ -590,9 +590,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
     // The capture wrapper saves resolve_btfids' inputs when vmlinux and modules are linked.
     // A tree linked without it (adopted, or built before the wrapper existed) is relinked.
     if capture && capture_wrapper().is_some() && !kt.tree.join("btfids-inputs/vmlinux").exists() {
-        eprintln!(
-            "kernel[{tag}]: relinking vmlinux and modules to capture resolve_btfids inputs"
-        );
+        eprintln!("kernel[{tag}]: relinking vmlinux and modules to capture resolve_btfids inputs");
         let _ = fs::remove_file(&kt.vmlinux);
         remove_kos(&kt.tree)?;
         build(&kt.tree, &log, &tag, capture)?;

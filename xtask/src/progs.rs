@@ -59,6 +59,10 @@ const KMODS: &[&str] = &[
     "bpf_test_modorder_y",
 ];
 
+/// Host programs the tests run (`ip netns add` etc.: busybox's `ip` has no netns), put
+/// first in the VM's PATH.
+const HOST_TOOLS: &[&str] = &["/usr/sbin/ip", "/usr/sbin/tc"];
+
 /// Debian packages the `test_progs` build and run need.
 const PACKAGES: &[&str] = &[
     "clang-19",
@@ -74,6 +78,7 @@ const PACKAGES: &[&str] = &[
     "busybox-static",
     "qemu-system-x86",
     "cpio",
+    "iproute2",
 ];
 
 /// Results of one run: `#N` or `#N/M` -> (test or test/subtest name, OK|FAIL|SKIP).
@@ -283,22 +288,50 @@ pub fn parse(console: &str) -> Results {
         .collect()
 }
 
+/// Progress while a VM runs: every top-level test result (subtests are only counted).
+fn progress_line(l: &str) -> Option<String> {
+    let (num, name, st) = parse_line(l)?;
+    (!num.contains('/')).then(|| format!("progs:   #{num} {name}: {st}"))
+}
+
+/// The conversion of `bpf_testmod`'s kfunc sets from name suffixes to per-argument flags.
+fn testmod_conversion() -> PathBuf {
+    kernel::repo_root().join("kernel/progs/bpf_testmod-kfunc-args.patch")
+}
+
+/// One `test_progs` run on `kt`; with `convert`, `bpf_testmod` is the one declaring its
+/// argument facts as per-argument flags ([`testmod_conversion`]).
 fn run_on(
     kt: &KernelTree,
     out: &Path,
     tests: &str,
     deny: &str,
     timeout: Duration,
+    convert: bool,
 ) -> Result<(Results, String), String> {
-    let label = format!("selftests-{}", kt.variant.name());
+    let label = format!(
+        "selftests-{}{}",
+        kt.variant.name(),
+        if convert { "-args" } else { "" }
+    );
     let mut files = runtime_files(out)?;
+    let conversion = testmod_conversion();
     for m in KMODS {
-        let ko = crate::regress::build_kmod(&kt.tree, m, &label)?;
+        let patch = (convert && *m == "bpf_testmod").then_some(conversion.as_path());
+        let ko = crate::regress::build_kmod_with(&kt.tree, m, &label, patch)?;
         files.push((ko, format!("/progs/{m}.ko")));
     }
-    for l in shared_libs(&out.join("test_progs"))? {
-        let g = l.to_string_lossy().to_string();
-        files.push((l, g));
+    for t in HOST_TOOLS {
+        files.push((PathBuf::from(t), t.to_string()));
+    }
+    for bin in [out.join("test_progs")]
+        .into_iter()
+        .chain(HOST_TOOLS.iter().map(PathBuf::from))
+    {
+        for l in shared_libs(&bin)? {
+            let g = l.to_string_lossy().to_string();
+            files.push((l, g));
+        }
     }
     let deny_arg = if deny.is_empty() {
         String::new()
@@ -308,7 +341,9 @@ fn run_on(
     // Kernel messages would interleave with the results on the one serial console: they
     // are held back (dmesg -n 1) and printed after the run, where the problem scan sees them.
     let command = format!(
-        "mount -t bpf bpf /sys/fs/bpf\n\
+        "export PATH=/usr/sbin:/bin\n\
+         mkdir -p /var/run && mount -t tmpfs tmpfs /var/run\n\
+         mount -t bpf bpf /sys/fs/bpf\n\
          mount -t debugfs debugfs /sys/kernel/debug\n\
          mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null\n\
          mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null\n\
@@ -326,7 +361,9 @@ fn run_on(
         work_dir: w.join(format!("vm-{label}")),
         timeout,
         memory_mib: 3072,
+        cpus: 2,
         echo: false,
+        progress: Some(progress_line),
     };
     eprintln!(
         "progs: test_progs on the {label} kernel (TCG; console: {})",
@@ -372,29 +409,62 @@ fn usage() -> String {
     )
 }
 
-/// The comparison of two runs: (passed on both, differences, not OK on the unpatched
-/// kernel and the same on the patched one).
-pub fn compare(a: &Results, b: &Results) -> (usize, Vec<String>, usize) {
-    let mut passed = 0;
-    let mut same_not_ok = 0;
-    let mut diffs = Vec::new();
+/// Two runs compared test by test.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    /// OK in both runs.
+    pub passed: usize,
+    /// OK in the first run, not OK (or not run) in the second: failures.
+    pub lost: Vec<String>,
+    /// Not OK in the first run, with the same status in the second.
+    pub same_not_ok: usize,
+    /// Any other difference (a test only the second run has, or passes).
+    pub other: Vec<String>,
+}
+
+/// Compare run `b` (labelled `lb`) against the reference run `a` (labelled `la`).
+pub fn compare(a: &Results, la: &str, b: &Results, lb: &str) -> Comparison {
+    let mut c = Comparison::default();
     for (k, (name, st)) in a {
         match b.get(k) {
-            Some((n2, _)) if n2 != name => diffs.push(format!(
-                "{k}: {name} on the unpatched kernel, {n2} on the patched one"
-            )),
-            Some((_, st2)) if st2 == st && st == "OK" => passed += 1,
-            Some((_, st2)) if st2 == st => same_not_ok += 1,
-            Some((_, st2)) => diffs.push(format!("{k} {name}: unpatched {st}, patched {st2}")),
-            None => diffs.push(format!("{k} {name}: not run on the patched kernel")),
+            Some((n2, _)) if n2 != name => c
+                .lost
+                .push(format!("{k}: {name} in the {la} run, {n2} in the {lb} run")),
+            Some((_, st2)) if st2 == st && st == "OK" => c.passed += 1,
+            Some((_, st2)) if st2 == st => c.same_not_ok += 1,
+            Some((_, st2)) if st == "OK" => c.lost.push(format!("{k} {name}: {la} OK, {lb} {st2}")),
+            Some((_, st2)) => c.other.push(format!("{k} {name}: {la} {st}, {lb} {st2}")),
+            None if st == "OK" => c.lost.push(format!("{k} {name}: not run in the {lb} run")),
+            None => c.other.push(format!("{k} {name}: not run in the {lb} run")),
         }
     }
     for (k, (name, _)) in b {
         if !a.contains_key(k) {
-            diffs.push(format!("{k} {name}: not run on the unpatched kernel"));
+            c.other.push(format!("{k} {name}: not run in the {la} run"));
         }
     }
-    (passed, diffs, same_not_ok)
+    c
+}
+
+fn counts(m: &Results) -> String {
+    let n = |s: &str| m.values().filter(|(_, st)| st == s).count();
+    format!("OK/FAIL/SKIP {}/{}/{}", n("OK"), n("FAIL"), n("SKIP"))
+}
+
+fn report(what: &str, c: &Comparison) {
+    println!(
+        "progs: {what}: {} OK in both, {} lost, {} not OK in both, {} other differences",
+        c.passed,
+        c.lost.len(),
+        c.same_not_ok,
+        c.other.len()
+    );
+    for d in &c.lost {
+        println!("  LOST {d}");
+    }
+    for d in &c.other {
+        println!("  DIFF {d}");
+    }
 }
 
 /// `cargo xtask progs`.
@@ -420,42 +490,40 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let patched = kernel::ensure_kernel_flavor(Variant::Patched, Flavor::Selftests)?;
     let out = build_test_progs(&unpatched)?;
     let limit = Duration::from_secs(timeout);
-    let (a, sa) = run_on(&unpatched, &out, &tests, &deny, limit)?;
-    let (b, sb) = run_on(&patched, &out, &tests, &deny, limit)?;
-    let count = |m: &Results, s: &str| m.values().filter(|(_, st)| st == s).count();
-    let (passed, diffs, same) = compare(&a, &b);
-    println!(
-        "progs: {} tests and subtests; unpatched OK/FAIL/SKIP {}/{}/{}, patched {}/{}/{}",
-        a.len(),
-        count(&a, "OK"),
-        count(&a, "FAIL"),
-        count(&a, "SKIP"),
-        count(&b, "OK"),
-        count(&b, "FAIL"),
-        count(&b, "SKIP"),
-    );
-    println!("progs: unpatched {sa}");
-    println!("progs: patched   {sb}");
-    for d in &diffs {
-        println!("  DIFF {d}");
+    let (a, sa) = run_on(&unpatched, &out, &tests, &deny, limit, false)?;
+    let (b, sb) = run_on(&patched, &out, &tests, &deny, limit, false)?;
+    let (c, sc) = run_on(&patched, &out, &tests, &deny, limit, true)?;
+    for (label, m, summary) in [
+        ("unpatched", &a, &sa),
+        ("patched", &b, &sb),
+        ("patched, bpf_testmod with per-argument flags", &c, &sc),
+    ] {
+        println!(
+            "progs: {label}: {} tests and subtests, {}; {summary}",
+            m.len(),
+            counts(m)
+        );
     }
-    // A difference only counts as a failure when the unpatched kernel passed the test.
-    let regressions = diffs
-        .iter()
-        .filter(|d| d.contains(": unpatched OK,") || d.contains("not run on the patched"))
-        .count();
-    println!(
-        "progs: {passed} passed, {regressions} failed, {} skipped",
-        same + diffs.len() - regressions
-    );
-    if a.is_empty() {
-        return Err("progs: no test result parsed".into());
+    if a.is_empty() || b.is_empty() || c.is_empty() {
+        return Err("progs: a run gave no test result".into());
     }
-    if regressions == 0 {
+    // No regression: whatever passes on the unpatched kernel passes on the patched one.
+    let regress = compare(&a, "unpatched", &b, "patched");
+    report("unpatched -> patched", &regress);
+    // Parity: bpf_testmod's suffixes as per-argument flags change no result.
+    let parity = compare(&b, "suffixes", &c, "per-argument flags");
+    report("bpf_testmod suffixes -> per-argument flags", &parity);
+    let lost = regress.lost.len() + parity.lost.len();
+    println!(
+        "progs: {} passed, {lost} failed, {} skipped",
+        regress.passed + parity.passed,
+        regress.same_not_ok + parity.same_not_ok + regress.other.len() + parity.other.len()
+    );
+    if lost == 0 {
         Ok(())
     } else {
         Err(format!(
-            "{regressions} test(s) pass on the unpatched kernel but not on the patched one"
+            "{lost} test(s) pass in the reference run but not in the run compared with it"
         ))
     }
 }
@@ -502,14 +570,15 @@ mod tests {
 
     #[test]
     fn only_a_lost_pass_is_a_failure() {
-        let a = parse("#1 a:OK\n#2 b:FAIL\n#3 c:SKIP\n#4 d:OK\n");
-        let b = parse("#1 a:OK\n#2 b:OK\n#3 c:SKIP\n#4 d:FAIL\n");
-        let (passed, diffs, same) = compare(&a, &b);
-        assert_eq!(passed, 1);
-        assert_eq!(same, 1);
-        assert_eq!(diffs.len(), 2);
-        assert!(diffs
-            .iter()
-            .any(|d| d == "#4 d: unpatched OK, patched FAIL"));
+        let a = parse("#1 a:OK\n#2 b:FAIL\n#3 c:SKIP\n#4 d:OK\n#5 e:OK\n");
+        let b = parse("#1 a:OK\n#2 b:OK\n#3 c:SKIP\n#4 d:FAIL\n#6 f:OK\n");
+        let c = compare(&a, "x", &b, "y");
+        assert_eq!(c.passed, 1);
+        assert_eq!(c.same_not_ok, 1);
+        assert_eq!(c.lost, ["#4 d: x OK, y FAIL", "#5 e: not run in the y run"]);
+        assert_eq!(
+            c.other,
+            ["#2 b: x FAIL, y OK", "#6 f: not run in the x run"]
+        );
     }
 }

@@ -138,6 +138,17 @@ fn build_testmod(tree: &Path, label: &str) -> Result<PathBuf, String> {
 /// `bpf_testmod`) against the kernel `tree`, in a copy of its directory named after `label`;
 /// returns the path of `<name>.ko`.
 pub fn build_kmod(tree: &Path, name: &str, label: &str) -> Result<PathBuf, String> {
+    build_kmod_with(tree, name, label, None)
+}
+
+/// [`build_kmod`], with `patch` (paths from the kernel tree's root, as in a series) applied
+/// to the copy of the module's directory first.
+pub fn build_kmod_with(
+    tree: &Path,
+    name: &str,
+    label: &str,
+    patch: Option<&Path>,
+) -> Result<PathBuf, String> {
     let w = work_dir()?;
     let src = ensure_source()?
         .join("tools/testing/selftests/bpf")
@@ -149,6 +160,18 @@ pub fn build_kmod(tree: &Path, name: &str, label: &str) -> Result<PathBuf, Strin
         let p = e.map_err(|e| e.to_string())?.path();
         let to = dir.join(p.file_name().unwrap());
         fs::copy(&p, &to).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if let Some(patch) = patch {
+        // a/tools/testing/selftests/bpf/<name>/file: six components up to the file.
+        crate::deps::run_logged(
+            Command::new("patch")
+                .args(["-p6", "--batch", "--forward", "-d"])
+                .arg(&dir)
+                .arg("-i")
+                .arg(patch),
+            &format!("apply {} to {name}", patch.display()),
+            &dir.join("build.log"),
+        )?;
     }
     crate::deps::run_logged(
         Command::new("make")
@@ -186,7 +209,9 @@ fn run_on(
         work_dir: w.join(format!("vm-{label}")),
         timeout: Duration::from_secs(1200),
         memory_mib: 1024,
+        cpus: 1,
         echo: false,
+        progress: None,
     };
     eprintln!("regress: test_verifier on the {label} kernel (TCG)");
     let o = vm::run_vm(&spec)?;

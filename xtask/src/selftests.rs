@@ -294,7 +294,9 @@ pub fn run_variant(variant: Variant, opts: &RunOpts) -> Result<VariantRun, Strin
         work_dir: out.join(format!("vm-{}", variant.name())),
         timeout: Duration::from_secs(300),
         memory_mib: 512,
+        cpus: 1,
         echo: opts.echo,
+        progress: None,
     };
     let outcome = vm::run_vm(&spec)?;
     let runner_output = outcome

@@ -56,8 +56,12 @@ pub struct VmSpec {
     pub timeout: Duration,
     /// Guest memory in MiB.
     pub memory_mib: u32,
+    /// Guest CPUs.
+    pub cpus: u32,
     /// Copy console lines to stdout while the VM runs.
     pub echo: bool,
+    /// For long runs: maps a console line to a progress message printed (to stderr) at once.
+    pub progress: Option<fn(&str) -> Option<String>>,
 }
 
 /// The outcome of one VM run.
@@ -260,7 +264,8 @@ pub fn run_vm(spec: &VmSpec) -> Result<VmOutcome, String> {
         "-display",
         "none",
     ])
-    .args(["-serial", "stdio", "-monitor", "none", "-smp", "1"])
+    .args(["-serial", "stdio", "-monitor", "none"])
+    .args(["-smp", &spec.cpus.max(1).to_string()])
     .args(["-m", &spec.memory_mib.to_string()])
     .arg("-kernel")
     .arg(&spec.kernel)
@@ -285,11 +290,15 @@ pub fn run_vm(spec: &VmSpec) -> Result<VmOutcome, String> {
     let (tx, rx) = mpsc::channel::<String>();
     let tx2 = tx.clone();
     let echo = spec.echo;
+    let progress = spec.progress;
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
             let line = String::from_utf8_lossy(&line).replace('\r', "");
             if echo {
                 println!("  vm| {line}");
+            }
+            if let Some(msg) = progress.and_then(|f| f(&line)) {
+                eprintln!("{msg}");
             }
             if tx.send(line).is_err() {
                 break;
@@ -348,7 +357,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         work_dir: PathBuf::from("target/kfunc-vm/manual"),
         timeout: Duration::from_secs(120),
         memory_mib: 512,
+        cpus: 1,
         echo: true,
+        progress: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -429,7 +440,9 @@ mod tests {
             work_dir: "w".into(),
             timeout: Duration::from_secs(1),
             memory_mib: 256,
+            cpus: 1,
             echo: false,
+            progress: None,
         };
         let s = init_script(&spec).unwrap();
         let ins_x = s.find("insmod /modules/x-y.ko").unwrap();
