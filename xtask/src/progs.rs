@@ -299,26 +299,67 @@ fn testmod_conversion() -> PathBuf {
     kernel::repo_root().join("kernel/progs/bpf_testmod-kfunc-args.patch")
 }
 
-/// One `test_progs` run on `kt`; with `convert`, `bpf_testmod` is the one declaring its
-/// argument facts as per-argument flags ([`testmod_conversion`]).
+/// Which `bpf_testmod` a run loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Testmod {
+    /// As in the source: argument facts as parameter-name suffixes.
+    Suffixes,
+    /// [`testmod_conversion`] applied: plain names, per-argument flags.
+    Flags,
+    /// The control: plain names and no per-argument flags ([`strip_arg_flags`] of the
+    /// conversion), which must change some results, or the parity shows nothing.
+    Control,
+}
+
+impl Testmod {
+    fn suffix(self) -> &'static str {
+        match self {
+            Testmod::Suffixes => "",
+            Testmod::Flags => "-args",
+            Testmod::Control => "-control",
+        }
+    }
+}
+
+/// `BTF_ID_FLAGS_ARGS(func, name, flags, arg flags..)` -> `BTF_ID_FLAGS_ARGS(func, name,
+/// flags)`: the per-argument flags dropped, everything else kept.
+pub fn strip_arg_flags(c_source: &str) -> String {
+    let mut out = String::with_capacity(c_source.len());
+    for line in c_source.split_inclusive('\n') {
+        let body = line.trim_end();
+        match body
+            .strip_prefix("BTF_ID_FLAGS_ARGS(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            Some(inner) => {
+                let kept: Vec<&str> = inner.split(", ").take(3).collect();
+                out.push_str(&format!("BTF_ID_FLAGS_ARGS({})", kept.join(", ")));
+                out.push_str(&line[body.len()..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// One `test_progs` run on `kt` with the given `bpf_testmod`.
 fn run_on(
     kt: &KernelTree,
     out: &Path,
     tests: &str,
     deny: &str,
     timeout: Duration,
-    convert: bool,
+    testmod: Testmod,
 ) -> Result<(Results, String), String> {
-    let label = format!(
-        "selftests-{}{}",
-        kt.variant.name(),
-        if convert { "-args" } else { "" }
-    );
+    let label = format!("selftests-{}{}", kt.variant.name(), testmod.suffix());
     let mut files = runtime_files(out)?;
     let conversion = testmod_conversion();
     for m in KMODS {
-        let patch = (convert && *m == "bpf_testmod").then_some(conversion.as_path());
-        let ko = crate::regress::build_kmod_with(&kt.tree, m, &label, patch)?;
+        let converted = testmod != Testmod::Suffixes && *m == "bpf_testmod";
+        let patch = converted.then_some(conversion.as_path());
+        let edit = (converted && testmod == Testmod::Control)
+            .then_some(strip_arg_flags as fn(&str) -> String);
+        let ko = crate::regress::build_kmod_with(&kt.tree, m, &label, patch, edit)?;
         files.push((ko, format!("/progs/{m}.ko")));
     }
     for t in HOST_TOOLS {
@@ -490,13 +531,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let patched = kernel::ensure_kernel_flavor(Variant::Patched, Flavor::Selftests)?;
     let out = build_test_progs(&unpatched)?;
     let limit = Duration::from_secs(timeout);
-    let (a, sa) = run_on(&unpatched, &out, &tests, &deny, limit, false)?;
-    let (b, sb) = run_on(&patched, &out, &tests, &deny, limit, false)?;
-    let (c, sc) = run_on(&patched, &out, &tests, &deny, limit, true)?;
+    let (a, sa) = run_on(&unpatched, &out, &tests, &deny, limit, Testmod::Suffixes)?;
+    let (b, sb) = run_on(&patched, &out, &tests, &deny, limit, Testmod::Suffixes)?;
+    let (c, sc) = run_on(&patched, &out, &tests, &deny, limit, Testmod::Flags)?;
+    let (d, sd) = run_on(&patched, &out, &tests, &deny, limit, Testmod::Control)?;
     for (label, m, summary) in [
         ("unpatched", &a, &sa),
         ("patched", &b, &sb),
         ("patched, bpf_testmod with per-argument flags", &c, &sc),
+        (
+            "patched, bpf_testmod control (plain names, no flags)",
+            &d,
+            &sd,
+        ),
     ] {
         println!(
             "progs: {label}: {} tests and subtests, {}; {summary}",
@@ -504,7 +551,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             counts(m)
         );
     }
-    if a.is_empty() || b.is_empty() || c.is_empty() {
+    if a.is_empty() || b.is_empty() || c.is_empty() || d.is_empty() {
         return Err("progs: a run gave no test result".into());
     }
     // No regression: whatever passes on the unpatched kernel passes on the patched one.
@@ -513,10 +560,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // Parity: bpf_testmod's suffixes as per-argument flags change no result.
     let parity = compare(&b, "suffixes", &c, "per-argument flags");
     report("bpf_testmod suffixes -> per-argument flags", &parity);
-    let lost = regress.lost.len() + parity.lost.len();
+    // The control: without the flags some results must change, or the parity is vacuous.
+    let control = compare(&b, "suffixes", &d, "control");
+    let control_changed = control.lost.len() + control.other.len();
+    println!(
+        "progs: control (plain names, no flags): {control_changed} result(s) differ from the suffixes"
+    );
+    for x in control.lost.iter().chain(&control.other) {
+        println!("  CONTROL {x}");
+    }
+    let lost = regress.lost.len() + parity.lost.len() + usize::from(control_changed == 0);
     println!(
         "progs: {} passed, {lost} failed, {} skipped",
-        regress.passed + parity.passed,
+        regress.passed + parity.passed + usize::from(control_changed > 0),
         regress.same_not_ok + parity.same_not_ok + regress.other.len() + parity.other.len()
     );
     if lost == 0 {
@@ -559,6 +615,21 @@ mod tests {
         );
         assert_eq!(m["#3"], ("kfunc_call".into(), "OK".into()));
         assert_eq!(m["#4"].1, "SKIP");
+    }
+
+    #[test]
+    fn strips_only_the_argument_flags() {
+        let c = "BTF_KFUNCS_ARGS_START(s)\n\
+                 BTF_ID_FLAGS_ARGS(func, a, 0, 0, KF_ARG_SIZE | KF_ARG_MEM(0))\n\
+                 BTF_ID_FLAGS_ARGS(func, b, KF_ACQUIRE | KF_RET_NULL)\n\
+                 \tBTF_ID_FLAGS_ARGS(func, c, 0, KF_ARG_ITER)\n";
+        assert_eq!(
+            strip_arg_flags(c),
+            "BTF_KFUNCS_ARGS_START(s)\n\
+             BTF_ID_FLAGS_ARGS(func, a, 0)\n\
+             BTF_ID_FLAGS_ARGS(func, b, KF_ACQUIRE | KF_RET_NULL)\n\
+             \tBTF_ID_FLAGS_ARGS(func, c, 0, KF_ARG_ITER)\n"
+        );
     }
 
     #[test]

@@ -138,16 +138,17 @@ fn build_testmod(tree: &Path, label: &str) -> Result<PathBuf, String> {
 /// `bpf_testmod`) against the kernel `tree`, in a copy of its directory named after `label`;
 /// returns the path of `<name>.ko`.
 pub fn build_kmod(tree: &Path, name: &str, label: &str) -> Result<PathBuf, String> {
-    build_kmod_with(tree, name, label, None)
+    build_kmod_with(tree, name, label, None, None)
 }
 
 /// [`build_kmod`], with `patch` (paths from the kernel tree's root, as in a series) applied
-/// to the copy of the module's directory first.
+/// to the copy of the module's directory first, then `edit` applied to its `<name>.c`.
 pub fn build_kmod_with(
     tree: &Path,
     name: &str,
     label: &str,
     patch: Option<&Path>,
+    edit: Option<fn(&str) -> String>,
 ) -> Result<PathBuf, String> {
     let w = work_dir()?;
     let src = ensure_source()?
@@ -172,6 +173,11 @@ pub fn build_kmod_with(
             &format!("apply {} to {name}", patch.display()),
             &dir.join("build.log"),
         )?;
+    }
+    if let Some(edit) = edit {
+        let c = dir.join(format!("{name}.c"));
+        let text = fs::read_to_string(&c).map_err(|e| format!("{}: {e}", c.display()))?;
+        fs::write(&c, edit(&text)).map_err(|e| format!("{}: {e}", c.display()))?;
     }
     crate::deps::run_logged(
         Command::new("make")
