@@ -30,6 +30,7 @@ fn usage() -> ExitCode {
          \x20 dropin         whole kernel built with btfids-post as RESOLVE_BTFIDS, compared\n\
          \x20 regress        the kernel's test_verifier on both kernels\n\
          \x20 progs          the kernel's test_progs (kfunc, verifier subsets) on both kernels of the selftests' config\n\
+         \x20 veristat       the verifier's work (verdict, insns, states, time) per selftests program on both kernels\n\
          \x20 gen-header     print the C header generated from kfunc-layout\n"
     );
     ExitCode::from(2)
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         Some("dropin") => dropin::run(rest),
         Some("regress") => regress::run(rest),
         Some("progs") => progs::run(rest),
+        Some("veristat") => progs::veristat(rest),
         Some("test") => test::run(rest),
         Some("vm") => vm::run(rest),
         Some("sample") => sample::run(rest),

@@ -171,7 +171,10 @@ fn build_test_progs(base: &KernelTree) -> Result<PathBuf, String> {
         .ok_or("kernel tree has no cache directory")?;
     let dir = work_dir()?.join(format!("build-{key}"));
     let out = dir.join("out");
-    if dir.join("built.ok").exists() && out.join("test_progs").exists() {
+    if dir.join("built.ok").exists()
+        && out.join("test_progs").exists()
+        && out.join("veristat").exists()
+    {
         eprintln!("progs: test_progs cached: {}", out.display());
         return Ok(out);
     }
@@ -207,7 +210,7 @@ fn build_test_progs(base: &KernelTree) -> Result<PathBuf, String> {
     for m in KMODS {
         c.arg("-o").arg(out.join(format!("{m}.ko")));
     }
-    c.arg(out.join("test_progs"));
+    c.arg(out.join("test_progs")).arg(out.join("veristat"));
     crate::deps::run_logged(&mut c, "make test_progs", &dir.join("build.log"))?;
     fs::write(dir.join("built.ok"), b"").map_err(|e| e.to_string())?;
     Ok(out)
@@ -342,15 +345,14 @@ pub fn strip_arg_flags(c_source: &str) -> String {
     out
 }
 
-/// One `test_progs` run on `kt` with the given `bpf_testmod`.
-fn run_on(
+/// The VM's files for a run on `kt` with the given `bpf_testmod`: the build output, the
+/// test modules built against `kt`, the host tools and every shared library; and the label
+/// of the run.
+fn stage(
     kt: &KernelTree,
     out: &Path,
-    tests: &str,
-    deny: &str,
-    timeout: Duration,
     testmod: Testmod,
-) -> Result<(Results, String), String> {
+) -> Result<(String, Vec<(PathBuf, String)>), String> {
     let label = format!("selftests-{}{}", kt.variant.name(), testmod.suffix());
     let mut files = runtime_files(out)?;
     let conversion = testmod_conversion();
@@ -365,7 +367,7 @@ fn run_on(
     for t in HOST_TOOLS {
         files.push((PathBuf::from(t), t.to_string()));
     }
-    for bin in [out.join("test_progs")]
+    for bin in [out.join("test_progs"), out.join("veristat")]
         .into_iter()
         .chain(HOST_TOOLS.iter().map(PathBuf::from))
     {
@@ -374,13 +376,20 @@ fn run_on(
             files.push((l, g));
         }
     }
-    let deny_arg = if deny.is_empty() {
-        String::new()
-    } else {
-        format!(" -d '{deny}'")
-    };
-    // Kernel messages would interleave with the results on the one serial console: they
-    // are held back (dmesg -n 1) and printed after the run, where the problem scan sees them.
+    Ok((label, files))
+}
+
+/// Boot `kt` with `files`, run `command` in `/progs` after the usual mounts, with kernel
+/// messages held back from the console until the end (they would interleave with the
+/// results on the one serial console; printed after the run, the problem scan sees them).
+fn boot(
+    kt: &KernelTree,
+    label: &str,
+    files: Vec<(PathBuf, String)>,
+    command: &str,
+    timeout: Duration,
+    progress: Option<fn(&str) -> Option<String>>,
+) -> Result<vm::VmOutcome, String> {
     let command = format!(
         "export PATH=/usr/sbin:/bin\n\
          mkdir -p /var/run && mount -t tmpfs tmpfs /var/run\n\
@@ -390,24 +399,24 @@ fn run_on(
          mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null\n\
          ip link set lo up 2>/dev/null\n\
          dmesg -n 1\n\
-         cd /progs && ./test_progs -t '{tests}'{deny_arg}; echo \"PROGS-RC=$?\"\n\
+         cd /progs && {command}\n\
          echo '--- kernel log ---'; dmesg; true"
     );
-    let w = work_dir()?;
     let spec = VmSpec {
         kernel: kt.bzimage.clone(),
         modules: Vec::new(),
         files,
         command,
-        work_dir: w.join(format!("vm-{label}")),
+        work_dir: work_dir()?.join(format!("vm-{label}")),
         timeout,
         memory_mib: 3072,
         cpus: 2,
         echo: false,
-        progress: Some(progress_line),
+        progress,
     };
     eprintln!(
-        "progs: test_progs on the {label} kernel (TCG; console: {})",
+        "progs: {} on the {label} kernel (TCG; console: {})",
+        command_name(&spec.command),
         spec.work_dir.join("console.log").display()
     );
     let o = vm::run_vm(&spec)?;
@@ -418,6 +427,41 @@ fn run_on(
             o.console_log.display()
         ));
     }
+    if !o.problems.is_empty() {
+        println!(
+            "progs: {label}: {} kernel problem line(s) in the log ({})",
+            o.problems.len(),
+            o.console_log.display()
+        );
+    }
+    Ok(o)
+}
+
+fn command_name(command: &str) -> &'static str {
+    if command.contains("./veristat") {
+        "veristat"
+    } else {
+        "test_progs"
+    }
+}
+
+/// One `test_progs` run on `kt` with the given `bpf_testmod`.
+fn run_on(
+    kt: &KernelTree,
+    out: &Path,
+    tests: &str,
+    deny: &str,
+    timeout: Duration,
+    testmod: Testmod,
+) -> Result<(Results, String), String> {
+    let (label, files) = stage(kt, out, testmod)?;
+    let deny_arg = if deny.is_empty() {
+        String::new()
+    } else {
+        format!(" -d '{deny}'")
+    };
+    let command = format!("./test_progs -t '{tests}'{deny_arg}; echo \"PROGS-RC=$?\"");
+    let o = boot(kt, &label, files, &command, timeout, Some(progress_line))?;
     let summary = o
         .console
         .lines()
@@ -430,13 +474,6 @@ fn run_on(
         })?
         .to_string();
     println!("progs: {label}: {summary} ({:.0} s)", o.wall.as_secs_f64());
-    if !o.problems.is_empty() {
-        println!(
-            "progs: {label}: {} kernel problem line(s) in the log ({})",
-            o.problems.len(),
-            o.console_log.display()
-        );
-    }
     Ok((parse(&o.console), summary))
 }
 
@@ -584,6 +621,173 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
+/// One program's line of `veristat -o csv`: verdict, duration (us), instructions processed,
+/// states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// `success` or `failure`.
+    pub verdict: String,
+    /// Verification time in microseconds.
+    pub duration_us: u64,
+    /// Instructions the verifier processed.
+    pub insns: u64,
+    /// Verifier states created.
+    pub states: u64,
+}
+
+/// The fields `veristat` is asked for, in its CSV header's names.
+const VERISTAT_FIELDS: &str = "file,prog,verdict,duration,total_insns,total_states";
+
+/// `veristat -o csv` rows from a console: (file, program) -> result.
+pub fn parse_veristat(console: &str) -> BTreeMap<(String, String), Verified> {
+    let mut m = BTreeMap::new();
+    for l in console.lines() {
+        let f: Vec<&str> = l.trim_end().split(',').collect();
+        let [file, prog, verdict, dur, insns, states] = f[..] else {
+            continue;
+        };
+        if verdict != "success" && verdict != "failure" {
+            continue;
+        }
+        let (Ok(duration_us), Ok(insns), Ok(states)) = (
+            dur.parse::<u64>(),
+            insns.parse::<u64>(),
+            states.parse::<u64>(),
+        ) else {
+            continue;
+        };
+        m.insert(
+            (file.to_string(), prog.to_string()),
+            Verified {
+                verdict: verdict.to_string(),
+                duration_us,
+                insns,
+                states,
+            },
+        );
+    }
+    m
+}
+
+fn veristat_on(
+    kt: &KernelTree,
+    out: &Path,
+    objects: &str,
+    timeout: Duration,
+) -> Result<BTreeMap<(String, String), Verified>, String> {
+    let (label, files) = stage(kt, out, Testmod::Suffixes)?;
+    let command = format!(
+        "insmod bpf_testmod.ko && ./veristat -o csv -e {VERISTAT_FIELDS} {objects} 2>/dev/null; \
+         echo \"VERISTAT-RC=$?\""
+    );
+    let o = boot(kt, &label, files, &command, timeout, None)?;
+    let m = parse_veristat(&o.console);
+    println!(
+        "veristat: {label}: {} programs ({:.0} s)",
+        m.len(),
+        o.wall.as_secs_f64()
+    );
+    Ok(m)
+}
+
+/// `cargo xtask veristat [--objects GLOB]`: the verifier's work on every program of the
+/// selftests' BPF objects, on the unpatched and the patched kernel: the same verdict, the
+/// same instructions processed and states for each program, and the verification time.
+pub fn veristat(args: &[String]) -> Result<(), String> {
+    let mut objects = "*.bpf.o".to_string();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--objects" => {
+                objects = it
+                    .next()
+                    .ok_or("usage: cargo xtask veristat [--objects GLOB]")?
+                    .clone()
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}\nusage: cargo xtask veristat [--objects GLOB]"
+                ))
+            }
+        }
+    }
+    crate::deps::ensure_debian_packages(PACKAGES)?;
+    let unpatched = kernel::ensure_kernel_flavor(Variant::Unpatched, Flavor::Selftests)?;
+    let patched = kernel::ensure_kernel_flavor(Variant::Patched, Flavor::Selftests)?;
+    let out = build_test_progs(&unpatched)?;
+    let limit = Duration::from_secs(5400);
+    let a = veristat_on(&unpatched, &out, &objects, limit)?;
+    let b = veristat_on(&patched, &out, &objects, limit)?;
+    if a.is_empty() || b.is_empty() {
+        return Err("veristat: a run gave no result".into());
+    }
+    let (mut same, mut differ) = (0usize, Vec::new());
+    let (mut ta, mut tb) = (0u64, 0u64);
+    let mut log_ratio_sum = 0f64;
+    let mut timed = 0usize;
+    for (k, va) in &a {
+        let Some(vb) = b.get(k) else {
+            differ.push(format!(
+                "{}/{}: not verified on the patched kernel",
+                k.0, k.1
+            ));
+            continue;
+        };
+        if va.verdict == vb.verdict && va.insns == vb.insns && va.states == vb.states {
+            same += 1;
+        } else {
+            differ.push(format!(
+                "{}/{}: unpatched {} {} insns {} states, patched {} {} insns {} states",
+                k.0, k.1, va.verdict, va.insns, va.states, vb.verdict, vb.insns, vb.states
+            ));
+        }
+        if va.verdict == "success" && vb.verdict == "success" {
+            ta += va.duration_us;
+            tb += vb.duration_us;
+            // Per-program ratios of programs that take long enough to time (>= 1 ms).
+            if va.duration_us >= 1000 && vb.duration_us >= 1000 {
+                log_ratio_sum += (vb.duration_us as f64 / va.duration_us as f64).ln();
+                timed += 1;
+            }
+        }
+    }
+    for k in b.keys().filter(|k| !a.contains_key(*k)) {
+        differ.push(format!(
+            "{}/{}: not verified on the unpatched kernel",
+            k.0, k.1
+        ));
+    }
+    for d in &differ {
+        println!("  DIFF {d}");
+    }
+    println!(
+        "veristat: {} programs; verdict, instructions and states identical for {same}; \
+         verification time of the programs both accept: {:.1} ms unpatched, {:.1} ms \
+         patched (ratio {:.3}); geometric mean of {timed} per-program ratios (>= 1 ms): {:.3}",
+        a.len(),
+        ta as f64 / 1000.0,
+        tb as f64 / 1000.0,
+        tb as f64 / ta.max(1) as f64,
+        if timed > 0 {
+            (log_ratio_sum / timed as f64).exp()
+        } else {
+            f64::NAN
+        }
+    );
+    println!(
+        "veristat: {same} passed, {} failed, 0 skipped",
+        differ.len()
+    );
+    if differ.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} program(s) verified differently on the two kernels",
+            differ.len()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,6 +819,21 @@ mod tests {
         );
         assert_eq!(m["#3"], ("kfunc_call".into(), "OK".into()));
         assert_eq!(m["#4"].1, "SKIP");
+    }
+
+    #[test]
+    fn parses_veristat_csv() {
+        let log = "file_name,prog_name,verdict,duration,total_insns,total_states\n\
+                   pyperf600.bpf.o,on_event,failure,1234567,1000001,9000\n\
+                   verifier_and.bpf.o,and_1,success,150,12,1\n\
+                   [   12.3] random,kernel,line\n";
+        let m = parse_veristat(log);
+        assert_eq!(m.len(), 2);
+        let v = &m[&("verifier_and.bpf.o".to_string(), "and_1".to_string())];
+        assert_eq!(
+            (v.verdict.as_str(), v.duration_us, v.insns, v.states),
+            ("success", 150, 12, 1)
+        );
     }
 
     #[test]
