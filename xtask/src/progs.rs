@@ -250,6 +250,7 @@ fn runtime_files(out: &Path) -> Result<Vec<(PathBuf, String)>, String> {
             || name.starts_with("btf_dump_test_case_")
             || [
                 "test_progs",
+                "veristat",
                 "urandom_read",
                 "liburandom_read.so",
                 "uprobe_multi",
