@@ -670,6 +670,18 @@ pub fn parse_veristat(console: &str) -> BTreeMap<(String, String), Verified> {
     m
 }
 
+/// Programs verified so far in the running VM (for [`veristat_progress`]).
+static VERIFIED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Progress while veristat runs: a line every 500 programs.
+fn veristat_progress(l: &str) -> Option<String> {
+    if parse_veristat(l).is_empty() {
+        return None;
+    }
+    let n = VERIFIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    n.is_multiple_of(500).then(|| format!("veristat:   {n} programs verified"))
+}
+
 fn veristat_on(
     kt: &KernelTree,
     out: &Path,
@@ -681,7 +693,15 @@ fn veristat_on(
         "insmod bpf_testmod.ko && ./veristat -o csv -e {VERISTAT_FIELDS} {objects} 2>/dev/null; \
          echo \"VERISTAT-RC=$?\""
     );
-    let o = boot(kt, &label, files, &command, timeout, None)?;
+    VERIFIED.store(0, std::sync::atomic::Ordering::Relaxed);
+    let o = boot(
+        kt,
+        &label,
+        files,
+        &command,
+        timeout,
+        Some(veristat_progress),
+    )?;
     let m = parse_veristat(&o.console);
     println!(
         "veristat: {label}: {} programs ({:.0} s)",
