@@ -359,6 +359,21 @@ fn config_missing(tree: &Path, frag: &Path) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// `make olddefconfig`, then fail (with `hint`) if `.config` lost a line of `frag`.
+fn olddefconfig_keeping(tree: &Path, frag: &Path, log: &Path, hint: &str) -> Result<(), String> {
+    deps::run_logged(make_cmd(tree).arg("olddefconfig"), "make olddefconfig", log)?;
+    let missing = config_missing(tree, frag)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}: olddefconfig dropped options of {}: {}{hint}",
+        tree.join(".config").display(),
+        frag.display(),
+        missing.join(" ")
+    ))
+}
+
 fn mark(dir: &Path, step: &str) -> Result<(), String> {
     let p = dir.join(format!("{step}.ok"));
     fs::write(&p, b"").map_err(|e| format!("{}: {e}", p.display()))
@@ -533,20 +548,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
         }
         let cfg = kt.tree.join(".config");
         fs::write(&cfg, text).map_err(|e| format!("{}: {e}", cfg.display()))?;
-        deps::run_logged(
-            make_cmd(&kt.tree).arg("olddefconfig"),
-            "make olddefconfig",
-            &log,
-        )?;
-        let missing = config_missing(&kt.tree, &frag)?;
-        if !missing.is_empty() {
-            return Err(format!(
-                "{}: olddefconfig dropped options of {}: {}",
-                kt.tree.join(".config").display(),
-                frag.display(),
-                missing.join(" ")
-            ));
-        }
+        olddefconfig_keeping(&kt.tree, &frag, &log, "")?;
         mark(&dir, "configured")?;
     }
 
@@ -566,22 +568,15 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
             "merge kernel/config.fragment",
             &log,
         )?;
-        deps::run_logged(
-            make_cmd(&kt.tree).arg("olddefconfig"),
-            "make olddefconfig",
+        olddefconfig_keeping(
+            &kt.tree,
+            &frag,
             &log,
-        )?;
-        let missing = config_missing(&kt.tree, &frag)?;
-        if !missing.is_empty() {
-            return Err(format!(
-                "{}: olddefconfig dropped options of {}: {} (unmet dependencies? \
-                 `make LLVM=1 rustavailable` in {})",
-                kt.tree.join(".config").display(),
-                frag.display(),
-                missing.join(" "),
+            &format!(
+                " (unmet dependencies? `make LLVM=1 rustavailable` in {})",
                 kt.tree.display()
-            ));
-        }
+            ),
+        )?;
         mark(&dir, "configured")?;
     }
 

@@ -463,17 +463,7 @@ fn run_on(
     };
     let command = format!("./test_progs -t '{tests}'{deny_arg}; echo \"PROGS-RC=$?\"");
     let o = boot(kt, &label, files, &command, timeout, Some(progress_line))?;
-    let summary = o
-        .console
-        .lines()
-        .find(|l| l.starts_with("Summary: "))
-        .ok_or_else(|| {
-            format!(
-                "{label}: test_progs printed no summary ({})",
-                o.console_log.display()
-            )
-        })?
-        .to_string();
+    let summary = o.summary(&label, "test_progs")?;
     println!("progs: {label}: {summary} ({:.0} s)", o.wall.as_secs_f64());
     Ok((parse(&o.console), summary))
 }
@@ -679,7 +669,8 @@ fn veristat_progress(l: &str) -> Option<String> {
         return None;
     }
     let n = VERIFIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    n.is_multiple_of(500).then(|| format!("veristat:   {n} programs verified"))
+    n.is_multiple_of(500)
+        .then(|| format!("veristat:   {n} programs verified"))
 }
 
 fn veristat_on(

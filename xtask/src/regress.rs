@@ -236,16 +236,7 @@ fn run_on(
             println!("  {p}");
         }
     }
-    let summary = o
-        .console
-        .lines()
-        .find(|l| l.starts_with("Summary: "))
-        .ok_or_else(|| {
-            format!(
-                "{label}: test_verifier printed no summary ({})",
-                o.console_log.display()
-            )
-        })?;
+    let summary = o.summary(label, "test_verifier")?;
     println!(
         "regress: {label}: {summary} ({:.0} s)",
         o.wall.as_secs_f64()

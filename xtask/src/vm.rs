@@ -82,6 +82,21 @@ pub struct VmOutcome {
 }
 
 impl VmOutcome {
+    /// The first line starting with `Summary: ` (the BPF selftests runners' last line),
+    /// or an error naming `runner` and the console log.
+    pub fn summary(&self, label: &str, runner: &str) -> Result<String, String> {
+        self.console
+            .lines()
+            .find(|l| l.starts_with("Summary: "))
+            .map(str::to_string)
+            .ok_or_else(|| {
+                format!(
+                    "{label}: {runner} printed no summary ({})",
+                    self.console_log.display()
+                )
+            })
+    }
+
     /// `Ok` when the marker says 0, nothing timed out and the console is clean.
     pub fn verdict(&self) -> Result<(), String> {
         let log = self.console_log.display();
