@@ -401,19 +401,31 @@ fn try_adopt_manual(dir: &Path, frag: &Path) -> Result<bool, String> {
         return Ok(false);
     }
     eprintln!("kernel[unpatched]: adopting the finished build {MANUAL_UNPATCHED} (cp -a)");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(src)
-        .arg(dir.join("linux"))
-        .status()
-        .map_err(|e| format!("cp: {e}"))?;
-    if !status.success() {
-        return Err(format!("cp -a {MANUAL_UNPATCHED} failed"));
-    }
+    copy_configured_tree(src, dir, &dir.join("build.log"))?;
+    Ok(true)
+}
+
+/// Copy the configured (and built) tree `src` to `<dir>/linux` (`cp -a`: times kept, so
+/// Kbuild rebuilds only what later changes), through a temporary name; then mark it
+/// unpacked and configured.
+fn copy_configured_tree(src: &Path, dir: &Path, log: &Path) -> Result<(), String> {
+    let tree = dir.join("linux");
+    let tmp = dir.join("linux.tmp");
+    let _ = fs::remove_dir_all(&tmp);
+    let _ = fs::remove_dir_all(&tree);
+    deps::run_logged(
+        Command::new("cp")
+            .args(["-a", "--reflink=auto"])
+            .arg(src)
+            .arg(&tmp),
+        &format!("copy {}", src.display()),
+        log,
+    )?;
+    fs::rename(&tmp, &tree).map_err(|e| format!("{}: {e}", tree.display()))?;
     for step in ["unpacked", "configured"] {
         mark(dir, step)?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Build (or find in the cache) one kernel variant of the [`Flavor::Tiny`] configuration and
@@ -464,25 +476,11 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
         && !dir.join("unpacked.ok").exists()
     {
         let base = ensure_kernel_flavor(Variant::Unpatched, flavor)?;
-        let tmp = dir.join("linux.tmp");
-        let _ = fs::remove_dir_all(&tmp);
-        let _ = fs::remove_dir_all(&kt.tree);
         eprintln!(
             "kernel[{tag}]: copying the built unpatched tree {} (cp -a)",
             base.tree.display()
         );
-        deps::run_logged(
-            Command::new("cp")
-                .args(["-a", "--reflink=auto"])
-                .arg(&base.tree)
-                .arg(&tmp),
-            "copy the unpatched tree",
-            &log,
-        )?;
-        fs::rename(&tmp, &kt.tree).map_err(|e| format!("{}: {e}", kt.tree.display()))?;
-        for step in ["unpacked", "configured"] {
-            mark(&dir, step)?;
-        }
+        copy_configured_tree(&base.tree, &dir, &log)?;
     }
 
     if !dir.join("unpacked.ok").exists() {
@@ -532,51 +530,53 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
         mark(&dir, "patched")?;
     }
 
-    if !dir.join("configured.ok").exists() && flavor == Flavor::Selftests {
-        eprintln!(
-            "kernel[{tag}]: {} + kernel/config.selftests + olddefconfig",
-            SELFTESTS_CONFIGS.join(" + ")
-        );
-        let mut text = Vec::new();
-        for f in SELFTESTS_CONFIGS
-            .iter()
-            .map(|f| kt.tree.join(f))
-            .chain([frag.clone()])
-        {
-            text.extend(fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?);
-            text.push(b'\n');
-        }
-        let cfg = kt.tree.join(".config");
-        fs::write(&cfg, text).map_err(|e| format!("{}: {e}", cfg.display()))?;
-        olddefconfig_keeping(&kt.tree, &frag, &log, "")?;
-        mark(&dir, "configured")?;
-    }
-
     if !dir.join("configured.ok").exists() {
-        eprintln!("kernel[{tag}]: tinyconfig + kernel/config.fragment + olddefconfig");
-        deps::run_logged(
-            make_cmd(&kt.tree).arg("tinyconfig"),
-            "make tinyconfig",
-            &log,
-        )?;
-        deps::run_logged(
-            Command::new(kt.tree.join("scripts/kconfig/merge_config.sh"))
-                .current_dir(&kt.tree)
-                .arg("-m")
-                .arg(".config")
-                .arg(&frag),
-            "merge kernel/config.fragment",
-            &log,
-        )?;
-        olddefconfig_keeping(
-            &kt.tree,
-            &frag,
-            &log,
-            &format!(
-                " (unmet dependencies? `make LLVM=1 rustavailable` in {})",
-                kt.tree.display()
-            ),
-        )?;
+        match flavor {
+            Flavor::Selftests => {
+                eprintln!(
+                    "kernel[{tag}]: {} + kernel/config.selftests + olddefconfig",
+                    SELFTESTS_CONFIGS.join(" + ")
+                );
+                let mut text = Vec::new();
+                for f in SELFTESTS_CONFIGS
+                    .iter()
+                    .map(|f| kt.tree.join(f))
+                    .chain([frag.clone()])
+                {
+                    text.extend(fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?);
+                    text.push(b'\n');
+                }
+                let cfg = kt.tree.join(".config");
+                fs::write(&cfg, text).map_err(|e| format!("{}: {e}", cfg.display()))?;
+                olddefconfig_keeping(&kt.tree, &frag, &log, "")?;
+            }
+            Flavor::Tiny => {
+                eprintln!("kernel[{tag}]: tinyconfig + kernel/config.fragment + olddefconfig");
+                deps::run_logged(
+                    make_cmd(&kt.tree).arg("tinyconfig"),
+                    "make tinyconfig",
+                    &log,
+                )?;
+                deps::run_logged(
+                    Command::new(kt.tree.join("scripts/kconfig/merge_config.sh"))
+                        .current_dir(&kt.tree)
+                        .arg("-m")
+                        .arg(".config")
+                        .arg(&frag),
+                    "merge kernel/config.fragment",
+                    &log,
+                )?;
+                olddefconfig_keeping(
+                    &kt.tree,
+                    &frag,
+                    &log,
+                    &format!(
+                        " (unmet dependencies? `make LLVM=1 rustavailable` in {})",
+                        kt.tree.display()
+                    ),
+                )?;
+            }
+        }
         mark(&dir, "configured")?;
     }
 
@@ -759,4 +759,35 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ctest()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_a_tree_keeping_times_and_marks_it_configured() {
+        let base = std::env::temp_dir().join(format!("kfa-copy-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let src = base.join("src");
+        let dir = base.join("dir");
+        fs::create_dir_all(src.join("sub")).unwrap();
+        fs::create_dir_all(dir.join("linux/stale")).unwrap();
+        fs::write(src.join("sub/a.o"), b"object").unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        fs::File::options()
+            .write(true)
+            .open(src.join("sub/a.o"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        copy_configured_tree(&src, &dir, &base.join("log")).unwrap();
+        let copied = dir.join("linux/sub/a.o");
+        assert_eq!(fs::read(&copied).unwrap(), b"object");
+        assert_eq!(fs::metadata(&copied).unwrap().modified().unwrap(), old);
+        assert!(!dir.join("linux/stale").exists());
+        assert!(!dir.join("linux.tmp").exists());
+        assert!(dir.join("unpacked.ok").exists() && dir.join("configured.ok").exists());
+        fs::remove_dir_all(&base).unwrap();
+    }
 }
