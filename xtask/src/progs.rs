@@ -4,20 +4,26 @@
 //! 1. Both kernels are built with the selftests' own configuration ([`Flavor::Selftests`]:
 //!    `tools/testing/selftests/bpf/config*` as `vmtest.sh` combines them), the patched one
 //!    incrementally from the unpatched tree.
-//! 2. `test_progs` and its ~800 BPF objects are built once, with clang-19, from the pristine
-//!    6.12 source, against the unpatched kernel's BTF (`VMLINUX_BTF`, as the selftests
+//! 2. `test_progs` (and `veristat`) and its ~820 BPF objects are built once, with clang-19,
+//!    from a copy of the 6.12 source, against the unpatched kernel's BTF (`VMLINUX_BTF`, as the selftests
 //!    Makefile does for the kernel it tests): the same binary runs on both kernels.
 //! 3. The selftests' test modules (`bpf_testmod.ko`, the kfunc test module with
 //!    suffix-named kfuncs, and its companions) are built against each kernel.
-//! 4. Each kernel boots in QEMU (TCG) with a busybox initramfs holding `test_progs`, the BPF
-//!    objects and the modules, and runs `test_progs -t <SUBSETS>`.
+//! 4. A kernel boots in QEMU (TCG) with a busybox initramfs holding `test_progs`, the BPF
+//!    objects and the modules, and runs `test_progs -t <SUBSETS>`; four times: the
+//!    unpatched kernel, the patched one, the patched one with `bpf_testmod` converted to
+//!    per-argument flags ([`Testmod::Flags`]) and with that conversion minus its flags
+//!    ([`Testmod::Control`]).
 //! 5. Every test and subtest that is OK on the unpatched kernel must be OK on the patched
-//!    one. A test that fails or is skipped on the unpatched kernel counts as skipped, unless
-//!    the patched kernel gives it another status, which is reported.
+//!    one, and every one OK with the suffixes must be OK with the flags; the control must
+//!    change some result. A test that is not OK in the reference run counts as skipped;
+//!    any other difference is reported.
 //!
 //! Not part of `cargo xtask test` (CI): it needs two kernels of the selftests' much larger
-//! configuration (~20 and ~10 minutes cold on 2 cores), a ~15-minute `test_progs` build and
-//! two long TCG runs. Work directory: `~/.cache/kfunc-args/progs/`.
+//! configuration (~16 and ~11 minutes cold on 2 cores), a ~5-minute `test_progs` build and
+//! four TCG runs of about 4 minutes. Work directory: `~/.cache/kfunc-args/progs/`.
+//!
+//! `cargo xtask veristat` ([`veristat`]) uses the same kernels and build.
 
 use crate::kernel::{self, Flavor, KernelTree, Variant};
 use crate::vm::{self, VmSpec};
@@ -387,6 +393,7 @@ fn boot(
     kt: &KernelTree,
     label: &str,
     files: Vec<(PathBuf, String)>,
+    runner: &str,
     command: &str,
     timeout: Duration,
     progress: Option<fn(&str) -> Option<String>>,
@@ -416,8 +423,7 @@ fn boot(
         progress,
     };
     eprintln!(
-        "progs: {} on the {label} kernel (TCG; console: {})",
-        command_name(&spec.command),
+        "progs: {runner} on the {label} kernel (TCG; console: {})",
         spec.work_dir.join("console.log").display()
     );
     let o = vm::run_vm(&spec)?;
@@ -438,14 +444,6 @@ fn boot(
     Ok(o)
 }
 
-fn command_name(command: &str) -> &'static str {
-    if command.contains("./veristat") {
-        "veristat"
-    } else {
-        "test_progs"
-    }
-}
-
 /// One `test_progs` run on `kt` with the given `bpf_testmod`.
 fn run_on(
     kt: &KernelTree,
@@ -462,7 +460,15 @@ fn run_on(
         format!(" -d '{deny}'")
     };
     let command = format!("./test_progs -t '{tests}'{deny_arg}; echo \"PROGS-RC=$?\"");
-    let o = boot(kt, &label, files, &command, timeout, Some(progress_line))?;
+    let o = boot(
+        kt,
+        &label,
+        files,
+        "test_progs",
+        &command,
+        timeout,
+        Some(progress_line),
+    )?;
     let summary = o.summary(&label, "test_progs")?;
     println!("progs: {label}: {summary} ({:.0} s)", o.wall.as_secs_f64());
     Ok((parse(&o.console), summary))
@@ -629,35 +635,27 @@ pub struct Verified {
 /// The fields `veristat` is asked for, in its CSV header's names.
 const VERISTAT_FIELDS: &str = "file,prog,verdict,duration,total_insns,total_states";
 
+/// One program's row of `veristat -o csv`: ((file, program), result).
+fn parse_veristat_line(l: &str) -> Option<((String, String), Verified)> {
+    let f: Vec<&str> = l.trim_end().split(',').collect();
+    let [file, prog, verdict, dur, insns, states] = f[..] else {
+        return None;
+    };
+    if verdict != "success" && verdict != "failure" {
+        return None;
+    }
+    let v = Verified {
+        verdict: verdict.to_string(),
+        duration_us: dur.parse().ok()?,
+        insns: insns.parse().ok()?,
+        states: states.parse().ok()?,
+    };
+    Some(((file.to_string(), prog.to_string()), v))
+}
+
 /// `veristat -o csv` rows from a console: (file, program) -> result.
 pub fn parse_veristat(console: &str) -> BTreeMap<(String, String), Verified> {
-    let mut m = BTreeMap::new();
-    for l in console.lines() {
-        let f: Vec<&str> = l.trim_end().split(',').collect();
-        let [file, prog, verdict, dur, insns, states] = f[..] else {
-            continue;
-        };
-        if verdict != "success" && verdict != "failure" {
-            continue;
-        }
-        let (Ok(duration_us), Ok(insns), Ok(states)) = (
-            dur.parse::<u64>(),
-            insns.parse::<u64>(),
-            states.parse::<u64>(),
-        ) else {
-            continue;
-        };
-        m.insert(
-            (file.to_string(), prog.to_string()),
-            Verified {
-                verdict: verdict.to_string(),
-                duration_us,
-                insns,
-                states,
-            },
-        );
-    }
-    m
+    console.lines().filter_map(parse_veristat_line).collect()
 }
 
 /// Programs verified so far in the running VM (for [`veristat_progress`]).
@@ -665,9 +663,7 @@ static VERIFIED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize
 
 /// Progress while veristat runs: a line every 500 programs.
 fn veristat_progress(l: &str) -> Option<String> {
-    if parse_veristat(l).is_empty() {
-        return None;
-    }
+    parse_veristat_line(l)?;
     let n = VERIFIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     n.is_multiple_of(500)
         .then(|| format!("veristat:   {n} programs verified"))
@@ -689,6 +685,7 @@ fn veristat_on(
         kt,
         &label,
         files,
+        "veristat",
         &command,
         timeout,
         Some(veristat_progress),
