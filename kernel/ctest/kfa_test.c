@@ -3,7 +3,7 @@
  * kfa_test: a C kfunc set declared with per-argument flags (BTF_KFUNCS_ARGS_START /
  * BTF_ID_FLAGS_ARGS of the patched <linux/btf_ids.h>), for the runtime smoke test of the
  * patched verifier (kernel/ctest/run.sh). None of the parameter names carries a suffix:
- * every per-argument fact comes from the KF_ARG_* flags.
+ * every per-argument fact comes from the KF_PARAM_* flags.
  *
  * Module parameter bad=N registers the invalid set N instead (1..); registration must
  * fail with -EINVAL and a pr_err naming the kfunc and the argument.
@@ -105,38 +105,38 @@ __bpf_kfunc_end_defs();
 
 BTF_KFUNCS_ARGS_START(kfa_set)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_new, KF_ACQUIRE | KF_RET_NULL)
-BTF_ID_FLAGS_ARGS(func, kfa_obj_get, KF_ACQUIRE | KF_RET_NULL, KF_ARG_ACQUIRE)
-BTF_ID_FLAGS_ARGS(func, kfa_obj_put, KF_RELEASE, KF_ARG_RELEASE)
-BTF_ID_FLAGS_ARGS(func, kfa_obj_merge, KF_RELEASE, KF_ARG_TRUSTED, KF_ARG_RELEASE)
-BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0, KF_ARG_NULLABLE | KF_ARG_TRUSTED)
-BTF_ID_FLAGS_ARGS(func, kfa_sum, 0, 0, KF_ARG_SIZE | KF_ARG_MEM(0))
-BTF_ID_FLAGS_ARGS(func, kfa_const, 0, KF_ARG_CONST)
-BTF_ID_FLAGS_ARGS(func, kfa_obj_peek, 0, KF_ARG_RCU)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_get, KF_ACQUIRE | KF_RET_NULL, KF_PARAM_ACQUIRE)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_put, KF_RELEASE, KF_PARAM_RELEASE)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_merge, KF_RELEASE, KF_PARAM_TRUSTED, KF_PARAM_RELEASE)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0, KF_PARAM_NULLABLE | KF_PARAM_TRUSTED)
+BTF_ID_FLAGS_ARGS(func, kfa_sum, 0, 0, KF_PARAM_SIZE | KF_PARAM_MEM(0))
+BTF_ID_FLAGS_ARGS(func, kfa_const, 0, KF_PARAM_CONST)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_peek, 0, KF_PARAM_RCU)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_peek_all, KF_RCU)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_merge_all, KF_RELEASE)
 BTF_KFUNCS_ARGS_END(kfa_set)
 
 /* Invalid sets: each breaks one rule of btf_check_kfunc_arg_flags(). */
 BTF_KFUNCS_ARGS_START(kfa_bad1)		/* release arg without KF_RELEASE */
-BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_ARG_RELEASE)
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_PARAM_RELEASE)
 BTF_KFUNCS_ARGS_END(kfa_bad1)
 BTF_KFUNCS_ARGS_START(kfa_bad2)		/* pointer flag on a scalar */
-BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, 0, KF_ARG_NULLABLE)
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, 0, KF_PARAM_NULLABLE)
 BTF_KFUNCS_ARGS_END(kfa_bad2)
 BTF_KFUNCS_ARGS_START(kfa_bad3)		/* scalar flag on a pointer */
-BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_ARG_CONST)
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_PARAM_CONST)
 BTF_KFUNCS_ARGS_END(kfa_bad3)
 BTF_KFUNCS_ARGS_START(kfa_bad4)		/* flags past the last argument */
-BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, 0, 0, KF_ARG_CONST)
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, 0, 0, KF_PARAM_CONST)
 BTF_KFUNCS_ARGS_END(kfa_bad4)
 BTF_KFUNCS_ARGS_START(kfa_bad5)		/* acquire source pointee != returned pointee */
-BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, KF_ACQUIRE, KF_ARG_ACQUIRE)
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, KF_ACQUIRE, KF_PARAM_ACQUIRE)
 BTF_KFUNCS_ARGS_END(kfa_bad5)
 BTF_KFUNCS_ARGS_START(kfa_bad6)		/* size arg not after its memory arg */
-BTF_ID_FLAGS_ARGS(func, kfa_sum, 0, 0, KF_ARG_SIZE | KF_ARG_MEM(1))
+BTF_ID_FLAGS_ARGS(func, kfa_sum, 0, 0, KF_PARAM_SIZE | KF_PARAM_MEM(1))
 BTF_KFUNCS_ARGS_END(kfa_bad6)
 BTF_KFUNCS_ARGS_START(kfa_bad7)		/* two release args */
-BTF_ID_FLAGS_ARGS(func, kfa_obj_merge, KF_RELEASE, KF_ARG_RELEASE, KF_ARG_RELEASE)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_merge, KF_RELEASE, KF_PARAM_RELEASE, KF_PARAM_RELEASE)
 BTF_KFUNCS_ARGS_END(kfa_bad7)
 
 static struct btf_id_set8 *const kfa_bad_sets[] = {

@@ -214,9 +214,9 @@ fn rust_bindings_of_patched_kernel_match() {
         .map(|f| (f.c_name, f.value))
         .collect();
     want.extend([
-        ("KF_ARG_MEM_SHIFT", kfunc_layout::KF_ARG_MEM_SHIFT),
-        ("KF_ARG_MEM_MASK", kfunc_layout::KF_ARG_MEM_MASK),
-        ("KF_ARG_KNOWN_MASK", kfunc_layout::KF_ARG_KNOWN_MASK),
+        ("KF_PARAM_MEM_SHIFT", kfunc_layout::KF_PARAM_MEM_SHIFT),
+        ("KF_PARAM_MEM_MASK", kfunc_layout::KF_PARAM_MEM_MASK),
+        ("KF_PARAM_KNOWN_MASK", kfunc_layout::KF_PARAM_KNOWN_MASK),
         ("BTF_SET8_KFUNCS", kfunc_layout::BTF_SET8_KFUNCS),
         ("BTF_SET8_KFUNC_ARGS", kfunc_layout::BTF_SET8_KFUNC_ARGS),
         (

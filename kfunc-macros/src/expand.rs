@@ -236,7 +236,7 @@ pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, mode: Mode) -> TokenStream {
         #allow_pub
         pub #constness #unsafety extern "C" fn #name(#inputs) #output #body
 
-        /// `#[kfunc]` flags of this kfunc: `KF_*` then `KF_ARG_*` of arguments 0..5.
+        /// `#[kfunc]` flags of this kfunc: `KF_*` then `KF_PARAM_*` of arguments 0..5.
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unreachable_pub)]
         #(#cfgs)*

@@ -69,28 +69,28 @@
 //! | `iter_new` / `iter_next` / `iter_destroy` | `KF_ITER_*` | open-coded iterator constructor / next / destructor: argument 0 is the `bpf_iter_<type>` state on the stack; the name must be `bpf_iter_<type>_{new,next,destroy}`; next returns a pointer, destroy returns nothing and both take only the state |
 //! | `rcu_protected` | `KF_RCU_PROTECTED` | must be called inside `bpf_rcu_read_lock()` |
 //!
-//! Per-argument flags (one `KF_ARG_*` word per argument, `kfunc_layout` "Per-argument
+//! Per-argument flags (one `KF_PARAM_*` word per argument, `kfunc_layout` "Per-argument
 //! flags"). Where a 6.12 suffix exists, the patched verifier treats the flag exactly as the
 //! suffix (`btf_param_match_suffix` becomes "flag set or suffix present"):
 //!
 //! | keyword | bit (suffix) | applies to | meaning |
 //! |---|---|---|---|
-//! | `release(a)` | `KF_ARG_RELEASE` (+ `KF_RELEASE` on the function) | pointer | `a` is the reference the kfunc releases: it must carry a reference (`ref_obj_id`) at offset 0, and that reference is gone after the call. 6.12 takes "whichever argument carries a reference"; the flag names it, and only one argument may have it |
-//! | `nullable(a)` | `KF_ARG_NULLABLE` (`__nullable`) | pointer | `a` may be NULL even under `trusted_args`/`rcu_args`/`trusted`/`rcu` |
-//! | `trusted(a)` | `KF_ARG_TRUSTED` | pointer | like `trusted_args`, for `a` only: `a` must be a trusted pointer ("must be referenced or trusted") |
-//! | `rcu(a)` | `KF_ARG_RCU` | pointer | like `rcu_args`, for `a` only: trusted or RCU-protected |
-//! | `acquire(a)` | `KF_ARG_ACQUIRE` (+ `KF_ACQUIRE`) | pointer | the returned reference is taken on the object `a` points to: `a` must point to the returned pointee type (checked here) |
-//! | `constant(a)` | `KF_ARG_CONST` (`__k`) | scalar | `a` must be a known constant ("R%d must be a known constant") |
-//! | `ignore(a)` | `KF_ARG_IGNORE` (`__ign`) | either | the verifier does not check `a` |
-//! | `uninit(a)` | `KF_ARG_UNINIT` (`__uninit`) | pointer | `a` points to an uninitialised dynptr the kfunc initialises |
-//! | `alloc(a)` | `KF_ARG_ALLOC` (`__alloc`) | pointer | `a` must be an object allocated by `bpf_obj_new` |
-//! | `optional(a)` | `KF_ARG_OPTIONAL` (`__opt`) | pointer | `a`, the memory of a (memory, size) pair, may be NULL (then the size is not checked) |
-//! | `refcounted_kptr(a)` | `KF_ARG_REFCOUNTED_KPTR` (`__refcounted_kptr`) | pointer | `a` must be a refcounted local kptr |
-//! | `str(a)` | `KF_ARG_STR` (`__str`) | pointer to `c_char`/`u8`/`i8` | `a` must point to a constant NUL-terminated string in a read-only map |
-//! | `map(a)` | `KF_ARG_MAP` (`__map`) | pointer | `a` must be a `struct bpf_map` pointer ("isn't map pointer") |
-//! | `iter(a)` | `KF_ARG_ITER` (`__iter`) | pointer to `bpf_iter_<type>` | `a` is an initialised iterator state on the stack |
-//! | `size(a, of = m)` | `KF_ARG_SIZE \| KF_ARG_MEM(m)` (`__sz`) | scalar | `a` is the size in bytes of the memory `m` points to: the verifier checks the access `[m, m + a)`. `m` must be a pointer and, as 6.12 checks (memory, size) as adjacent pairs, `a` must directly follow `m` |
-//! | `const_size(a, of = m)` | `KF_ARG_CONST_SIZE \| KF_ARG_MEM(m)` (`__szk`) | scalar | as `size`, and `a` must be a known constant |
+//! | `release(a)` | `KF_PARAM_RELEASE` (+ `KF_RELEASE` on the function) | pointer | `a` is the reference the kfunc releases: it must carry a reference (`ref_obj_id`) at offset 0, and that reference is gone after the call. 6.12 takes "whichever argument carries a reference"; the flag names it, and only one argument may have it |
+//! | `nullable(a)` | `KF_PARAM_NULLABLE` (`__nullable`) | pointer | `a` may be NULL even under `trusted_args`/`rcu_args`/`trusted`/`rcu` |
+//! | `trusted(a)` | `KF_PARAM_TRUSTED` | pointer | like `trusted_args`, for `a` only: `a` must be a trusted pointer ("must be referenced or trusted") |
+//! | `rcu(a)` | `KF_PARAM_RCU` | pointer | like `rcu_args`, for `a` only: trusted or RCU-protected |
+//! | `acquire(a)` | `KF_PARAM_ACQUIRE` (+ `KF_ACQUIRE`) | pointer | the returned reference is taken on the object `a` points to: `a` must point to the returned pointee type (checked here) |
+//! | `constant(a)` | `KF_PARAM_CONST` (`__k`) | scalar | `a` must be a known constant ("R%d must be a known constant") |
+//! | `ignore(a)` | `KF_PARAM_IGNORE` (`__ign`) | either | the verifier does not check `a` |
+//! | `uninit(a)` | `KF_PARAM_UNINIT` (`__uninit`) | pointer | `a` points to an uninitialised dynptr the kfunc initialises |
+//! | `alloc(a)` | `KF_PARAM_ALLOC` (`__alloc`) | pointer | `a` must be an object allocated by `bpf_obj_new` |
+//! | `optional(a)` | `KF_PARAM_OPTIONAL` (`__opt`) | pointer | `a`, the memory of a (memory, size) pair, may be NULL (then the size is not checked) |
+//! | `refcounted_kptr(a)` | `KF_PARAM_REFCOUNTED_KPTR` (`__refcounted_kptr`) | pointer | `a` must be a refcounted local kptr |
+//! | `str(a)` | `KF_PARAM_STR` (`__str`) | pointer to `c_char`/`u8`/`i8` | `a` must point to a constant NUL-terminated string in a read-only map |
+//! | `map(a)` | `KF_PARAM_MAP` (`__map`) | pointer | `a` must be a `struct bpf_map` pointer ("isn't map pointer") |
+//! | `iter(a)` | `KF_PARAM_ITER` (`__iter`) | pointer to `bpf_iter_<type>` | `a` is an initialised iterator state on the stack |
+//! | `size(a, of = m)` | `KF_PARAM_SIZE \| KF_PARAM_MEM(m)` (`__sz`) | scalar | `a` is the size in bytes of the memory `m` points to: the verifier checks the access `[m, m + a)`. `m` must be a pointer and, as 6.12 checks (memory, size) as adjacent pairs, `a` must directly follow `m` |
+//! | `const_size(a, of = m)` | `KF_PARAM_CONST_SIZE \| KF_PARAM_MEM(m)` (`__szk`) | scalar | as `size`, and `a` must be a known constant |
 //!
 //! # Rules checked at compile time
 //!
@@ -130,7 +130,7 @@
 //!
 //! - the function, `#[unsafe(no_mangle)] #[inline(never)] pub extern "C"` under its own
 //!   name, attributes and body unchanged (an `unsafe fn` stays unsafe);
-//! - `#[doc(hidden)] pub const __kfunc_flags_f: [u32; 6]`: `KF_*`, then `KF_ARG_*` of
+//! - `#[doc(hidden)] pub const __kfunc_flags_f: [u32; 6]`: `KF_*`, then `KF_PARAM_*` of
 //!   arguments 0..5;
 //! - a `#[used]` static in section `.kfunc.meta` holding the metadata record
 //!   (`kfunc_layout::MetaRecord`, native byte order), a local `#[repr(C)]` struct whose
@@ -257,13 +257,13 @@ fn kfunc_set_impl(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
 /// kfunc_set!(DOC_KFUNCS = [bpf_doc_get, bpf_doc_sum]);
 ///
 /// # fn main() {
-/// // `KF_ACQUIRE | KF_RET_NULL`, then `KF_ARG_ACQUIRE` on arg 0, `KF_ARG_NULLABLE` on arg 1.
+/// // `KF_ACQUIRE | KF_RET_NULL`, then `KF_PARAM_ACQUIRE` on arg 0, `KF_PARAM_NULLABLE` on arg 1.
 /// assert_eq!(
 ///     __kfunc_flags_bpf_doc_get,
 ///     [
 ///         kfunc_layout::KF_ACQUIRE | kfunc_layout::KF_RET_NULL,
-///         kfunc_layout::KF_ARG_ACQUIRE,
-///         kfunc_layout::KF_ARG_NULLABLE,
+///         kfunc_layout::KF_PARAM_ACQUIRE,
+///         kfunc_layout::KF_PARAM_NULLABLE,
 ///         0, 0, 0,
 ///     ]
 /// );

@@ -50,7 +50,7 @@ pub(crate) struct Kfunc {
     pub name: Ident,
     /// `KF_*` function flags.
     pub func_flags: u32,
-    /// `KF_ARG_*` per argument.
+    /// `KF_PARAM_*` per argument.
     pub arg_flags: [u32; MAX_ARGS],
     /// Parameters.
     pub params: Vec<Param>,

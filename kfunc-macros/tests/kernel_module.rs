@@ -12,8 +12,8 @@ mod common;
 
 use common::{assert_exported, endian, proc_macro_so, symbol};
 use kfunc_layout::{
-    kf_arg_mem, KF_ACQUIRE, KF_ARG_ACQUIRE, KF_ARG_NULLABLE, KF_ARG_RELEASE, KF_ARG_SIZE,
-    KF_ARG_STR, KF_RELEASE, KF_RET_NULL,
+    kf_arg_mem, KF_ACQUIRE, KF_PARAM_ACQUIRE, KF_PARAM_NULLABLE, KF_PARAM_RELEASE, KF_PARAM_SIZE,
+    KF_PARAM_STR, KF_RELEASE, KF_RET_NULL,
 };
 use kfunc_layout::{
     MetaRecord, Set8ArgsEntry, META_SECTION, SET8_ARGS_ENTRY_SIZE, SET8_HEADER_SIZE,
@@ -112,13 +112,13 @@ fn out_of_tree_module_builds_with_the_macros() {
         (
             "bpf_try_get",
             KF_ACQUIRE | KF_RET_NULL,
-            [KF_ARG_ACQUIRE, KF_ARG_NULLABLE, 0, 0, 0],
+            [KF_PARAM_ACQUIRE, KF_PARAM_NULLABLE, 0, 0, 0],
         ),
-        ("bpf_try_put", KF_RELEASE, [KF_ARG_RELEASE, 0, 0, 0, 0]),
+        ("bpf_try_put", KF_RELEASE, [KF_PARAM_RELEASE, 0, 0, 0, 0]),
         (
             "bpf_try_len",
             0,
-            [0, KF_ARG_SIZE | kf_arg_mem(0), KF_ARG_STR, 0, 0],
+            [0, KF_PARAM_SIZE | kf_arg_mem(0), KF_PARAM_STR, 0, 0],
         ),
     ];
     assert_eq!(recs.len(), want.len());

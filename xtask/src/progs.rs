@@ -848,15 +848,15 @@ mod tests {
     #[test]
     fn strips_only_the_argument_flags() {
         let c = "BTF_KFUNCS_ARGS_START(s)\n\
-                 BTF_ID_FLAGS_ARGS(func, a, 0, 0, KF_ARG_SIZE | KF_ARG_MEM(0))\n\
+                 BTF_ID_FLAGS_ARGS(func, a, 0, 0, KF_PARAM_SIZE | KF_PARAM_MEM(0))\n\
                  BTF_ID_FLAGS_ARGS(func, b, KF_ACQUIRE | KF_RET_NULL)\n\
-                 \tBTF_ID_FLAGS_ARGS(func, c, 0, KF_ARG_ITER)\n";
+                 \tBTF_ID_FLAGS_ARGS(func, c, 0, KF_PARAM_ITER)\n";
         assert_eq!(
             strip_arg_flags(c),
             "BTF_KFUNCS_ARGS_START(s)\n\
              BTF_ID_FLAGS_ARGS(func, a, 0)\n\
              BTF_ID_FLAGS_ARGS(func, b, KF_ACQUIRE | KF_RET_NULL)\n\
-             \tBTF_ID_FLAGS_ARGS(func, c, 0, KF_ARG_ITER)\n"
+             \tBTF_ID_FLAGS_ARGS(func, c, 0, KF_PARAM_ITER)\n"
         );
     }
 

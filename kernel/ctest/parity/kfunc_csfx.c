@@ -5,7 +5,7 @@
  * argument spelled as a parameter-name suffix (__nullable, __sz, __k, __str, ...).
  *
  * kfunc_cargs.c is the same module converted to per-argument flags: plain parameter
- * names, an extended set (BTF_KFUNCS_ARGS_START / BTF_ID_FLAGS_ARGS) with the KF_ARG_*
+ * names, an extended set (BTF_KFUNCS_ARGS_START / BTF_ID_FLAGS_ARGS) with the KF_PARAM_*
  * flag each suffix stood for. The function bodies are the same (parity_body.h); only
  * the parameter names and the set differ. kernel/ctest/parity/run.sh loads the same BPF
  * programs against both and requires the same verdicts and verifier messages.

@@ -7,7 +7,7 @@
 #
 # Builds three C modules with the same kfuncs (parity_body.h) against PATCHED_TREE:
 #   kfunc_csfx   suffixed parameter names, legacy set8 (6.12 style)
-#   kfunc_cargs  plain names, extended set8 with the KF_ARG_* flag of each suffix
+#   kfunc_cargs  plain names, extended set8 with the KF_PARAM_* flag of each suffix
 #   kfunc_cctl   plain names, legacy set8, no per-argument flag (control)
 #   kfunc_cfull  the full conversion: function flags about one argument moved to it
 # and every BPF program of selftests/progs (the Rust sample's tests; the C modules have

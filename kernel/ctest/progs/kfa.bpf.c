@@ -50,11 +50,11 @@ SEC("syscall") int good_all(void *ctx)
 	}
 	r = kfa_obj_merge(a, b);	/* releases b only: a stays referenced */
 	r += kfa_obj_val_or(c, 0);
-	r += kfa_obj_val_or(NULL, 100);	/* KF_ARG_NULLABLE */
+	r += kfa_obj_val_or(NULL, 100);	/* KF_PARAM_NULLABLE */
 	kfa_obj_put(c);
 	kfa_obj_put(a);
-	r += kfa_sum(buf, sizeof(buf));	/* KF_ARG_SIZE pair */
-	r += kfa_const(3);		/* KF_ARG_CONST */
+	r += kfa_sum(buf, sizeof(buf));	/* KF_PARAM_SIZE pair */
+	r += kfa_const(3);		/* KF_PARAM_CONST */
 	return r;
 }
 
@@ -94,7 +94,7 @@ SEC("syscall") int bad_merge_double_put(void *ctx)
 	return r;
 }
 
-/* KF_ARG_ACQUIRE: the source must not be NULL. */
+/* KF_PARAM_ACQUIRE: the source must not be NULL. */
 SEC("syscall") int bad_get_null(void *ctx)
 {
 	struct kfa_obj *c = kfa_obj_get(NULL);
@@ -104,14 +104,14 @@ SEC("syscall") int bad_get_null(void *ctx)
 	return 0;
 }
 
-/* KF_ARG_RELEASE: the released pointer may be NULL here. */
+/* KF_PARAM_RELEASE: the released pointer may be NULL here. */
 SEC("syscall") int bad_put_maybe_null(void *ctx)
 {
 	kfa_obj_put(kfa_obj_new(1));
 	return 0;
 }
 
-/* KF_ARG_TRUSTED on arg#0 of merge(): NULL refused. */
+/* KF_PARAM_TRUSTED on arg#0 of merge(): NULL refused. */
 SEC("syscall") int bad_merge_keep_null(void *ctx)
 {
 	struct kfa_obj *b = kfa_obj_new(2);
@@ -121,7 +121,7 @@ SEC("syscall") int bad_merge_keep_null(void *ctx)
 	return kfa_obj_merge(NULL, b);
 }
 
-/* KF_ARG_SIZE: 8 bytes of a 4-byte buffer. */
+/* KF_PARAM_SIZE: 8 bytes of a 4-byte buffer. */
 SEC("syscall") int bad_sum_len(void *ctx)
 {
 	__u8 buf[4] = { 1, 2, 3, 4 };
@@ -130,13 +130,13 @@ SEC("syscall") int bad_sum_len(void *ctx)
 	return kfa_sum(buf, len);
 }
 
-/* KF_ARG_CONST: not a known constant. */
+/* KF_PARAM_CONST: not a known constant. */
 SEC("syscall") int bad_const(void *ctx)
 {
 	return kfa_const(bpf_get_prandom_u32());
 }
 
-/* peek(o, hint): arg#0 is KF_ARG_RCU. Returns 10 + 1 (hint is not NULL).
+/* peek(o, hint): arg#0 is KF_PARAM_RCU. Returns 10 + 1 (hint is not NULL).
  * (An untrusted pointer, such as a->next, is refused as any kfunc argument by 6.12,
  * flagged or not: "arg#1 is untrusted_ptr_ expected ptr_ or socket".)
  */
@@ -152,7 +152,7 @@ SEC("syscall") int good_peek(void *ctx)
 	return r;
 }
 
-/* KF_ARG_RCU on arg#0: an untrusted pointer is refused there. */
+/* KF_PARAM_RCU on arg#0: an untrusted pointer is refused there. */
 SEC("syscall") int bad_untrusted_rcu_arg(void *ctx)
 {
 	struct kfa_obj *a = kfa_obj_new(10);
@@ -165,7 +165,7 @@ SEC("syscall") int bad_untrusted_rcu_arg(void *ctx)
 	return r;
 }
 
-/* KF_ARG_TRUSTED on arg#0 of val_or(): an untrusted pointer is refused. */
+/* KF_PARAM_TRUSTED on arg#0 of val_or(): an untrusted pointer is refused. */
 SEC("syscall") int bad_untrusted_trusted_arg(void *ctx)
 {
 	struct kfa_obj *a = kfa_obj_new(10);
@@ -191,7 +191,7 @@ SEC("syscall") int bad_untrusted_hint_kfunc_wide(void *ctx)
 	return r;
 }
 
-/* KF_ARG_ACQUIRE: the source must be trusted or RCU, not a walked pointer. */
+/* KF_PARAM_ACQUIRE: the source must be trusted or RCU, not a walked pointer. */
 SEC("syscall") int bad_get_untrusted(void *ctx)
 {
 	struct kfa_obj *a = kfa_obj_new(10), *c;
@@ -205,7 +205,7 @@ SEC("syscall") int bad_get_untrusted(void *ctx)
 	return 0;
 }
 
-/* Without KF_ARG_RELEASE (6.12 semantics) two referenced arguments are refused. */
+/* Without KF_PARAM_RELEASE (6.12 semantics) two referenced arguments are refused. */
 SEC("syscall") int bad_merge_kfunc_wide(void *ctx)
 {
 	struct kfa_obj *a, *b;

@@ -14,7 +14,7 @@ pub use kfunc_macros::kfunc_set;
 pub struct KfuncInfo {
     /// The kfunc's symbol name.
     pub name: &'static str,
-    /// `KF_*` function flags, then `KF_ARG_*` of arguments 0..5 (`__kfunc_flags_<name>`).
+    /// `KF_*` function flags, then `KF_PARAM_*` of arguments 0..5 (`__kfunc_flags_<name>`).
     pub flags: [u32; 6],
     /// The bytes of its metadata record (the static placed in `.kfunc.meta`).
     pub record: &'static [u8],

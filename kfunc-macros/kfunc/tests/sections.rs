@@ -107,7 +107,7 @@ fn expected() -> Vec<MetaRecord<'static>> {
         rec(
             "bpf_t_get",
             KF_ACQUIRE | KF_RET_NULL,
-            [KF_ARG_ACQUIRE | KF_ARG_TRUSTED, KF_ARG_NULLABLE, 0, 0, 0],
+            [KF_PARAM_ACQUIRE | KF_PARAM_TRUSTED, KF_PARAM_NULLABLE, 0, 0, 0],
             ptr("", "TestObj", TYPE_F_MODULE, 16),
             vec![
                 ptr("obj", "TestObj", TYPE_F_MODULE, 16),
@@ -117,7 +117,7 @@ fn expected() -> Vec<MetaRecord<'static>> {
         rec(
             "bpf_t_put",
             KF_RELEASE | KF_SLEEPABLE | KF_DESTRUCTIVE,
-            [KF_ARG_RELEASE, KF_ARG_RCU, 0, 0, 0],
+            [KF_PARAM_RELEASE, KF_PARAM_RCU, 0, 0, 0],
             MetaType::new("", "void", TYPE_VOID, 0, 0),
             vec![
                 ptr("obj", "TestObj", TYPE_F_MODULE, 16),
@@ -128,7 +128,7 @@ fn expected() -> Vec<MetaRecord<'static>> {
         rec(
             "bpf_t_new",
             KF_ACQUIRE | KF_TRUSTED_ARGS | KF_RCU_PROTECTED,
-            [KF_ARG_CONST, KF_ARG_IGNORE, 0, 0, 0],
+            [KF_PARAM_CONST, KF_PARAM_IGNORE, 0, 0, 0],
             ptr("", "TestObj", TYPE_F_MODULE, 16),
             vec![
                 MetaType::new("k", "u64", TYPE_SCALAR, 0, 8),
@@ -139,10 +139,10 @@ fn expected() -> Vec<MetaRecord<'static>> {
             "bpf_t_misc",
             KF_RCU,
             [
-                KF_ARG_UNINIT,
-                KF_ARG_ALLOC,
-                KF_ARG_REFCOUNTED_KPTR,
-                KF_ARG_MAP,
+                KF_PARAM_UNINIT,
+                KF_PARAM_ALLOC,
+                KF_PARAM_REFCOUNTED_KPTR,
+                KF_PARAM_MAP,
                 0,
             ],
             MetaType::new("", "s32", TYPE_SCALAR, TYPE_F_SIGNED, 4),
@@ -157,11 +157,11 @@ fn expected() -> Vec<MetaRecord<'static>> {
             "bpf_t_mem",
             0,
             [
-                KF_ARG_OPTIONAL,
-                KF_ARG_SIZE | kf_arg_mem(0),
-                KF_ARG_STR,
+                KF_PARAM_OPTIONAL,
+                KF_PARAM_SIZE | kf_arg_mem(0),
+                KF_PARAM_STR,
                 0,
-                KF_ARG_CONST_SIZE | kf_arg_mem(3),
+                KF_PARAM_CONST_SIZE | kf_arg_mem(3),
             ],
             MetaType::new("", "s64", TYPE_SCALAR, TYPE_F_SIGNED, 8),
             vec![
@@ -175,7 +175,7 @@ fn expected() -> Vec<MetaRecord<'static>> {
         rec(
             "bpf_iter_test_new",
             KF_ITER_NEW,
-            [KF_ARG_ITER, 0, 0, 0, 0],
+            [KF_PARAM_ITER, 0, 0, 0, 0],
             MetaType::new("", "s32", TYPE_SCALAR, TYPE_F_SIGNED, 4),
             vec![
                 ptr("it", "bpf_iter_test", TYPE_F_MODULE, 8),
@@ -186,14 +186,14 @@ fn expected() -> Vec<MetaRecord<'static>> {
         rec(
             "bpf_iter_test_next",
             KF_ITER_NEXT,
-            [KF_ARG_ITER, 0, 0, 0, 0],
+            [KF_PARAM_ITER, 0, 0, 0, 0],
             ptr("", "u32", 0, 0),
             vec![ptr("it", "bpf_iter_test", TYPE_F_MODULE, 8)],
         ),
         rec(
             "bpf_iter_test_destroy",
             KF_ITER_DESTROY,
-            [KF_ARG_ITER, 0, 0, 0, 0],
+            [KF_PARAM_ITER, 0, 0, 0, 0],
             MetaType::new("", "void", TYPE_VOID, 0, 0),
             vec![ptr("it", "bpf_iter_test", TYPE_F_MODULE, 8)],
         ),
