@@ -206,7 +206,7 @@ pub const BTF_SET8_VERSION_SHIFT: u32 = 8;
 /// Mask of the version field (after shifting right by [`BTF_SET8_VERSION_SHIFT`]).
 pub const BTF_SET8_VERSION_MASK: u32 = 0xff;
 /// The extended entry layout version this crate defines.
-pub const SET8_ARGS_VERSION: u32 = 1;
+pub const SET8_ARGS_VERSION: u32 = 2;
 /// The set8 header flags bits known to this version; others are an error in an extended set.
 pub const BTF_SET8_KNOWN_MASK: u32 =
     BTF_SET8_KFUNCS | BTF_SET8_KFUNC_ARGS | (BTF_SET8_VERSION_MASK << BTF_SET8_VERSION_SHIFT);
@@ -734,7 +734,7 @@ pub fn c_header() -> String {
     ));
     s.push_str(&format!("#define KF_PARAM_MEM_SHIFT\t{KF_PARAM_MEM_SHIFT}\n"));
     s.push_str(&format!(
-        "#define KF_PARAM_MEM_MASK\t\t{KF_PARAM_MEM_MASK:#x}\n"
+        "#define KF_PARAM_MEM_MASK\t{KF_PARAM_MEM_MASK:#x}\n"
     ));
     s.push_str("#define KF_PARAM_MEM(m)\t\t(((m) & KF_PARAM_MEM_MASK) << KF_PARAM_MEM_SHIFT)\n");
     s.push_str("#define KF_PARAM_MEM_OF(f)\t(((f) >> KF_PARAM_MEM_SHIFT) & KF_PARAM_MEM_MASK)\n");
