@@ -863,13 +863,17 @@ mod tests {
     fn set8_header_versions() {
         assert_eq!(set8_is_extended(BTF_SET8_KFUNCS), Ok(false));
         assert_eq!(set8_is_extended(BTF_SET8_ARGS_HEADER_FLAGS), Ok(true));
-        assert!(set8_is_extended(BTF_SET8_KFUNCS | BTF_SET8_KFUNC_ARGS | (2 << 8)).is_err());
+        let version = |v: u32| BTF_SET8_KFUNCS | BTF_SET8_KFUNC_ARGS | (v << BTF_SET8_VERSION_SHIFT);
+        // A set written for another layout (older or newer) is refused, never guessed at.
+        assert!(set8_is_extended(version(SET8_ARGS_VERSION - 1)).is_err());
+        assert!(set8_is_extended(version(SET8_ARGS_VERSION + 1)).is_err());
         assert!(set8_is_extended(BTF_SET8_ARGS_HEADER_FLAGS | 1 << 20).is_err());
     }
 
     #[test]
     fn unknown_arg_bits_are_refused() {
-        assert!(validate_arg_flags(0, 1 << 25).is_err());
+        assert!(validate_arg_flags(0, 1 << 20).is_err());
+        assert!(validate_arg_flags(0, 1 << 30).is_err());
         assert!(validate_arg_flags(0, kf_arg_mem(1)).is_err());
         assert!(validate_arg_flags(1, KF_PARAM_SIZE | kf_arg_mem(0)).is_ok());
     }
