@@ -1,10 +1,11 @@
 //! The function flags of `kfunc_layout::FUNC_FLAGS` must be those of `include/linux/btf.h` of
-//! the 6.12 kernel source (same names, same values, none missing on either side), and
+//! the 7.3 kernel source (same names, same values, none missing on either side), and
 //! `BTF_SET8_KFUNCS` that of `include/linux/btf_ids.h`.
 //!
 //! The headers come from a cached kernel tree (`~/.cache/kfunc-args/kernel/*/linux`,
-//! unpatched first) or are extracted from `/usr/src/linux-source-6.12.tar.xz`; without
-//! either the tests are skipped with a printed reason.
+//! unpatched first, 7.3 trees only) or are extracted from the `linux-source-7.3` tarball that
+//! `cargo xtask kernel` fetches (`~/.cache/kfunc-args/src/deb/usr/src/`); without either the
+//! tests are skipped with a printed reason.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,8 +13,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-const TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
-const TOP: &str = "linux-source-6.12";
+const TARBALL_IN_CACHE: &str = ".cache/kfunc-args/src/deb/usr/src/linux-source-7.3.tar.xz";
+const TOP: &str = "linux-source-7.3";
+
+/// Whether the tree's top Makefile is of Linux 7.3.
+fn is_7_3(tree: &Path) -> bool {
+    fs::read_to_string(tree.join("Makefile")).is_ok_and(|m| {
+        m.lines().any(|l| l.trim() == "VERSION = 7")
+            && m.lines().any(|l| l.trim() == "PATCHLEVEL = 3")
+    })
+}
 
 /// A directory holding `include/linux/{btf,btf_ids}.h`, or why there is none.
 fn kernel_include_root() -> &'static Result<PathBuf, String> {
@@ -27,18 +36,23 @@ fn kernel_include_root() -> &'static Result<PathBuf, String> {
                         .collect()
                 })
                 .unwrap_or_default();
-            // Unpatched trees first: they are the pristine 6.12 headers.
+            // Unpatched trees first: they are the pristine 7.3 headers.
             trees.sort_by_key(|p| !p.to_string_lossy().contains("/unpatched-"));
             if let Some(t) = trees.into_iter().find(|t| {
-                t.join("include/linux/btf.h").exists() && t.join("include/linux/btf_ids.h").exists()
+                is_7_3(t)
+                    && t.join("include/linux/btf.h").exists()
+                    && t.join("include/linux/btf_ids.h").exists()
             }) {
                 return Ok(t);
             }
         }
-        if !Path::new(TARBALL).exists() {
+        let tarball =
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(TARBALL_IN_CACHE);
+        if !tarball.exists() {
             return Err(format!(
-                "no cached kernel tree under ~/.cache/kfunc-args/kernel and no {TARBALL} \
-                 (install linux-source-6.12 or run `cargo xtask kernel`)"
+                "no cached 7.3 kernel tree under ~/.cache/kfunc-args/kernel and no {} \
+                 (run `cargo xtask kernel`, which fetches linux-source-7.3)",
+                tarball.display()
             ));
         }
         let dir = std::env::temp_dir().join(format!("kfunc-layout-headers-{}", std::process::id()));
@@ -46,15 +60,16 @@ fn kernel_include_root() -> &'static Result<PathBuf, String> {
         fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let st = Command::new("tar")
             .arg("-xJf")
-            .arg(TARBALL)
+            .arg(&tarball)
             .arg("-C")
             .arg(&dir)
             .arg(format!("{TOP}/include/linux/btf.h"))
             .arg(format!("{TOP}/include/linux/btf_ids.h"))
+            .arg(format!("{TOP}/kernel/bpf/verifier.c"))
             .status()
             .map_err(|e| format!("tar: {e}"))?;
         if !st.success() {
-            return Err(format!("tar -xJf {TARBALL} failed ({st})"));
+            return Err(format!("tar -xJf {} failed ({st})", tarball.display()));
         }
         Ok(dir.join(TOP))
     })
@@ -160,6 +175,54 @@ fn set8_kfuncs_matches_btf_ids_h() {
             "btf_ids.h {name} = {v:#x} collides with the extended set8 header bits"
         );
     }
+}
+
+/// Every C name the layout adds (`KF_PARAM_*` and the extended-set macros) must be free in
+/// the unpatched kernel: 7.3's verifier already owns `KF_ARG_CONST`, `KF_ARG_MEM_SIZE`, ...
+/// (enum kfunc_ptr_arg_type), which is why the per-argument flags are not `KF_ARG_*`.
+#[test]
+fn layout_names_are_free_in_the_kernel() {
+    let root = match kernel_include_root() {
+        Ok(r) if !r.join("include/linux/btf_kfunc_args.h").exists() => r,
+        Ok(r) => {
+            eprintln!(
+                "SKIPPED layout_names_are_free_in_the_kernel: {} is a patched tree",
+                r.display()
+            );
+            return;
+        }
+        Err(why) => {
+            eprintln!("SKIPPED layout_names_are_free_in_the_kernel: {why}");
+            return;
+        }
+    };
+    let texts: Vec<(&str, String)> = [
+        "include/linux/btf.h",
+        "include/linux/btf_ids.h",
+        "kernel/bpf/verifier.c",
+    ]
+    .into_iter()
+    .map(|f| (f, read(root, f)))
+    .collect();
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for name in kfunc_layout::ARG_FLAGS.iter().map(|f| f.c_name).chain([
+        "KF_PARAM_MEM",
+        "KF_MAX_ARGS",
+        "BTF_SET8_KFUNC_ARGS",
+        "BTF_SET8_ARGS_VERSION",
+    ]) {
+        for (file, text) in &texts {
+            let taken = text.match_indices(name).any(|(i, _)| {
+                !text[..i].ends_with(is_ident) && !text[i + name.len()..].starts_with(is_ident)
+            });
+            assert!(
+                !taken,
+                "{name} is already used in {file} of the unpatched 7.3 tree"
+            );
+        }
+    }
+    // The check itself finds a name the kernel does use.
+    assert!(texts[2].1.contains("KF_ARG_CONST,"));
 }
 
 #[test]

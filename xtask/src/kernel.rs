@@ -1,6 +1,7 @@
-//! `cargo xtask kernel [--variant patched|unpatched|both]`: build the 6.12 kernel of Debian's
-//! `linux-source-6.12`, with (patched) or without (unpatched) the series in `patches/`, with
-//! `kernel/config.fragment` merged over `tinyconfig`.
+//! `cargo xtask kernel [--variant patched|unpatched|both]`: build the 7.3 kernel of Debian's
+//! `linux-source-7.3` (see [`crate::source`]), with (patched) or without (unpatched) the
+//! series in `patches/`, with `kernel/config.fragment` merged over `tinyconfig`, with
+//! Debian's LLVM 19 (`make LLVM=-19`).
 //!
 //! Every build lives in `~/.cache/kfunc-args/kernel/<variant>-<key>/` where `<key>` is 16 hex
 //! digits of a hash of everything the result depends on: the source package version, the
@@ -17,25 +18,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// The Debian source tarball the kernels are built from.
-pub const TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
-/// The Debian package providing [`TARBALL`].
-pub const SOURCE_PACKAGE: &str = "linux-source-6.12";
-/// Top directory inside [`TARBALL`].
-const TARBALL_TOP: &str = "linux-source-6.12";
+use crate::source::{self, TARBALL_TOP};
+
 /// A finished manual build of the unpatched tree that may be adopted instead of a cold build.
 const MANUAL_UNPATCHED: &str = "/root/.cache/kfunc-args/manual/unpatched";
-/// libclang that bindgen must use (see DESIGN.md: clang-19's libclang rejects a clang-14 flag).
-pub const LIBCLANG_PATH: &str = "/usr/lib/llvm-14/lib";
+/// The `LLVM=` value of every kernel make: Debian's versioned LLVM 19 tools (`clang-19`,
+/// `ld.lld-19`, ...); 7.3 needs LLVM >= 17.0.1, Debian 12's default clang is 14.
+pub const LLVM: &str = "LLVM=-19";
+/// libclang that bindgen must use: the one of the kernel's compiler.
+pub const LIBCLANG_PATH: &str = "/usr/lib/llvm-19/lib";
 
 /// Debian packages a kernel build needs.
 pub const KERNEL_PACKAGES: &[&str] = &[
-    SOURCE_PACKAGE,
     "dwarves",
-    "clang",
-    "llvm",
-    "lld",
-    "libclang-dev",
+    "clang-19",
+    "llvm-19",
+    "lld-19",
+    "libclang-19-dev",
     "bc",
     "flex",
     "bison",
@@ -183,9 +182,11 @@ fn cache_inputs(variant: Variant, flavor: Flavor) -> Result<Vec<(String, Vec<u8>
     if flavor == Flavor::Selftests {
         v.push(("flavor".to_string(), b"selftests".to_vec()));
     }
-    let version = deps::command_output("dpkg-query", &["-W", "-f=${Version}", SOURCE_PACKAGE])
-        .ok_or_else(|| format!("{SOURCE_PACKAGE} is not installed"))?;
-    v.push(("source".to_string(), version.into_bytes()));
+    let src = source::ensure_source()?;
+    v.push((
+        format!("source {}", source::SOURCE_PACKAGE),
+        src.version.into_bytes(),
+    ));
     let frag = fragment(flavor);
     v.push((
         frag.file_name().unwrap().to_string_lossy().to_string(),
@@ -202,7 +203,7 @@ fn cache_inputs(variant: Variant, flavor: Flavor) -> Result<Vec<(String, Vec<u8>
     }
     for (tool, args) in [
         ("rustc", &["--version"][..]),
-        ("clang", &["--version"][..]),
+        ("clang-19", &["--version"][..]),
         ("bindgen", &["--version"][..]),
     ] {
         let out = deps::command_output(tool, args).ok_or_else(|| format!("{tool} not found"))?;
@@ -235,7 +236,7 @@ fn stamp_text(inputs: &[(String, Vec<u8>)]) -> String {
 
 fn make_cmd(tree: &Path) -> Command {
     let mut c = Command::new("make");
-    c.arg("-C").arg(tree).arg("LLVM=1");
+    c.arg("-C").arg(tree).arg(LLVM);
     c.env("LIBCLANG_PATH", LIBCLANG_PATH);
     c
 }
@@ -436,9 +437,9 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
 
 /// Build (or find in the cache) one kernel variant of `flavor` and return its tree.
 ///
-/// The patched [`Flavor::Selftests`] kernel is an incremental build: a copy (`cp -a`, times
-/// kept) of the finished unpatched tree, patched, then `make` again, which recompiles exactly
-/// what Kbuild's dependency files say depends on the patched files (about half the objects).
+/// A patched kernel is an incremental build: a copy (`cp -a`, times kept) of the finished
+/// unpatched tree of the same flavor, patched, then `make` again, which recompiles exactly
+/// what Kbuild's dependency files say depends on the patched files.
 pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTree, String> {
     let label = variant.name();
     deps::ensure_debian_packages(KERNEL_PACKAGES)?;
@@ -469,12 +470,14 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
     let frag = fragment(flavor);
     let log = kt.log.clone();
     let t0 = Instant::now();
-    let capture = flavor == Flavor::Tiny;
+    // The capture wrapper saves 6.12-style inputs (the ELF before an in-place resolution);
+    // 7.3's gen-btf.sh hands resolve_btfids a detached BTF file that it deletes afterwards and
+    // calls it a second time with --patch_btfids. Until the wrapper and the captured
+    // differential test speak that flow (the btfids-post parity issue), 7.3 builds are not
+    // captured, and the captured test and `cargo xtask bench` say SKIPPED.
+    let capture = false;
 
-    if flavor == Flavor::Selftests
-        && variant == Variant::Patched
-        && !dir.join("unpacked.ok").exists()
-    {
+    if variant == Variant::Patched && !dir.join("unpacked.ok").exists() {
         let base = ensure_kernel_flavor(Variant::Unpatched, flavor)?;
         eprintln!(
             "kernel[{tag}]: copying the built unpatched tree {} (cp -a)",
@@ -494,11 +497,16 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
             let _ = fs::remove_dir_all(&tmp);
             let _ = fs::remove_dir_all(&kt.tree);
             fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-            eprintln!("kernel[{tag}]: unpacking {TARBALL}");
+            let src = source::ensure_source()?;
+            eprintln!(
+                "kernel[{tag}]: unpacking {} ({})",
+                src.tarball.display(),
+                src.version
+            );
             deps::run_logged(
                 Command::new("tar")
                     .arg("-xJf")
-                    .arg(TARBALL)
+                    .arg(&src.tarball)
                     .arg("-C")
                     .arg(&tmp),
                 "unpack the kernel source",
@@ -571,7 +579,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
                     &frag,
                     &log,
                     &format!(
-                        " (unmet dependencies? `make LLVM=1 rustavailable` in {})",
+                        " (unmet dependencies? `make {LLVM} rustavailable` in {})",
                         kt.tree.display()
                     ),
                 )?;
@@ -703,7 +711,7 @@ fn ctest() -> Result<(), String> {
         "libelf-dev",
         "zlib1g-dev",
         "gcc",
-        "clang",
+        "clang-19",
     ])?;
     let unpatched = ensure_kernel(Variant::Unpatched)?;
     let patched = ensure_kernel(Variant::Patched)?;

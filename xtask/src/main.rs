@@ -11,6 +11,7 @@ mod kernel;
 mod progs;
 mod regress;
 mod sample;
+mod source;
 mod selftests;
 mod test;
 mod vm;

@@ -6,13 +6,13 @@
 //! `bpf_testmod.ko` and a `vmlinux.h` of that kernel: a kernel of its own, too heavy for
 //! this prototype's CI. What runs here is `test_verifier`: the raw-instruction verifier
 //! tests (`verifier/*.c`, ~500 tests in privileged and unprivileged runs), built from the
-//! 6.12 source with `OUTPUT=` outside any kernel tree, and run in the VM on both kernels of
+//! 7.3 source with `OUTPUT=` outside any kernel tree, and run in the VM on both kernels of
 //! `cargo xtask kernel`, each with the selftests' `bpf_testmod.ko` (the upstream kfunc test
 //! module, suffix-named kfuncs) built against it. Tests whose program type or feature the tinyconfig kernel lacks
 //! fail or skip the same way on both; the check is that the patch series changes no
 //! result: every test has the same status (OK, FAIL, SKIP) on both kernels.
 //!
-//! Work directory: `~/.cache/kfunc-args/regress/` (the source subset and the build).
+//! Work directory: `~/.cache/kfunc-args/regress/<source version>/` (the source subset and the build).
 
 use crate::kernel::{self, Variant};
 use crate::vm::{self, VmSpec};
@@ -22,8 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-/// Top directory of the tarball.
-const TOP: &str = "linux-source-6.12";
+use crate::source::TARBALL_TOP as TOP;
 /// What `test_verifier` needs from the source tree.
 const SUBSET: &[&str] = &[
     "Makefile",
@@ -42,7 +41,8 @@ const LIBS: &[&str] = &[
 ];
 
 fn work_dir() -> Result<PathBuf, String> {
-    kernel::cache_dir("regress")
+    let src = crate::source::ensure_source()?;
+    kernel::cache_dir(&format!("regress/{}", src.version))
 }
 
 /// Unpack (once) the pristine source subset the selftests are built from; returns its top.
@@ -52,12 +52,13 @@ pub fn ensure_source() -> Result<PathBuf, String> {
     fs::create_dir_all(&w).map_err(|e| format!("{}: {e}", w.display()))?;
     if !w.join("unpacked.ok").exists() {
         let _ = fs::remove_dir_all(&src);
+        let tarball = crate::source::ensure_source()?.tarball;
         eprintln!(
             "regress: unpacking the test sources from {}",
-            kernel::TARBALL
+            tarball.display()
         );
         let mut c = Command::new("tar");
-        c.arg("-xJf").arg(kernel::TARBALL).arg("-C").arg(&w);
+        c.arg("-xJf").arg(&tarball).arg("-C").arg(&w);
         for s in SUBSET {
             c.arg(format!("{TOP}/{s}"));
         }

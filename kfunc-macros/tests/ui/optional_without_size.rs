@@ -1,8 +1,0 @@
-#![allow(unused)]
-
-include!("common/prelude.rs");
-
-#[kfunc(optional(buf))]
-fn bpf_f(buf: *mut u8, len: u32) {}
-
-fn main() {}
