@@ -112,7 +112,7 @@ fn fnv(parts: &[&[u8]]) -> String {
 
 fn make(tree: &Path) -> Command {
     let mut c = Command::new("make");
-    c.arg("-C").arg(tree).arg("LLVM=1");
+    c.arg("-C").arg(tree).arg(kernel::LLVM);
     c.env("LIBCLANG_PATH", kernel::LIBCLANG_PATH);
     c
 }

@@ -51,9 +51,9 @@ pub const KERNEL_PACKAGES: &[&str] = &[
 /// Which kernel to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
-    /// Pristine 6.12 plus the series in `patches/`.
+    /// Pristine 7.3 plus the series in `patches/`.
     Patched,
-    /// Pristine 6.12.
+    /// Pristine 7.3.
     Unpatched,
 }
 

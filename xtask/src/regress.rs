@@ -184,7 +184,7 @@ pub fn build_kmod_with(
         Command::new("make")
             .arg("-C")
             .arg(tree)
-            .arg("LLVM=1")
+            .arg(crate::kernel::LLVM)
             .arg(format!("M={}", dir.display()))
             .arg("modules")
             .env("LIBCLANG_PATH", kernel::LIBCLANG_PATH),

@@ -3,7 +3,7 @@
 //! Steps: build `kfunc-macros` (the proc-macro, for the host, with the same rustc the
 //! kernel uses) and `btfids-post` with cargo; copy `kernel-sample/` to a per-variant build
 //! directory under `target/kfunc-sample/<variant>/`; run Kbuild there with
-//! `make -C <kernel tree> LLVM=1 M=<dir> KFUNC_MACROS=<.so> RESOLVE_BTFIDS=<btfids-post>`.
+//! `make -C <kernel tree> LLVM=-19 M=<dir> KFUNC_MACROS=<.so> RESOLVE_BTFIDS=<btfids-post>`.
 //! Kbuild's module post-link step (`scripts/Makefile.modfinal`) then runs pahole and
 //! `$(RESOLVE_BTFIDS) -b vmlinux <ko>`, i.e. btfids-post.
 //!
@@ -206,14 +206,14 @@ pub fn build_sample(variant: Variant, tree: &Path) -> Result<PathBuf, String> {
     let mut make = Command::new("make");
     make.arg("-C")
         .arg(tree)
-        .arg("LLVM=1")
+        .arg(crate::kernel::LLVM)
         // The kernel's Rust lints (safety comments, ...) through clippy-driver.
         .arg("CLIPPY=1")
         .arg(format!("M={}", dir.display()))
         .arg(format!("KFUNC_MACROS={}", so.display()))
         .arg(format!("RESOLVE_BTFIDS={resolve}"))
         .arg("modules")
-        .env("LIBCLANG_PATH", "/usr/lib/llvm-14/lib");
+        .env("LIBCLANG_PATH", crate::kernel::LIBCLANG_PATH);
     crate::deps::run_visible(
         &mut make,
         &format!(
