@@ -29,7 +29,7 @@ fn unsafe_release_and_size_pair_kernel() {
         quote!(
             release(obj),
             size(len, of = buf),
-            optional(buf),
+            nullable(buf),
             constant(k)
         ),
         quote! {

@@ -160,9 +160,11 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
         }
     }
 
-    let suffixes: Vec<(&str, &str)> = ARG_FLAGS
+    // Suffixes the 7.3 verifier reads, and the 6.12 ones it no longer does (`__opt`).
+    let suffixes: Vec<(&str, &str, bool)> = ARG_FLAGS
         .iter()
-        .filter_map(|f| f.suffix.map(|s| (s, f.keyword)))
+        .filter_map(|f| f.suffix.map(|s| (s, f.keyword, false)))
+        .chain(grammar::RETIRED_SUFFIXES.iter().map(|&(s, k)| (s, k, true)))
         .collect();
     let mut params = Vec::new();
     for (i, input) in sig.inputs.iter().enumerate() {
@@ -190,9 +192,10 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
                     errs.push(
                         pt.span(),
                         format!(
-                            "a kfunc takes at most {MAX_ARGS} arguments (BPF passes them in \
-                             R1-R{MAX_ARGS}); `{fname}` has {}: pass a pointer to a struct \
-                             instead",
+                            "a kfunc with per-argument flags takes at most {MAX_ARGS} \
+                             arguments (the extended set8 entry has one flag word for each \
+                             of R1-R{MAX_ARGS}; the arguments 7.3 passes on the stack have \
+                             none); `{fname}` has {}: pass a pointer to a struct instead",
                             sig.inputs.len()
                         ),
                     );
@@ -206,21 +209,8 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
                 };
                 if let Some(name) = name {
                     let n = name.to_string();
-                    if let Some((sfx, kw)) = suffixes.iter().find(|(s, _)| n.ends_with(s)) {
-                        let base = n.trim_end_matches(sfx);
-                        let flag = if grammar::SIZE_KEYWORDS.contains(kw) {
-                            format!("{kw}({base}, of = <memory>)")
-                        } else {
-                            format!("{kw}({base})")
-                        };
-                        errs.push(
-                            name.span(),
-                            format!(
-                                "parameter `{n}` ends in the 6.12 argument-name suffix \
-                                 `{sfx}`: with #[kfunc] write the flag `{flag}` and drop \
-                                 the suffix"
-                            ),
-                        );
+                    if let Some(msg) = suffix_error(&n, &suffixes) {
+                        errs.push(name.span(), msg);
                     }
                     params.push(Param { name, c });
                 } else {
@@ -313,6 +303,24 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
     for item in flags {
         let kw = item.name.to_string();
         let span = item.name.span();
+        let args_text = item.args.as_ref().map(|(_, list)| {
+            list.iter()
+                .map(|a| match a {
+                    ArgItem::Ref(id) => id.to_string(),
+                    ArgItem::Of { of, target } => format!("{of} = {target}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let written = match &args_text {
+            Some(t) => format!("{kw}({t})"),
+            None => kw.clone(),
+        };
+        let args_text = args_text.filter(|t| !t.is_empty());
+        if let Some(msg) = grammar::retired(&kw, &written, args_text.as_deref()) {
+            errs.push(span, msg);
+            continue;
+        }
         match &item.args {
             None => {
                 if grammar::bare_keywords().any(|k| k == kw) {
@@ -535,6 +543,45 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
                                 }
                             }
                         }
+                        if kw == "irq_flag" {
+                            if let CType::Pointer { pointee, .. } = c {
+                                let ok = matches!(pointee, Pointee::Scalar(s)
+                                    if grammar::IRQ_FLAG_POINTEES.contains(&s.c_name.as_str()));
+                                if !ok {
+                                    errs.push(
+                                        id.span(),
+                                        format!(
+                                            "`irq_flag` needs a pointer to the `unsigned long` \
+                                             stack slot the IRQ flags are saved in (`*mut \
+                                             c_ulong` or `*mut u64`), but `{pname}` points to \
+                                             `{}`",
+                                            pointee.rust_name()
+                                        ),
+                                    );
+                                    continue;
+                                }
+                            }
+                        }
+                        if kw == "nonown_allowed" {
+                            if let CType::Pointer { pointee, .. } = c {
+                                let ok = matches!(pointee, Pointee::Kernel(n)
+                                    if n == grammar::NONOWN_POINTEE);
+                                if !ok {
+                                    errs.push(
+                                        id.span(),
+                                        format!(
+                                            "`nonown_allowed` lets a list node argument be a \
+                                             non-owning reference, and the verifier reads it \
+                                             for `struct {0}` only: `{pname}` must be `*mut \
+                                             bindings::{0}`, not a pointer to `{1}`",
+                                            grammar::NONOWN_POINTEE,
+                                            pointee.rust_name()
+                                        ),
+                                    );
+                                    continue;
+                                }
+                            }
+                        }
                     }
                     // Per-flag bookkeeping.
                     match kw.as_str() {
@@ -544,8 +591,8 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
                                     id.span(),
                                     format!(
                                         "only one argument can be released: `release({})` is \
-                                         already given (the 6.12 verifier tracks one released \
-                                         reference per call)",
+                                         already given (the verifier releases one reference \
+                                         per call)",
                                         params[r].name
                                     ),
                                 );
@@ -608,39 +655,74 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
 
     // ---- cross-flag rules ----
     let pname = |a: usize| params[a].name.to_string();
-    let has = |seen: &Seen, a: usize, kw: &str| seen.arg[a][grammar::arg_flag_index(kw).unwrap()];
+    let idx = |kw: &str| grammar::arg_flag_index(kw).expect("keyword from the grammar tables");
+    let has = |seen: &Seen, a: usize, kw: &str| seen.arg[a][idx(kw)];
+    let ord = |seen: &Seen, a: usize, kw: &str| seen.order[a][idx(kw)];
+    // (x, y, why): `x` and `y` on one argument contradict each other.
+    let mut conflicts: Vec<(&str, &str, String)> = vec![
+        (
+            "release",
+            "acquire",
+            "an argument cannot be both released and the object the returned reference is \
+             taken on"
+                .into(),
+        ),
+        (
+            "size",
+            "const_size",
+            "a size is either checked (`size`) or a known constant (`const_size`); keep one".into(),
+        ),
+        (
+            "constant",
+            "const_size",
+            "`const_size` already requires a known constant; remove `constant`".into(),
+        ),
+    ];
+    for (k, why) in grammar::NEVER_NULL {
+        conflicts.push((k, "nullable", (*why).into()));
+    }
+    for (i, x) in grammar::POINTER_KIND_KEYWORDS.iter().enumerate() {
+        for y in &grammar::POINTER_KIND_KEYWORDS[i + 1..] {
+            conflicts.push((
+                x,
+                y,
+                format!(
+                    "`{x}` makes it {} and `{y}` {}, but the verifier reads only the first \
+                     that applies; keep one",
+                    grammar::kind_noun(x),
+                    grammar::kind_noun(y)
+                ),
+            ));
+        }
+    }
+    for x in grammar::OBJECT_KEYWORDS {
+        for y in grammar::POINTER_KIND_KEYWORDS {
+            conflicts.push((
+                x,
+                y,
+                format!(
+                    "`{x}` is about a kernel object pointer (a struct the verifier tracks as \
+                     trusted), but `{y}` makes the argument {}; keep one",
+                    grammar::kind_noun(y)
+                ),
+            ));
+        }
+    }
+    let rcu_args = seen.func[func_index("rcu_args")];
     for a in 0..nparams {
-        let conflicts: &[(&str, &str, &str)] = &[
-            (
-                "trusted",
-                "rcu",
-                "`rcu` already accepts trusted pointers (trusted or RCU-protected); keep one",
-            ),
-            (
-                "release",
-                "acquire",
-                "an argument cannot be both released and the object the returned reference is \
-                 taken on",
-            ),
-            (
-                "size",
-                "const_size",
-                "a size is either checked (`size`) or a known constant (`const_size`); keep one",
-            ),
-            (
-                "constant",
-                "const_size",
-                "`const_size` already requires a known constant; remove `constant`",
-            ),
-        ];
-        for (x, y, why) in conflicts {
+        let mut blamed = false;
+        for (x, y, why) in &conflicts {
             if let (Some(sx), Some(sy)) = (has(&seen, a, x), has(&seen, a, y)) {
-                let ord = |kw: &str| seen.order[a][grammar::arg_flag_index(kw).unwrap()];
-                let later = if ord(x) > ord(y) { sx } else { sy };
+                let later = if ord(&seen, a, x) > ord(&seen, a, y) {
+                    sx
+                } else {
+                    sy
+                };
                 errs.push(
                     later,
                     format!("`{x}` and `{y}` on `{}` conflict: {why}", pname(a)),
                 );
+                blamed = true;
             }
         }
         if let Some(si) = has(&seen, a, "ignore") {
@@ -658,6 +740,34 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
                          would never be checked: remove one",
                         pname(a),
                         others.join("`, `")
+                    ),
+                );
+                blamed = true;
+            }
+        }
+        if let (Some(sr), Some(_)) = (has(&seen, a, "rcu"), rcu_args) {
+            errs.push(
+                sr,
+                format!(
+                    "`rcu_args` already lets every pointer argument of `{fname}` be \
+                     RCU-protected; remove `rcu({0})` (or `rcu_args`, to relax `{0}` only)",
+                    pname(a)
+                ),
+            );
+        }
+        // `rcu` relaxes the trust of a kernel object pointer; memory is not trusted at all.
+        if let (Some(sr), false, Some(CType::Pointer { pointee, .. })) =
+            (has(&seen, a, "rcu"), blamed, params[a].c.as_ref())
+        {
+            if matches!(pointee, Pointee::Void | Pointee::Scalar(_)) {
+                errs.push(
+                    sr,
+                    format!(
+                        "`rcu` lets a pointer to a kernel object be RCU-protected instead of \
+                         trusted, but `{0}` points to `{1}`, which the verifier checks as \
+                         memory, not for trust: remove `rcu({0})`",
+                        pname(a),
+                        pointee.rust_name()
                     ),
                 );
             }
@@ -685,7 +795,7 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
                         errs.push(
                             mspan,
                             format!(
-                                "`{kw}({}, of = {})`: the 6.12 verifier checks (memory, size) \
+                                "`{kw}({}, of = {})`: the 7.3 verifier checks (memory, size) \
                                  as adjacent pairs, so the size argument must directly follow \
                                  its memory argument: put `{}` right after `{}`",
                                 pname(a),
@@ -707,35 +817,152 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
                     ),
                 );
             }
-        }
-        if let Some(so) = has(&seen, a, "optional") {
-            if !seen
-                .mem_of
+            // The memory of a pair is memory: a flag making it something else wins in the
+            // verifier (it classifies the pointer before it looks for a size after it).
+            let other = grammar::POINTER_KIND_KEYWORDS
                 .iter()
-                .any(|x| matches!(x, Some((m, _)) if *m == a))
-            {
+                .chain(grammar::OBJECT_KEYWORDS)
+                .find(|k| has(&seen, m, k).is_some());
+            if let Some(k) = other {
                 errs.push(
-                    so,
+                    mspan,
                     format!(
-                        "`optional` lets the memory of a (memory, size) pair be NULL, but \
-                         nothing gives the size of `{0}`: add `size(<length>, of = {0})` on \
-                         the argument that follows it, or remove `optional({0})`",
-                        pname(a)
+                        "`{kw}({0}, of = {1})` makes `{1}` memory the verifier checks against \
+                         `{0}`, but `{k}({1})` makes `{1}` {2}; keep one",
+                        pname(a),
+                        pname(m),
+                        grammar::kind_noun(k)
                     ),
                 );
             }
         }
     }
+    // One verifier-known constant per call.
+    let mut constants: Vec<(usize, usize, &str, Span)> = Vec::new();
+    for a in 0..nparams {
+        for k in grammar::CONSTANT_KEYWORDS {
+            if let Some(s) = has(&seen, a, k) {
+                constants.push((ord(&seen, a, k), a, k, s));
+            }
+        }
+    }
+    constants.sort_by_key(|c| c.0);
+    if let Some(&(_, a0, k0, _)) = constants.first() {
+        if let Some(&(_, a1, k1, s1)) = constants.iter().find(|c| c.1 != a0) {
+            errs.push(
+                s1,
+                format!(
+                    "`{k0}({})` and `{k1}({})` both need a verifier-known constant, but the \
+                     7.3 verifier records one constant argument per call (\"only one constant \
+                     argument permitted\"): keep one",
+                    pname(a0),
+                    pname(a1)
+                ),
+            );
+        }
+    }
+    // Function flags.
+    for (x, y, why) in grammar::FUNC_CONFLICTS {
+        if let (Some(_), Some(sy)) = (seen.func[func_index(x)], seen.func[func_index(y)]) {
+            errs.push(sy, format!("`{x}` and `{y}` conflict: {why}"));
+        }
+    }
+    for &(k, i) in grammar::FUNC_POINTER_ARG {
+        let Some(s) = seen.func[func_index(k)] else {
+            continue;
+        };
+        let nth = ["first", "second", "third", "fourth", "fifth"][i];
+        match params.get(i).and_then(|p| p.c.as_ref()) {
+            None if params.len() <= i => errs.push(
+                s,
+                format!(
+                    "`{k}` says the {nth} argument of `{fname}` is an arena pointer, but \
+                     `{fname}` has {} parameter{}",
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" }
+                ),
+            ),
+            Some(c) if !c.is_pointer() => errs.push(
+                s,
+                format!(
+                    "`{k}` says the {nth} argument of `{fname}` is an arena pointer, but `{}` \
+                     is {}: make it a raw pointer or remove `{k}`",
+                    pname(i),
+                    c.describe()
+                ),
+            ),
+            _ => {}
+        }
+    }
+    let (implicit_kw, implicit_types) = grammar::IMPLICIT_ARGS;
+    if let Some(s) = seen.func[func_index(implicit_kw)] {
+        let is_implicit = |p: &Param| {
+            matches!(&p.c, Some(CType::Pointer { pointee: Pointee::Kernel(n), .. })
+                if implicit_types.contains(&n.as_str()))
+        };
+        let names = implicit_types
+            .iter()
+            .map(|t| format!("`*mut bindings::{t}`"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        match params.iter().position(is_implicit) {
+            None => errs.push(
+                s,
+                format!(
+                    "`{implicit_kw}` says the verifier supplies the last arguments of \
+                     `{fname}`, but none is an implicit argument: they are {names}, after \
+                     the arguments BPF programs pass"
+                ),
+            ),
+            Some(first) => {
+                for p in params.iter().skip(first + 1) {
+                    if !is_implicit(p) {
+                        errs.push(
+                            p.name.span(),
+                            format!(
+                                "implicit arguments come last (BPF programs see `{fname}` \
+                                 without them): move `{}` before `{}`",
+                                p.name, params[first].name
+                            ),
+                        );
+                    }
+                }
+                for (p, spans) in params.iter().zip(&seen.arg).skip(first) {
+                    if !is_implicit(p) {
+                        continue;
+                    }
+                    for (f, sp) in ARG_FLAGS.iter().zip(spans) {
+                        if let Some(sp) = sp {
+                            errs.push(
+                                *sp,
+                                format!(
+                                    "`{0}` is an implicit argument the verifier supplies, it \
+                                     checks no flag on it: remove `{1}({0})`",
+                                    p.name, f.keyword
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
     if let Some(ret) = &ret {
         let ret_ptr = ret.is_pointer();
-        let rn = FUNC_FLAGS[func_index("ret_null")].keyword;
-        if let Some(s) = seen.func[func_index(rn)] {
+        for k in grammar::FUNC_POINTER_RET {
+            let Some(s) = seen.func[func_index(k)] else {
+                continue;
+            };
             if !ret_ptr {
+                let says = match *k {
+                    "ret_null" => "the returned pointer may be NULL".to_string(),
+                    _ => format!("`{fname}` returns an arena pointer"),
+                };
                 errs.push(
                     s,
                     format!(
-                        "`ret_null` says the returned pointer may be NULL, but `{fname}` returns \
-                         {}: return a raw pointer or remove `ret_null`",
+                        "`{k}` says {says}, but `{fname}` returns {}: return a raw pointer or \
+                         remove `{k}`",
                         ret.describe()
                     ),
                 );
@@ -842,6 +1069,53 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
         params,
         ret: ret.expect("no error means the return type was analysed"),
     })
+}
+
+/// The error for a parameter name ending in argument-name suffixes (`len__sz`,
+/// `p__arena__nullable`, the retired `buf__opt`), or `None`.
+fn suffix_error(name: &str, suffixes: &[(&str, &str, bool)]) -> Option<String> {
+    let mut base = name;
+    let mut found: Vec<(&str, &str, bool)> = Vec::new();
+    while let Some(&(sfx, kw, retired)) = suffixes
+        .iter()
+        .find(|(s, _, _)| base.len() > s.len() && base.ends_with(s))
+    {
+        found.push((sfx, kw, retired));
+        base = &base[..base.len() - sfx.len()];
+    }
+    if found.is_empty() {
+        return None;
+    }
+    found.reverse();
+    let sfxs: String = found.iter().map(|(s, _, _)| *s).collect();
+    let flags: Vec<String> = found
+        .iter()
+        .map(|(_, kw, _)| {
+            if grammar::SIZE_KEYWORDS.contains(kw) {
+                format!("`{kw}({base}, of = <memory>)`")
+            } else {
+                format!("`{kw}({base})`")
+            }
+        })
+        .collect();
+    let notes: Vec<String> = found
+        .iter()
+        .filter(|(_, _, retired)| *retired)
+        .map(|(s, kw, _)| {
+            let now = grammar::arg_flag(kw).and_then(|f| f.suffix).unwrap_or(kw);
+            format!(" (`{s}` was replaced by `{now}` in Linux 7.3)")
+        })
+        .collect();
+    let many = found.len() > 1;
+    Some(format!(
+        "parameter `{name}` ends in the argument-name suffix{} `{sfxs}`{}: with #[kfunc] write \
+         the flag{} {} and drop the suffix{}",
+        if many { "es" } else { "" },
+        notes.concat(),
+        if many { "s" } else { "" },
+        flags.join(", "),
+        if many { "es" } else { "" },
+    ))
 }
 
 fn unknown_flag(errs: &mut Errors, id: &Ident) {

@@ -1,12 +1,15 @@
 //! Kernel mode, for real: builds `tests/kmod/kfunc_try.rs` as an out-of-tree module of a
-//! built 6.12 Rust kernel tree (`make LLVM=1 M=... modules`, the kernel's own rustc flags,
+//! built 7.3 Rust kernel tree (`make LLVM=-19 M=... modules`, the kernel's own rustc flags,
 //! lints and objtool), with `--extern kfunc_macros=<this test run's proc-macro>` in
 //! `rustflags-y`, then checks the `.ko`: set symbols in `.BTF_ids`, records in
 //! `.kfunc.meta`, exported kfunc symbols.
 //!
 //! The tree is `$KFUNC_KERNEL_TREE`, else `~/.cache/kfunc-args/manual/unpatched`; without a
-//! built tree the test is skipped (and says so). `RESOLVE_BTFIDS=/bin/true`: the stock
-//! resolve_btfids knows only 8-byte set8 pairs; `btfids-post` is the tool for these sets.
+//! built tree the test is skipped (and says so). The tree needs the BPF bindings of the
+//! series (patch 5: `btf_kfunc_id_set`, `register_btf_kfunc_id_set`). 7.3 needs LLVM 17 or
+//! newer: clang-19 (`LLVM=-19`) and its libclang for bindgen. `RESOLVE_BTFIDS=/bin/true`:
+//! the stock resolve_btfids knows only 8-byte set8 pairs; `btfids-post` is the tool for
+//! these sets.
 
 mod common;
 
@@ -48,7 +51,7 @@ fn out_of_tree_module_builds_with_the_macros() {
     let tree = match kernel_tree() {
         Ok(t) => t,
         Err(why) => {
-            eprintln!("SKIPPED: {why}; set KFUNC_KERNEL_TREE to a built 6.12 tree");
+            eprintln!("SKIPPED: {why}; set KFUNC_KERNEL_TREE to a built 7.3 tree");
             return;
         }
     };
@@ -72,10 +75,10 @@ fn out_of_tree_module_builds_with_the_macros() {
     let out = Command::new("make")
         .arg("-C")
         .arg(&tree)
-        .args(["LLVM=1", "RESOLVE_BTFIDS=/bin/true"])
+        .args(["LLVM=-19", "RESOLVE_BTFIDS=/bin/true"])
         .arg(format!("M={}", dir.display()))
         .arg("modules")
-        .env("LIBCLANG_PATH", "/usr/lib/llvm-14/lib")
+        .env("LIBCLANG_PATH", "/usr/lib/llvm-19/lib")
         .output()
         .expect("run make");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Trial: `#[kfunc]` + `kfunc_set!` in a real out-of-tree 6.12 module build.
+//! Trial: `#[kfunc]` + `kfunc_set!` in a real out-of-tree 7.3 module build.
 
 use core::ffi::c_char;
 use kernel::bindings;
@@ -10,7 +10,7 @@ use kfunc_macros::{kfunc, kfunc_set};
 module! {
     type: KfuncTry,
     name: "kfunc_try",
-    author: "kfunc-args",
+    authors: ["kfunc-args"],
     description: "kfunc macro trial",
     license: "GPL",
 }

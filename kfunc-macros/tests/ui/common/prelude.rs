@@ -26,4 +26,14 @@ mod bindings {
     pub struct task_struct {
         _p: [u8; 0],
     }
+    #[allow(non_camel_case_types)]
+    #[repr(C)]
+    pub struct bpf_prog_aux {
+        _p: [u8; 0],
+    }
+    #[allow(non_camel_case_types)]
+    #[repr(C)]
+    pub struct bpf_list_node {
+        _p: [u8; 16],
+    }
 }

@@ -1,0 +1,8 @@
+#![allow(unused)]
+
+include!("common/prelude.rs");
+
+#[kfunc(sleepable, spinlock_safe)]
+fn bpf_f(p: *mut Obj) {}
+
+fn main() {}
