@@ -668,6 +668,13 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
                 .into(),
         ),
         (
+            "release",
+            "rcu",
+            "a released argument must hold a reference, which an RCU-protected pointer does \
+             not (registration refuses it); remove `rcu`"
+                .into(),
+        ),
+        (
             "size",
             "const_size",
             "a size is either checked (`size`) or a known constant (`const_size`); keep one".into(),
