@@ -1,8 +1,8 @@
 //! `#[kfunc]` and `kfunc_set!`: per-argument kfunc flags, written next to the function.
 //!
-//! A kfunc of Linux 6.12 has one `u32` of `KF_*` flags; facts about single arguments are
-//! spelled as argument-name suffixes (`len__sz`, `hint__nullable`). With these macros a
-//! Rust kernel module states every fact explicitly:
+//! A kfunc of Linux 7.3 has one `u32` of `KF_*` flags; facts about single arguments are
+//! spelled as argument-name suffixes (`len__sz`, `hint__nullable`, `p__arena`). With these
+//! macros a Rust kernel module states every fact explicitly, as a flag naming the argument:
 //!
 //! ```ignore
 //! use kfunc_macros::{kfunc, kfunc_set};
@@ -41,76 +41,170 @@
 //!           | size_flag "(" arg "," "of" "=" arg ")"
 //! arg      := "arg" DIGITS              argument by position (arg0..arg4)
 //!           | IDENT                     argument by parameter name (a name wins over argN)
-//! func_flag  := ret_null | trusted_args | sleepable | destructive | rcu_args
-//!             | iter_new | iter_next | iter_destroy | rcu_protected | acquire
-//! arg_flag   := release | nullable | trusted | rcu | acquire | constant | ignore | uninit
-//!             | alloc | optional | refcounted_kptr | str | map | iter
+//! func_flag  := acquire | ret_null | sleepable | destructive | rcu_args | iter_new
+//!             | iter_next | iter_destroy | rcu_protected | fastcall | arena_ret
+//!             | arena_arg1 | arena_arg2 | implicit_args | spinlock_safe | perfmon
+//! arg_flag   := release | nullable | rcu | acquire | constant | ignore | uninit | alloc
+//!             | refcounted_kptr | str | map | const_map | iter | irq_flag
+//!             | nonown_allowed | arena
 //! size_flag  := size | const_size
 //!
 //! kfunc_set!( [pub] NAME = [ path::to::kfunc, ... ] );
 //! ```
 //!
-//! The keywords are not restated here: the function flags are the `keyword`s of
-//! [`kfunc_layout::FUNC_FLAGS`] (except `release`, which always names its argument), the
-//! per-argument flags those of [`kfunc_layout::ARG_FLAGS`]; a test checks the two agree.
+//! The keywords are those of the `kfunc_layout` tables: the function flags are the
+//! `keyword`s of [`kfunc_layout::FUNC_FLAGS`] (except `release`, which always names its
+//! argument), the per-argument flags those of [`kfunc_layout::ARG_FLAGS`]; a test checks that
+//! this grammar and the two tables below list exactly those keywords.
+//!
+//! # The 7.3 model: trusted by default
+//!
+//! Since Linux 7.0 every pointer argument of a kfunc is trusted by default (a referenced
+//! pointer, or one the kernel passed to the program; NULL refused), and so is every pointer
+//! a kfunc returns; `KF_TRUSTED_ARGS` is gone. Per-argument flags only *relax* or *refine*
+//! that default: `rcu(a)` also accepts an RCU-protected pointer, `nullable(a)` also accepts
+//! NULL, `release(a)` names the reference the kfunc drops, and the suffix flags (`size`,
+//! `str`, `arena`, ...) say what the argument is. Linux 7.3 replaced the `__opt` suffix by
+//! `__nullable`: a nullable memory argument of a (memory, size) pair may be NULL.
+//!
+//! Retired keywords are errors that say what to write instead:
+//!
+//! | written | error |
+//! |---|---|
+//! | `trusted(a)` | pointer arguments of kfuncs are trusted by default since Linux 7.0; remove `trusted(a)` (use `rcu(a)` to also accept RCU-protected pointers) |
+//! | `trusted_args` | `trusted_args` (`KF_TRUSTED_ARGS`) was removed in Linux 7.0: pointer arguments of kfuncs are trusted by default; remove it (use `rcu_args` to also accept RCU-protected pointers) |
+//! | `optional(a)` | `optional` was replaced by `nullable` in Linux 7.3 (the `__opt` suffix became `__nullable`): write `nullable(a)` |
+//! | parameter `a__opt` | the retired suffix: write `nullable(a)` |
 //!
 //! # What each flag means (what the patched verifier checks)
 //!
-//! Function flags (the `KF_*` word, as in Linux 6.12 `include/linux/btf.h`):
+//! Function flags (the `KF_*` word, as in Linux 7.3 `include/linux/btf.h`):
 //!
 //! | keyword | bit | meaning |
 //! |---|---|---|
-//! | `acquire` | `KF_ACQUIRE` | the return value is a new reference: the program must release it (or store it as a kptr) before exiting, else "Unreleased reference" |
-//! | `ret_null` | `KF_RET_NULL` | the returned pointer may be NULL: the program must test it before using it |
-//! | `trusted_args` | `KF_TRUSTED_ARGS` | every pointer argument must be trusted (referenced, or passed by the kernel); NULL refused unless `nullable` |
-//! | `sleepable` | `KF_SLEEPABLE` | may sleep: only callable from sleepable programs |
+//! | `acquire` | `KF_ACQUIRE` | the return value is a new reference: the program must release it (or store it as a kptr) before exiting, else "Unreleased reference"; the return must be a pointer (checked here) |
+//! | `ret_null` | `KF_RET_NULL` | the returned pointer may be NULL: the program must test it before using it; the return must be a pointer (checked here) |
+//! | `sleepable` | `KF_SLEEPABLE` | may sleep: only callable from sleepable programs, outside RCU read sections and locks ("kernel func %s is sleepable within ...") |
 //! | `destructive` | `KF_DESTRUCTIVE` | destructive action: needs `CAP_SYS_BOOT` |
-//! | `rcu_args` | `KF_RCU` | every pointer argument must be trusted or RCU-protected |
-//! | `iter_new` / `iter_next` / `iter_destroy` | `KF_ITER_*` | open-coded iterator constructor / next / destructor: argument 0 is the `bpf_iter_<type>` state on the stack; the name must be `bpf_iter_<type>_{new,next,destroy}`; next returns a pointer, destroy returns nothing and both take only the state |
-//! | `rcu_protected` | `KF_RCU_PROTECTED` | must be called inside `bpf_rcu_read_lock()` |
+//! | `rcu_args` | `KF_RCU` | every pointer argument may be trusted or RCU-protected (as `rcu(a)` on each) |
+//! | `iter_new` / `iter_next` / `iter_destroy` | `KF_ITER_NEW` / `KF_ITER_NEXT` / `KF_ITER_DESTROY` | open-coded iterator constructor / next / destructor: argument 0 is the `bpf_iter_<type>` state on the stack; the name must be `bpf_iter_<type>_{new,next,destroy}`; next returns a pointer, destroy returns nothing and both take only the state |
+//! | `rcu_protected` | `KF_RCU_PROTECTED` | must be called inside `bpf_rcu_read_lock()`; a returned pointer is RCU-protected, not trusted |
+//! | `fastcall` | `KF_FASTCALL` | the kfunc follows the `bpf_fastcall` convention (it clobbers only the registers it uses), so the verifier may keep the caller's spills around the call |
+//! | `arena_ret` | `KF_ARENA_RET` | the returned pointer is an arena pointer (tagged `address_space(1)` in BTF); the return must be a pointer (checked here) |
+//! | `arena_arg1` / `arena_arg2` | `KF_ARENA_ARG1` / `KF_ARENA_ARG2` | the first / second argument is an arena pointer (tagged `address_space(1)` in BTF); that argument must exist and be a pointer (checked here) |
+//! | `implicit_args` | `KF_IMPLICIT_ARGS` | the last arguments are supplied by the verifier, not by the program: pointers to `bindings::bpf_prog_aux` or `bindings::btf_struct_meta`, after every other argument, with no per-argument flag (checked here); BPF programs see the kfunc without them |
+//! | `spinlock_safe` | `KF_SPINLOCK_SAFE` | callable while a `bpf_spin_lock` is held (so not together with `sleepable`, checked here) |
+//! | `perfmon` | `KF_PERFMON` | the program needs `CAP_PERFMON` to call it |
 //!
 //! Per-argument flags (one `KF_PARAM_*` word per argument, `kfunc_layout` "Per-argument
-//! flags"). Where a 6.12 suffix exists, the patched verifier treats the flag exactly as the
-//! suffix (`btf_param_match_suffix` becomes "flag set or suffix present"):
+//! flags"). Where a 7.3 suffix exists, the patched verifier treats the flag exactly as the
+//! suffix ("flag set or suffix present"):
 //!
 //! | keyword | bit (suffix) | applies to | meaning |
 //! |---|---|---|---|
-//! | `release(a)` | `KF_PARAM_RELEASE` (+ `KF_RELEASE` on the function) | pointer | `a` is the reference the kfunc releases: it must carry a reference (`ref_obj_id`) at offset 0, and that reference is gone after the call. 6.12 takes "whichever argument carries a reference"; the flag names it, and only one argument may have it |
-//! | `nullable(a)` | `KF_PARAM_NULLABLE` (`__nullable`) | pointer | `a` may be NULL even under `trusted_args`/`rcu_args`/`trusted`/`rcu` |
-//! | `trusted(a)` | `KF_PARAM_TRUSTED` | pointer | like `trusted_args`, for `a` only: `a` must be a trusted pointer ("must be referenced or trusted") |
-//! | `rcu(a)` | `KF_PARAM_RCU` | pointer | like `rcu_args`, for `a` only: trusted or RCU-protected |
-//! | `acquire(a)` | `KF_PARAM_ACQUIRE` (+ `KF_ACQUIRE`) | pointer | the returned reference is taken on the object `a` points to: `a` must point to the returned pointee type (checked here) |
-//! | `constant(a)` | `KF_PARAM_CONST` (`__k`) | scalar | `a` must be a known constant ("R%d must be a known constant") |
-//! | `ignore(a)` | `KF_PARAM_IGNORE` (`__ign`) | either | the verifier does not check `a` |
+//! | `release(a)` | `KF_PARAM_RELEASE` (+ `KF_RELEASE` on the function) | pointer | `a` is the reference the kfunc releases: it must carry a reference at offset 0, and that reference is gone after the call. 7.3 releases whatever is in R1; the flag names the argument, and only one argument may have it. Never NULL and never merely RCU-protected (not with `nullable` or `rcu`) |
+//! | `nullable(a)` | `KF_PARAM_NULLABLE` (`__nullable`) | pointer | `a` may be NULL (every pointer argument is non-NULL by default). On the memory of a `size`/`const_size` pair it replaces 6.12's `__opt`: a NULL memory skips the size check |
+//! | `rcu(a)` | `KF_PARAM_RCU` | pointer to a kernel object | like `rcu_args`, for `a` only: trusted or RCU-protected. Not on a pointer to a scalar or `c_void` (memory is not checked for trust), not with `rcu_args` |
+//! | `acquire(a)` | `KF_PARAM_ACQUIRE` (+ `KF_ACQUIRE`) | pointer to a kernel object | the returned reference is taken on the object `a` points to: `a` must point to the returned pointee type (checked here), trusted or RCU-protected and never NULL |
+//! | `constant(a)` | `KF_PARAM_CONST` (`__k`) | scalar | `a` must be a known constant ("R%d must be a known constant"); one constant (`constant` or `const_size`) per kfunc |
+//! | `ignore(a)` | `KF_PARAM_IGNORE` (`__ign`) | either | the verifier does not check `a` (so no other flag on `a`) |
 //! | `uninit(a)` | `KF_PARAM_UNINIT` (`__uninit`) | pointer | `a` points to an uninitialised dynptr the kfunc initialises |
 //! | `alloc(a)` | `KF_PARAM_ALLOC` (`__alloc`) | pointer | `a` must be an object allocated by `bpf_obj_new` |
-//! | `optional(a)` | `KF_PARAM_OPTIONAL` (`__opt`) | pointer | `a`, the memory of a (memory, size) pair, may be NULL (then the size is not checked) |
 //! | `refcounted_kptr(a)` | `KF_PARAM_REFCOUNTED_KPTR` (`__refcounted_kptr`) | pointer | `a` must be a refcounted local kptr |
 //! | `str(a)` | `KF_PARAM_STR` (`__str`) | pointer to `c_char`/`u8`/`i8` | `a` must point to a constant NUL-terminated string in a read-only map |
-//! | `map(a)` | `KF_PARAM_MAP` (`__map`) | pointer | `a` must be a `struct bpf_map` pointer ("isn't map pointer") |
-//! | `iter(a)` | `KF_PARAM_ITER` (`__iter`) | pointer to `bpf_iter_<type>` | `a` is an initialised iterator state on the stack |
-//! | `size(a, of = m)` | `KF_PARAM_SIZE \| KF_PARAM_MEM(m)` (`__sz`) | scalar | `a` is the size in bytes of the memory `m` points to: the verifier checks the access `[m, m + a)`. `m` must be a pointer and, as 6.12 checks (memory, size) as adjacent pairs, `a` must directly follow `m` |
+//! | `map(a)` | `KF_PARAM_MAP` (`__map`) | pointer | `a` must be a `struct bpf_map` pointer |
+//! | `const_map(a)` | `KF_PARAM_CONST_MAP` (`__const_map`) | pointer | `a` must be a BPF map known at verification time ("pointer in R%d isn't map pointer") |
+//! | `iter(a)` | `KF_PARAM_ITER` (`__iter`) | pointer to `bpf_iter_<type>` | `a` is an initialised iterator state on the stack (never NULL) |
+//! | `size(a, of = m)` | `KF_PARAM_SIZE \| KF_PARAM_MEM(m)` (`__sz`) | scalar | `a` is the size in bytes of the memory `m` points to: the verifier checks the access `[m, m + a)`. `m` must be a pointer and, as 7.3 checks (memory, size) as adjacent pairs, `a` must directly follow `m`; `m` stays memory (no kind flag such as `str` or `arena`, no `rcu`/`acquire` on it) |
 //! | `const_size(a, of = m)` | `KF_PARAM_CONST_SIZE \| KF_PARAM_MEM(m)` (`__szk`) | scalar | as `size`, and `a` must be a known constant |
+//! | `irq_flag(a)` | `KF_PARAM_IRQ_FLAG` (`__irq_flag`) | pointer to `c_ulong`/`u64` | `a` is the stack slot of saved IRQ flags (never NULL). 7.3 honours it for its own `bpf_local_irq_save`/`restore` and `bpf_res_spin_lock_irqsave`/`unlock_irqrestore` only |
+//! | `nonown_allowed(a)` | `KF_PARAM_NONOWN_ALLOWED` (`__nonown_allowed`) | pointer to `bindings::bpf_list_node` | `a` may also be a non-owning reference (as `bpf_list_front`/`back` return) |
+//! | `arena(a)` | `KF_PARAM_ARENA` (`__arena`) | pointer | `a` is an arena pointer (or a scalar address); NULL is allowed and rebased to the arena; with `nullable(a)` (`__arena__nullable`) NULL stays NULL. The program needs an arena map |
+//!
+//! `alloc`, `refcounted_kptr`, `iter`, `str`, `const_map`, `map`, `irq_flag` and `arena`
+//! each say what a pointer argument *is* to the verifier, which reads only the first that
+//! applies: at most one of them per argument.
 //!
 //! # Rules checked at compile time
 //!
 //! Every violation is reported, all at once, spanned on the offending token, saying what
-//! to write instead: unknown flag (with the closest keyword), duplicate flag, argument out
-//! of range or unknown parameter name (with the closest name), a pointer-only flag on a
-//! scalar or a scalar-only flag on a pointer, `str` on a pointer not to a C character,
-//! `release` on two arguments, `acquire` twice or `acquire(a)` on two arguments,
-//! `ret_null`/`acquire` without a pointer return, `acquire(a)` whose pointee differs from
-//! the return's, `size`/`const_size` without `of`, with `of` naming a non-pointer or not the
-//! argument just before, two sizes for one memory, `optional` without a size pair,
-//! `trusted`+`rcu`, `release`+`acquire`, `size`+`const_size`, `constant`+`const_size` or
-//! `ignore`+anything on one argument, two `iter_*` function flags, `iter_*` without
-//! `iter(arg0)` or with a misnamed function / extra arguments / wrong return, `iter(a)` on a
-//! pointee not named `bpf_iter_*`, a parameter name ending in a 6.12 suffix (`len__sz`), more
-//! than 5 arguments, generics, lifetimes, `where`, `self`, `async`, an ABI other than `"C"`,
-//! variadics, `impl Trait`, references (use a raw pointer), types with no C equivalent
-//! (`String`, `Vec<T>`, tuples, arrays, slices, `f32`/`f64`, `u128`/`i128`, `char`, structs
-//! by value, pointers to pointers), patterns instead of parameter names, and a
+//! to write instead: a retired keyword (`trusted`, `trusted_args`, `optional`), unknown flag
+//! (with the closest keyword), duplicate flag, argument out of range or unknown parameter
+//! name (with the closest name), a pointer-only flag on a scalar or a scalar-only flag on a
+//! pointer, `str` on a pointer not to a C character, `irq_flag` not on a pointer to an
+//! `unsigned long`, `nonown_allowed` not on a `bpf_list_node` pointer, `iter(a)` on a pointee
+//! not named `bpf_iter_*`, `rcu` on a pointer to a scalar or `c_void`, `rcu(a)` with
+//! `rcu_args`, `release` on two arguments, `acquire` twice or `acquire(a)` on two arguments,
+//! `ret_null`/`acquire`/`arena_ret` without a pointer return, `acquire(a)` whose pointee
+//! differs from the return's, `arena_arg1`/`arena_arg2` without a pointer argument there,
+//! `implicit_args` without trailing implicit arguments or with a flag on one,
+//! `sleepable`+`spinlock_safe`, `size`/`const_size` without `of`, with `of` naming a
+//! non-pointer or not the argument just before, two sizes for one memory, a kind flag or
+//! `rcu`/`acquire` on the memory of a size pair, two constants (`constant`/`const_size`) in
+//! one kfunc, and on one argument: two kind flags, `rcu`/`acquire` with a kind flag,
+//! `nullable` with `release`, `acquire`, `iter` or `irq_flag`, `release`+`rcu`, `release`+`acquire`,
+//! `size`+`const_size`, `constant`+`const_size`, `ignore`+anything; two `iter_*` function
+//! flags, `iter_*` without `iter(arg0)` or with a misnamed function / extra arguments /
+//! wrong return, a parameter name ending in an argument-name suffix (`len__sz`, also the
+//! retired `__opt`), more than 5 arguments (the extended set8 entry has 5 flag words),
+//! generics, lifetimes, `where`, `self`, `async`, an ABI other than `"C"`, variadics,
+//! `impl Trait`, references (use a raw pointer), types with no C equivalent (`String`,
+//! `Vec<T>`, tuples, arrays, slices, `f32`/`f64`, `u128`/`i128`, `char`, structs by value,
+//! pointers to pointers), patterns instead of parameter names, and a
 //! `#[no_mangle]`/`#[inline]`/`#[export_name]`/`#[link_section]` of the user's own.
+//!
+//! # A worked example
+//!
+//! A kfunc that copies `len` bytes of an optional buffer into an object the program holds a
+//! reference on, may be called under RCU with the object, and drops a second reference:
+//!
+//! ```
+//! use kfunc_layout::*;
+//! use kfunc_macros::kfunc;
+//!
+//! /// The module's object.
+//! #[repr(C)]
+//! pub struct Obj {
+//!     bytes: [u8; 8],
+//! }
+//!
+//! /// Copies `len` bytes of `buf` (if not NULL) into `obj`, drops `old`.
+//! #[kfunc(rcu(obj), nullable(buf), size(len, of = buf), release(old))]
+//! unsafe fn bpf_obj_fill(obj: *mut Obj, buf: *const u8, len: u32, old: *mut Obj) -> i32 {
+//!     // ... copy, then drop the reference on `old`
+//! #   let _ = (obj, buf, len, old);
+//!     0
+//! }
+//!
+//! # fn main() {
+//! assert_eq!(
+//!     __kfunc_flags_bpf_obj_fill,
+//!     [
+//!         KF_RELEASE,
+//!         KF_PARAM_RCU,
+//!         KF_PARAM_NULLABLE,
+//!         KF_PARAM_SIZE | kf_arg_mem(1),
+//!         KF_PARAM_RELEASE,
+//!         0,
+//!     ]
+//! );
+//! # }
+//! ```
+//!
+//! - `obj` has no flag but `rcu`: trusted by default, so a referenced pointer or one the
+//!   kernel passed is accepted, and `rcu(obj)` adds a pointer read inside
+//!   `bpf_rcu_read_lock()`; NULL is refused ("Possibly NULL pointer passed to trusted R1").
+//! - `buf`/`len` are a (memory, size) pair: the verifier checks that `[buf, buf + len)` is
+//!   readable; `nullable(buf)` lets the program pass NULL, and then `len` is not checked.
+//! - `release(old)` sets `KF_RELEASE` and `KF_PARAM_RELEASE` on argument 3: `old` must hold a
+//!   reference, which is gone after the call; `obj` may hold a reference too and keeps it.
+//!
+//! The hidden `__kfunc_flags_bpf_obj_fill` holds the function flags and then one word per
+//! argument (as asserted above); the set8 entry and the `.kfunc.meta` record carry the
+//! same. Writing `trusted(obj)` instead of `rcu(obj)`
+//! is an error (trusted is the default); `nullable(old)` next to `release(old)` is an error
+//! (a released reference is never NULL); `size(len, of = buf)` with another argument between
+//! `buf` and `len` is an error (7.3 checks adjacent pairs).
 //!
 //! # Types
 //!
@@ -334,5 +428,7 @@ pub fn kfunc_set(input: TokenStream) -> TokenStream {
     kfunc_set_impl(input).into()
 }
 
+#[cfg(test)]
+mod docs;
 #[cfg(test)]
 mod snapshots;
