@@ -20,6 +20,14 @@ mod bindings {
     pub struct bpf_dynptr {
         _p: [u8; 16],
     }
+    #[repr(C)]
+    pub struct bpf_list_node {
+        _p: [u8; 16],
+    }
+    #[repr(C)]
+    pub struct bpf_prog_aux {
+        _p: [u8; 0],
+    }
 }
 
 /// The module's own object: 16 bytes.
@@ -35,7 +43,7 @@ pub struct bpf_iter_test {
     pos: u64,
 }
 
-#[kfunc(acquire(obj), ret_null, nullable(hint), trusted(obj))]
+#[kfunc(acquire(obj), ret_null, nullable(hint))]
 fn bpf_t_get(obj: *mut TestObj, hint: *const bindings::task_struct) -> *mut TestObj {
     let _ = hint;
     obj
@@ -50,7 +58,7 @@ unsafe fn bpf_t_put(
     let _ = (obj, other, mode);
 }
 
-#[kfunc(acquire, trusted_args, rcu_protected, constant(k), ignore(aux))]
+#[kfunc(acquire, rcu_protected, constant(k), ignore(aux))]
 fn bpf_t_new(k: u64, aux: *mut c_void) -> *mut TestObj {
     let _ = (k, aux);
     core::ptr::null_mut()
@@ -62,10 +70,36 @@ fn bpf_t_misc(d: *mut bindings::bpf_dynptr, p: *mut c_void, r: *mut c_void, m: *
     7
 }
 
-#[kfunc(optional(buf), size(len, of = buf), str(name), const_size(n, of = out))]
+#[kfunc(nullable(buf), size(len, of = buf), str(name), const_size(n, of = out))]
 fn bpf_t_mem(buf: *mut u8, len: u32, name: *const c_char, out: *mut c_void, n: usize) -> i64 {
     let _ = (buf, name, out, n);
     i64::from(len)
+}
+
+#[kfunc(arena_ret, arena_arg1, arena_arg2, fastcall, perfmon)]
+fn bpf_t_arena(a: *mut c_void, b: *mut c_void) -> *mut c_void {
+    let _ = b;
+    a
+}
+
+#[kfunc(
+    spinlock_safe,
+    implicit_args,
+    arena(p),
+    nullable(p),
+    const_map(m),
+    irq_flag(flags),
+    nonown_allowed(node)
+)]
+fn bpf_t_more(
+    p: *mut c_void,
+    m: *mut c_void,
+    flags: *mut core::ffi::c_ulong,
+    node: *mut bindings::bpf_list_node,
+    aux: *mut bindings::bpf_prog_aux,
+) -> i32 {
+    let _ = (p, m, flags, node, aux);
+    3
 }
 
 #[kfunc(iter_new, iter(it))]
@@ -85,7 +119,17 @@ fn bpf_iter_test_destroy(it: *mut bpf_iter_test) {
     let _ = it;
 }
 
-kfunc_set!(TEST_SET = [bpf_t_get, bpf_t_put, bpf_t_new, bpf_t_misc, bpf_t_mem]);
+kfunc_set!(
+    TEST_SET = [
+        bpf_t_get,
+        bpf_t_put,
+        bpf_t_new,
+        bpf_t_misc,
+        bpf_t_mem,
+        bpf_t_arena,
+        bpf_t_more
+    ]
+);
 kfunc_set!(ITER_SET = [bpf_iter_test_new, bpf_iter_test_next, bpf_iter_test_destroy]);
 
 /// An expected pointer type descriptor.
@@ -107,7 +151,7 @@ fn expected() -> Vec<MetaRecord<'static>> {
         rec(
             "bpf_t_get",
             KF_ACQUIRE | KF_RET_NULL,
-            [KF_PARAM_ACQUIRE | KF_PARAM_TRUSTED, KF_PARAM_NULLABLE, 0, 0, 0],
+            [KF_PARAM_ACQUIRE, KF_PARAM_NULLABLE, 0, 0, 0],
             ptr("", "TestObj", TYPE_F_MODULE, 16),
             vec![
                 ptr("obj", "TestObj", TYPE_F_MODULE, 16),
@@ -127,7 +171,7 @@ fn expected() -> Vec<MetaRecord<'static>> {
         ),
         rec(
             "bpf_t_new",
-            KF_ACQUIRE | KF_TRUSTED_ARGS | KF_RCU_PROTECTED,
+            KF_ACQUIRE | KF_RCU_PROTECTED,
             [KF_PARAM_CONST, KF_PARAM_IGNORE, 0, 0, 0],
             ptr("", "TestObj", TYPE_F_MODULE, 16),
             vec![
@@ -157,7 +201,7 @@ fn expected() -> Vec<MetaRecord<'static>> {
             "bpf_t_mem",
             0,
             [
-                KF_PARAM_OPTIONAL,
+                KF_PARAM_NULLABLE,
                 KF_PARAM_SIZE | kf_arg_mem(0),
                 KF_PARAM_STR,
                 0,
@@ -170,6 +214,32 @@ fn expected() -> Vec<MetaRecord<'static>> {
                 ptr("name", "char", TYPE_F_CONST, 0),
                 ptr("out", "void", 0, 0),
                 MetaType::new("n", "size_t", TYPE_SCALAR, 0, 8),
+            ],
+        ),
+        rec(
+            "bpf_t_arena",
+            KF_ARENA_RET | KF_ARENA_ARG1 | KF_ARENA_ARG2 | KF_FASTCALL | KF_PERFMON,
+            [0; 5],
+            ptr("", "void", 0, 0),
+            vec![ptr("a", "void", 0, 0), ptr("b", "void", 0, 0)],
+        ),
+        rec(
+            "bpf_t_more",
+            KF_SPINLOCK_SAFE | KF_IMPLICIT_ARGS,
+            [
+                KF_PARAM_ARENA | KF_PARAM_NULLABLE,
+                KF_PARAM_CONST_MAP,
+                KF_PARAM_IRQ_FLAG,
+                KF_PARAM_NONOWN_ALLOWED,
+                0,
+            ],
+            MetaType::new("", "s32", TYPE_SCALAR, TYPE_F_SIGNED, 4),
+            vec![
+                ptr("p", "void", 0, 0),
+                ptr("m", "void", 0, 0),
+                ptr("flags", "long unsigned int", 0, 0),
+                ptr("node", "bpf_list_node", 0, 0),
+                ptr("aux", "bpf_prog_aux", 0, 0),
             ],
         ),
         rec(
@@ -308,6 +378,8 @@ fn btf_ids_sets_carry_the_record_flags() {
                 "bpf_t_new",
                 "bpf_t_misc",
                 "bpf_t_mem",
+                "bpf_t_arena",
+                "bpf_t_more",
             ],
             TEST_SET.as_ptr(),
         ),
@@ -416,6 +488,19 @@ fn kfuncs_still_work_as_functions() {
         5
     );
     assert!(bpf_t_new(0, core::ptr::null_mut()).is_null());
+    let mut word = 0u64;
+    let w = (&raw mut word).cast::<c_void>();
+    assert_eq!(bpf_t_arena(w, core::ptr::null_mut()), w);
+    assert_eq!(
+        bpf_t_more(
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            core::ptr::null_mut()
+        ),
+        3
+    );
     let mut it = bpf_iter_test { pos: 0 };
     assert_eq!(bpf_iter_test_new(&mut it, true, 1), 0);
     assert!(bpf_iter_test_next(&mut it).is_null());
