@@ -45,15 +45,15 @@ fn main() -> ExitCode {
         MetaRecord {
             name: "bpf_ext_put",
             flags: KF_RELEASE,
-            arg_flags: [KF_ARG_RELEASE, 0, 0, 0, 0],
+            arg_flags: [KF_PARAM_RELEASE, 0, 0, 0, 0],
             ret: t("", "void", TYPE_VOID, 0, 0),
             args: vec![obj("obj")],
             size: 0,
         },
         MetaRecord {
             name: "bpf_ext_read",
-            flags: KF_TRUSTED_ARGS,
-            arg_flags: [0, KF_ARG_NULLABLE, 0, 0, 0],
+            flags: 0,
+            arg_flags: [0, KF_PARAM_NULLABLE, 0, 0, 0],
             ret: t("", "u64", TYPE_SCALAR, 0, 8),
             args: vec![obj("obj"), obj("hint")],
             size: 0,
@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         MetaRecord {
             name: "bpf_ext_fill",
             flags: 0,
-            arg_flags: [0, KF_ARG_SIZE | kf_arg_mem(0), 0, 0, 0],
+            arg_flags: [0, KF_PARAM_SIZE | kf_arg_mem(0), 0, 0, 0],
             ret: t("", "int", TYPE_SCALAR, TYPE_F_SIGNED, 4),
             args: vec![
                 t("mem", "void", TYPE_POINTER, 0, 0),

@@ -9,12 +9,12 @@
 //!   [`kfunc_layout::ARG_FLAGS`]; `__sz`/`__szk` also name the memory argument before them);
 //! - the per-argument flags the function flags imply: `KF_RELEASE` releases "the one
 //!   referenced argument", so the candidate pointer arguments are marked (one candidate:
-//!   `KF_ARG_RELEASE`; several: listed, the choice is left to a human); `KF_TRUSTED_ARGS`
-//!   (and `KF_RELEASE`, which implies it in 6.12) / `KF_RCU` become `KF_ARG_TRUSTED` /
-//!   `KF_ARG_RCU` on every pointer argument to a struct or union; `KF_ITER_*` kfuncs take
-//!   the iterator as argument 0 (`KF_ARG_ITER`);
+//!   `KF_PARAM_RELEASE`; several: listed, the choice is left to a human); `KF_RCU` becomes
+//!   `KF_PARAM_RCU` on every pointer argument to a struct or union (pointer arguments are
+//!   trusted by default since Linux 7.0, which removed `KF_TRUSTED_ARGS`: no flag says so);
+//!   `KF_ITER_*` kfuncs take the iterator as argument 0 (`KF_PARAM_ITER`);
 //! - `KF_ACQUIRE`: the one argument pointing to the returned (non-void) type is the
-//!   object the reference is taken on (`KF_ARG_ACQUIRE`);
+//!   object the reference is taken on (`KF_PARAM_ACQUIRE`);
 //! - the per-argument flags an extended set already declares.
 //!
 //! The text form is one block per kfunc and a summary; `--json` prints the same data.
@@ -29,9 +29,9 @@ use btfids_post::pipeline::{btf_bytes, load, Layout};
 use btfids_post::{Error, Options};
 use kfunc_layout::{
     describe_arg_flags, describe_flags, kf_arg_mem, ARG_FLAGS, BTF_SET8_KFUNCS, FUNC_FLAGS,
-    KF_ACQUIRE, KF_ARG_ACQUIRE, KF_ARG_CONST_SIZE, KF_ARG_IGNORE, KF_ARG_ITER, KF_ARG_MAP,
-    KF_ARG_RCU, KF_ARG_RELEASE, KF_ARG_SIZE, KF_ARG_STR, KF_ARG_TRUSTED, KF_ITER_DESTROY,
-    KF_ITER_NEW, KF_ITER_NEXT, KF_RCU, KF_RELEASE, KF_TRUSTED_ARGS, MAX_ARGS,
+    KF_ACQUIRE, KF_ITER_DESTROY, KF_ITER_NEW, KF_ITER_NEXT, KF_PARAM_ACQUIRE, KF_PARAM_CONST_SIZE,
+    KF_PARAM_IGNORE, KF_PARAM_ITER, KF_PARAM_MAP, KF_PARAM_RCU, KF_PARAM_RELEASE, KF_PARAM_SIZE,
+    KF_PARAM_STR, KF_RCU, KF_RELEASE, MAX_ARGS,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,9 +53,9 @@ pub struct AuditArg {
     pub pointer: bool,
     /// The suffix found (`__sz`, `__nullable`, ...), if any.
     pub suffix: Option<String>,
-    /// `KF_ARG_*` flags the suffix implies.
+    /// `KF_PARAM_*` flags the suffix implies.
     pub from_suffix: u32,
-    /// `KF_ARG_*` flags the function flags imply (release, trusted, rcu).
+    /// `KF_PARAM_*` flags the function flags imply (release, trusted, rcu).
     pub from_func_flags: u32,
     /// `from_suffix | from_func_flags`, decoded.
     pub implied: String,
@@ -125,7 +125,7 @@ pub struct AuditSummary {
     pub release_none: usize,
     /// Distinct kfuncs with more than [`MAX_ARGS`] parameters (cannot be extended entries).
     pub too_many_args: usize,
-    /// Distinct `KF_ACQUIRE` kfuncs with an acquire-source argument (`KF_ARG_ACQUIRE`).
+    /// Distinct `KF_ACQUIRE` kfuncs with an acquire-source argument (`KF_PARAM_ACQUIRE`).
     pub acquire_source: usize,
     /// Distinct kfuncs where dropping the suffixes makes two parameters share a name.
     pub name_collisions: usize,
@@ -170,7 +170,7 @@ pub fn implied_flags(
         let mut f = 0;
         if let Some((s, v)) = suffix_of(name) {
             f = v;
-            if v & (KF_ARG_SIZE | KF_ARG_CONST_SIZE) != 0 {
+            if v & (KF_PARAM_SIZE | KF_PARAM_CONST_SIZE) != 0 {
                 if i == 0 {
                     arg_notes.push(format!("{s} on the first argument: no memory argument"));
                 } else {
@@ -192,36 +192,33 @@ pub fn implied_flags(
     // A pointer argument followed by a size argument is a memory argument.
     let is_mem = |i: usize| {
         out.get(i + 1)
-            .is_some_and(|a| a.0 & (KF_ARG_SIZE | KF_ARG_CONST_SIZE) != 0)
+            .is_some_and(|a| a.0 & (KF_PARAM_SIZE | KF_PARAM_CONST_SIZE) != 0)
     };
-    let skip_release = KF_ARG_IGNORE | KF_ARG_STR | KF_ARG_MAP;
+    let skip_release = KF_PARAM_IGNORE | KF_PARAM_STR | KF_PARAM_MAP;
     let candidates: Vec<usize> = params
         .iter()
         .enumerate()
         .filter(|&(i, (_, ptr, _))| *ptr && out[i].0 & skip_release == 0 && !is_mem(i))
         .map(|(i, _)| i)
         .collect();
-    let trusted = func_flags & (KF_TRUSTED_ARGS | KF_RELEASE) != 0;
-    let rcu = func_flags & KF_RCU != 0;
-    for (i, (_, ptr, obj)) in params.iter().enumerate() {
-        if !*ptr || !*obj {
-            continue;
-        }
-        if trusted {
-            out[i].1 |= KF_ARG_TRUSTED;
-        } else if rcu {
-            out[i].1 |= KF_ARG_RCU;
+    // Pointer arguments are trusted by default (7.0 removed KF_TRUSTED_ARGS); KF_RCU
+    // relaxes that to "RCU-protected or trusted" for every object pointer.
+    if func_flags & KF_RCU != 0 {
+        for (i, (_, ptr, obj)) in params.iter().enumerate() {
+            if *ptr && *obj {
+                out[i].1 |= KF_PARAM_RCU;
+            }
         }
     }
     // An iterator kfunc's first argument is the iterator (is_kfunc_arg_iter()).
     if func_flags & (KF_ITER_NEW | KF_ITER_NEXT | KF_ITER_DESTROY) != 0 && !params.is_empty() {
-        out[0].1 |= KF_ARG_ITER;
+        out[0].1 |= KF_PARAM_ITER;
     }
     if func_flags & KF_RELEASE != 0 {
         match candidates.len() {
             0 => notes.push("KF_RELEASE but no pointer argument to release".into()),
             1 => {
-                out[candidates[0]].1 |= KF_ARG_RELEASE;
+                out[candidates[0]].1 |= KF_PARAM_RELEASE;
                 out[candidates[0]].2 = true;
             }
             _ => {
@@ -230,7 +227,7 @@ pub fn implied_flags(
                 }
                 notes.push(format!(
                     "KF_RELEASE with {} candidate arguments ({}): the released one is whichever \
-                     holds a reference at the call; choose one KF_ARG_RELEASE",
+                     holds a reference at the call; choose one KF_PARAM_RELEASE",
                     candidates.len(),
                     candidates
                         .iter()
@@ -399,7 +396,7 @@ pub fn audit_object(path: &Path, base: Option<&Path>) -> Result<Vec<AuditKfunc>,
             let (mut implied, knotes) = implied_flags(flags, &shape);
             notes.extend(knotes);
             // KF_ACQUIRE: the argument pointing to the same (non-void) type as the returned
-            // pointer is the object the reference is taken on (KF_ARG_ACQUIRE).
+            // pointer is the object the reference is taken on (KF_PARAM_ACQUIRE).
             if flags & KF_ACQUIRE != 0 {
                 let ret = pointee(&btf, proto.size_type);
                 let same: Vec<usize> = params
@@ -409,11 +406,11 @@ pub fn audit_object(path: &Path, base: Option<&Path>) -> Result<Vec<AuditKfunc>,
                     .map(|(i, _)| i)
                     .collect();
                 match same[..] {
-                    [i] => implied[i].1 |= KF_ARG_ACQUIRE,
+                    [i] => implied[i].1 |= KF_PARAM_ACQUIRE,
                     [] => {}
                     _ => notes.push(format!(
                         "KF_ACQUIRE: {} arguments point to the returned type; choose the \
-                         KF_ARG_ACQUIRE one",
+                         KF_PARAM_ACQUIRE one",
                         same.len()
                     )),
                 }
@@ -531,7 +528,7 @@ pub fn summarize(kfuncs: &[AuditKfunc], objects: usize) -> AuditSummary {
         }
         if k.args
             .iter()
-            .any(|a| a.from_func_flags & KF_ARG_ACQUIRE != 0)
+            .any(|a| a.from_func_flags & KF_PARAM_ACQUIRE != 0)
         {
             s.acquire_source += 1;
         }
@@ -560,8 +557,8 @@ pub fn text(a: &Audit) -> String {
     let mut o = String::new();
     o.push_str(
         "# kfunc migration table: function flags, and the per-argument flags that the\n\
-         # parameter-name suffixes (and KF_RELEASE / KF_TRUSTED_ARGS / KF_RCU) imply.\n\
-         # arg lines: index name: C type  [suffix]  => implied KF_ARG_* (declared: extended sets)\n\n",
+         # parameter-name suffixes (and KF_RELEASE / KF_RCU / KF_ITER_*) imply.\n\
+         # arg lines: index name: C type  [suffix]  => implied KF_PARAM_* (declared: extended sets)\n\n",
     );
     let mut last = (String::new(), String::new());
     for k in &a.kfuncs {
@@ -582,7 +579,7 @@ pub fn text(a: &Audit) -> String {
             if f != 0 {
                 line.push_str(&format!("  => {}", g.implied));
             }
-            if g.release_candidate && g.from_func_flags & KF_ARG_RELEASE == 0 {
+            if g.release_candidate && g.from_func_flags & KF_PARAM_RELEASE == 0 {
                 line.push_str("  (release candidate)");
             }
             if let Some(d) = g.declared {
@@ -676,7 +673,7 @@ pub fn main(args: &[String]) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kfunc_layout::{KF_ARG_NULLABLE, KF_ARG_OPTIONAL, KF_TRUSTED_ARGS};
+    use kfunc_layout::KF_PARAM_NULLABLE;
 
     fn p(name: &str, ptr: bool, obj: bool) -> (String, bool, bool) {
         (name.to_string(), ptr, obj)
@@ -698,18 +695,20 @@ mod tests {
 
     #[test]
     fn size_suffix_names_the_previous_argument() {
-        let (a, notes) =
-            implied_flags(0, &[p("buf__opt", true, false), p("len__sz", false, false)]);
+        let (a, notes) = implied_flags(
+            0,
+            &[p("buf__nullable", true, false), p("len__sz", false, false)],
+        );
         assert!(notes.is_empty());
-        assert_eq!(a[0].0, KF_ARG_OPTIONAL);
-        assert_eq!(a[1].0, KF_ARG_SIZE | kf_arg_mem(0));
+        assert_eq!(a[0].0, KF_PARAM_NULLABLE);
+        assert_eq!(a[1].0, KF_PARAM_SIZE | kf_arg_mem(0));
         let (a, _) = implied_flags(0, &[p("len__szk", false, false)]);
-        assert_eq!(a[0].0, KF_ARG_CONST_SIZE);
+        assert_eq!(a[0].0, KF_PARAM_CONST_SIZE);
         assert!(!a[0].3.is_empty(), "a size suffix on arg0 must be reported");
     }
 
     #[test]
-    fn release_with_one_candidate_gets_the_flag_and_trusted() {
+    fn release_with_one_candidate_gets_the_flag() {
         let (a, notes) = implied_flags(
             KF_RELEASE,
             &[
@@ -719,7 +718,7 @@ mod tests {
             ],
         );
         assert!(notes.is_empty(), "{notes:?}");
-        assert_eq!(a[0].1, KF_ARG_RELEASE | KF_ARG_TRUSTED);
+        assert_eq!(a[0].1, KF_PARAM_RELEASE);
         assert!(a[0].2);
         // A memory argument (followed by its size) is not a release candidate.
         assert!(!a[1].2);
@@ -730,30 +729,28 @@ mod tests {
     fn release_with_two_candidates_is_ambiguous() {
         let (a, notes) = implied_flags(KF_RELEASE, &[p("dst", true, true), p("src", true, true)]);
         assert!(a[0].2 && a[1].2);
-        assert_eq!(a[0].1 & KF_ARG_RELEASE, 0);
+        assert_eq!(a[0].1 & KF_PARAM_RELEASE, 0);
         assert_eq!(notes.len(), 1);
         let (a, _) = implied_flags(
             KF_RELEASE,
             &[p("p__alloc", true, false), p("meta__ign", true, false)],
         );
-        assert_eq!(a[0].1, KF_ARG_RELEASE, "__ign args are not candidates");
+        assert_eq!(a[0].1, KF_PARAM_RELEASE, "__ign args are not candidates");
     }
 
     #[test]
-    fn trusted_and_rcu_apply_to_object_pointers_only() {
+    fn rcu_applies_to_object_pointers_only() {
         let params = [
             p("task", true, true),
             p("hint__nullable", true, true),
             p("n", false, false),
             p("buf", true, false),
         ];
-        let (a, _) = implied_flags(KF_TRUSTED_ARGS, &params);
-        assert_eq!(a[0].1, KF_ARG_TRUSTED);
-        assert_eq!(a[1].0 | a[1].1, KF_ARG_NULLABLE | KF_ARG_TRUSTED);
+        let (a, _) = implied_flags(KF_RCU, &params);
+        assert_eq!(a[0].1, KF_PARAM_RCU);
+        assert_eq!(a[1].0 | a[1].1, KF_PARAM_NULLABLE | KF_PARAM_RCU);
         assert_eq!(a[2].1, 0);
         assert_eq!(a[3].1, 0);
-        let (a, _) = implied_flags(KF_RCU, &params);
-        assert_eq!(a[0].1, KF_ARG_RCU);
         let (a, _) = implied_flags(0, &params);
         assert!(a.iter().all(|x| x.1 == 0));
     }

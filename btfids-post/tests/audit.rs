@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 /// "mem" (void *), "u32", "u64".
 const KFUNCS: &[(&str, &[(&str, &str)])] = &[
     ("k_release", &[("p", "obj")]),
-    ("k_mem", &[("buf__opt", "mem"), ("len__sz", "u32")]),
+    ("k_mem", &[("buf__nullable", "mem"), ("len__sz", "u32")]),
     ("k_two", &[("dst", "obj"), ("src", "obj")]),
     (
-        "k_trusted",
+        "k_rcu",
         &[("t", "obj"), ("hint__nullable", "obj"), ("n__k", "u64")],
     ),
     ("k_plain", &[("x", "u32")]),
@@ -68,7 +68,7 @@ fn vmlinux(e: Endian) -> Vec<u8> {
             ("k_release", KF_RELEASE, [0; 5]),
             ("k_mem", 0, [0; 5]),
             ("k_two", KF_RELEASE, [0; 5]),
-            ("k_trusted", KF_TRUSTED_ARGS, [0; 5]),
+            ("k_rcu", KF_RCU, [0; 5]),
             ("k_get", KF_ACQUIRE | KF_RET_NULL, [0; 5]),
             ("k_dup", 0, [0; 5]),
         ],
@@ -94,7 +94,7 @@ fn module(e: Endian, base: &Btf<'_>) -> Vec<u8> {
         &[(
             "k_mod",
             0,
-            [KF_ARG_NULLABLE, KF_ARG_SIZE | kf_arg_mem(0), 0, 0, 0],
+            [KF_PARAM_NULLABLE, KF_PARAM_SIZE | kf_arg_mem(0), 0, 0, 0],
         )],
     );
     let secs = vec![sec(".BTF_ids", ids.data), sec(".BTF", b.finish())];
@@ -149,8 +149,8 @@ fn synthetic_vmlinux_and_module() {
             "k_get",
             "k_mem",
             "k_mod",
+            "k_rcu",
             "k_release",
-            "k_trusted",
             "k_two"
         ]
     );
@@ -169,33 +169,30 @@ fn synthetic_vmlinux_and_module() {
         }
     }
     let k = kfunc(&a, "k_mem");
-    assert_eq!(arg(k, 0)["from_suffix"], KF_ARG_OPTIONAL);
-    assert_eq!(arg(k, 1)["from_suffix"], KF_ARG_SIZE | kf_arg_mem(0));
+    assert_eq!(arg(k, 0)["from_suffix"], KF_PARAM_NULLABLE);
+    assert_eq!(arg(k, 1)["from_suffix"], KF_PARAM_SIZE | kf_arg_mem(0));
     assert_eq!(arg(k, 1)["plain_name"], "len");
     assert_eq!(k["uses_suffixes"], true);
 
     let k = kfunc(&a, "k_release");
     assert_eq!(k["flags"], KF_RELEASE);
-    assert_eq!(
-        arg(k, 0)["from_func_flags"],
-        KF_ARG_RELEASE | KF_ARG_TRUSTED
-    );
+    assert_eq!(arg(k, 0)["from_func_flags"], KF_PARAM_RELEASE);
     assert_eq!(k["uses_suffixes"], false);
 
     let k = kfunc(&a, "k_two");
     assert_eq!(k["release_ambiguous"], true);
     assert_eq!(arg(k, 1)["release_candidate"], true);
 
-    let k = kfunc(&a, "k_trusted");
-    assert_eq!(arg(k, 0)["from_func_flags"], KF_ARG_TRUSTED);
-    assert_eq!(arg(k, 1)["from_suffix"], KF_ARG_NULLABLE);
+    let k = kfunc(&a, "k_rcu");
+    assert_eq!(arg(k, 0)["from_func_flags"], KF_PARAM_RCU);
+    assert_eq!(arg(k, 1)["from_suffix"], KF_PARAM_NULLABLE);
     assert_eq!(arg(k, 1)["ctype"], "struct task_struct *");
-    assert_eq!(arg(k, 2)["from_suffix"], KF_ARG_CONST);
+    assert_eq!(arg(k, 2)["from_suffix"], KF_PARAM_CONST);
     assert_eq!(arg(k, 2)["from_func_flags"], 0);
 
     // KF_ACQUIRE: the argument of the returned type is the acquire source.
     let k = kfunc(&a, "k_get");
-    assert_eq!(arg(k, 0)["from_func_flags"], KF_ARG_ACQUIRE);
+    assert_eq!(arg(k, 0)["from_func_flags"], KF_PARAM_ACQUIRE);
     assert_eq!(arg(k, 1)["from_func_flags"], 0);
 
     // Dropping the suffix of ptr__nullable would give two parameters named ptr.
@@ -209,8 +206,8 @@ fn synthetic_vmlinux_and_module() {
     // The module's extended set: declared flags are shown, types come from the base.
     let k = kfunc(&a, "k_mod");
     assert_eq!(k["layout"], "Extended");
-    assert_eq!(arg(k, 0)["declared"], KF_ARG_NULLABLE);
-    assert_eq!(arg(k, 1)["declared"], KF_ARG_SIZE | kf_arg_mem(0));
+    assert_eq!(arg(k, 0)["declared"], KF_PARAM_NULLABLE);
+    assert_eq!(arg(k, 1)["declared"], KF_PARAM_SIZE | kf_arg_mem(0));
     assert_eq!(arg(k, 1)["ctype"], "u32");
 
     let s = &a["summary"];
@@ -231,7 +228,7 @@ fn synthetic_vmlinux_and_module() {
     assert!(r.ok);
     assert!(
         r.stdout
-            .contains("len__sz: u32  [__sz -> len]  => KF_ARG_SIZE|KF_ARG_MEM(0)"),
+            .contains("len__sz: u32  [__sz -> len]  => KF_PARAM_SIZE|KF_PARAM_MEM(0)"),
         "{}",
         r.stdout
     );

@@ -72,7 +72,7 @@ fn c_module_with(is64: bool, e: Endian, base: &Btf<'_>, extra: Vec<Sec>) -> Vec<
         BTF_SET8_KFUNCS,
         &[
             ("mod_func", KF_ACQUIRE | KF_RET_NULL, [0; 5]),
-            ("bpf_c_kfunc", KF_TRUSTED_ARGS, [0; 5]),
+            ("bpf_c_kfunc", KF_RCU, [0; 5]),
         ],
     );
     ids.id("func", "mod_func");
@@ -84,7 +84,7 @@ fn rust_records() -> Vec<MetaRecord<'static>> {
         MetaRecord {
             name: "bpf_rust_a",
             flags: KF_ACQUIRE | KF_RET_NULL,
-            arg_flags: [0, KF_ARG_NULLABLE, 0, 0, 0],
+            arg_flags: [0, KF_PARAM_NULLABLE, 0, 0, 0],
             ret: MetaType::new("", "SampleObj", TYPE_POINTER, TYPE_F_MODULE, 16),
             args: vec![
                 MetaType::new("id", "u32", TYPE_SCALAR, 0, 4),
@@ -95,7 +95,7 @@ fn rust_records() -> Vec<MetaRecord<'static>> {
         MetaRecord {
             name: "bpf_rust_b",
             flags: KF_RELEASE,
-            arg_flags: [KF_ARG_RELEASE, 0, 0, 0, 0],
+            arg_flags: [KF_PARAM_RELEASE, 0, 0, 0, 0],
             ret: MetaType::new("", "void", TYPE_VOID, 0, 0),
             args: vec![MetaType::new(
                 "obj",
@@ -109,7 +109,7 @@ fn rust_records() -> Vec<MetaRecord<'static>> {
         MetaRecord {
             name: "bpf_rust_c",
             flags: 0,
-            arg_flags: [0, KF_ARG_SIZE | kf_arg_mem(0), 0, 0, 0],
+            arg_flags: [0, KF_PARAM_SIZE | kf_arg_mem(0), 0, 0, 0],
             ret: MetaType::new("", "u64", TYPE_SCALAR, 0, 8),
             args: vec![
                 MetaType::new("p", "void", TYPE_POINTER, 0, 0),
@@ -137,16 +137,12 @@ fn rust_module(
         BTF_SET8_ARGS_HEADER_FLAGS,
         &[
             ("bpf_rust_b", r[1].flags, r[1].arg_flags),
-            ("bpf_c_kfunc", KF_TRUSTED_ARGS, [0; 5]),
+            ("bpf_c_kfunc", KF_RCU, [0; 5]),
             ("bpf_rust_a", r[0].flags, r[0].arg_flags),
             ("bpf_rust_c", r[2].flags, r[2].arg_flags),
         ],
     );
-    ids.set8(
-        "lset",
-        BTF_SET8_KFUNCS,
-        &[("bpf_c_kfunc", KF_TRUSTED_ARGS, [0; 5])],
-    );
+    ids.set8("lset", BTF_SET8_KFUNCS, &[("bpf_c_kfunc", KF_RCU, [0; 5])]);
     tweak(&mut ids);
     let meta: Vec<u8> = records.iter().flat_map(|r| r.write(e)).collect();
     let empty = BtfBuilder::new(e, Some(base)).finish();
@@ -354,7 +350,8 @@ fn patched_resolve_btfids() -> Option<PathBuf> {
         let Ok(t) = std::fs::metadata(&bin).and_then(|m| m.modified()) else {
             continue;
         };
-        if knows && best.as_ref().is_none_or(|(bt, _)| t > *bt) {
+        // A 7.3 tree's tool writes OBJ.BTF/OBJ.BTF_ids instead of resolving in place.
+        if knows && !is_73_tool(&bin) && best.as_ref().is_none_or(|(bt, _)| t > *bt) {
             best = Some((t, bin));
         }
     }
@@ -372,12 +369,12 @@ fn c_ext_module(is64: bool, e: Endian, base: &Btf<'_>) -> Vec<u8> {
             (
                 "mod_func",
                 KF_ACQUIRE | KF_RET_NULL,
-                [KF_ARG_ACQUIRE, 0, 0, 0, KF_ARG_STR],
+                [KF_PARAM_ACQUIRE, 0, 0, 0, KF_PARAM_STR],
             ),
             (
                 "bpf_c_kfunc",
                 KF_RELEASE,
-                [KF_ARG_RELEASE, KF_ARG_NULLABLE, 0, 0, 0],
+                [KF_PARAM_RELEASE, KF_PARAM_NULLABLE, 0, 0, 0],
             ),
         ],
     );
@@ -539,7 +536,7 @@ fn rust_module_gets_btf_and_extended_set() {
             let name = btf.name(t.name_off);
             match recs.iter().find(|r| r.name == name) {
                 Some(r) => assert_eq!((en.flags, en.arg_flags), (r.flags, r.arg_flags), "{name}"),
-                None => assert_eq!((name.as_str(), en.flags), ("bpf_c_kfunc", KF_TRUSTED_ARGS)),
+                None => assert_eq!((name.as_str(), en.flags), ("bpf_c_kfunc", KF_RCU)),
             }
         }
         // The struct id list resolved to base and module types.
@@ -562,7 +559,7 @@ fn rust_module_gets_btf_and_extended_set() {
             .find(|x| x["name"] == "bpf_rust_a")
             .unwrap();
         assert_eq!(a["args"][1]["name"], "hint");
-        assert_eq!(a["args"][1]["decoded"], "KF_ARG_NULLABLE");
+        assert_eq!(a["args"][1]["decoded"], "KF_PARAM_NULLABLE");
         assert_eq!(a["flags_decoded"], "KF_ACQUIRE|KF_RET_NULL");
     }
 }
@@ -826,7 +823,7 @@ fn malformed_corpus() {
     cases.push(("section-beyond-eof".into(), b, ".BTF_ids"));
     // A bad .kfunc.meta record.
     let mut recs = rust_records();
-    recs[0].arg_flags[4] = KF_ARG_NULLABLE; // flag on an argument it does not have
+    recs[0].arg_flags[4] = KF_PARAM_NULLABLE; // flag on an argument it does not have
     let b = rust_module(e, &base, &recs, |_| {});
     cases.push(("bad-record".into(), b, ".kfunc.meta"));
     let _ = ids_off;

@@ -286,23 +286,81 @@ pub fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
-/// The stock resolve_btfids: $RESOLVE_BTFIDS, else the one of an unpatched kernel built by
-/// `cargo xtask kernel` (~/.cache/kfunc-args/kernel/unpatched-*/linux), else the manual
-/// build tree of this project.
-pub fn stock_resolve_btfids() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("RESOLVE_BTFIDS") {
-        return Some(PathBuf::from(p));
+/// Whether `tool` is Linux 7.3's resolve_btfids (the one `scripts/gen-btf.sh` calls: it
+/// knows `--patch_btfids` and writes `OBJ.BTF`/`OBJ.BTF_ids` instead of changing OBJ):
+/// by the `main.c` beside it when it sits in a kernel tree, else by its usage text.
+pub fn is_73_tool(tool: &Path) -> bool {
+    if let Ok(src) = std::fs::read_to_string(tool.with_file_name("main.c")) {
+        return src.contains("patch_btfids");
     }
-    let cache = Path::new(&std::env::var("HOME").ok()?).join(".cache/kfunc-args");
-    let tool = "tools/bpf/resolve_btfids/resolve_btfids";
+    std::process::Command::new(tool)
+        .arg("-h")
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout).contains("patch_btfids")
+                || String::from_utf8_lossy(&o.stderr).contains("patch_btfids")
+        })
+}
+
+/// The `tools/bpf/resolve_btfids/resolve_btfids` of every kernel tree `cargo xtask kernel`
+/// built whose directory name starts with `prefix`, sorted.
+fn cached_tools(prefix: &str) -> Vec<PathBuf> {
+    let Some(home) = std::env::var_os("HOME") else {
+        return Vec::new();
+    };
+    let cache = Path::new(&home).join(".cache/kfunc-args");
     let mut trees: Vec<PathBuf> = std::fs::read_dir(cache.join("kernel"))
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|d| d.file_name().to_string_lossy().starts_with("unpatched-"))
-        .map(|d| d.path().join("linux"))
+        .filter(|d| d.file_name().to_string_lossy().starts_with(prefix) && d.path().is_dir())
+        .map(|d| {
+            d.path()
+                .join("linux/tools/bpf/resolve_btfids/resolve_btfids")
+        })
         .collect();
     trees.sort();
-    trees.push(cache.join("manual/unpatched"));
-    trees.into_iter().map(|t| t.join(tool)).find(|p| p.exists())
+    trees
+}
+
+/// The stock resolve_btfids of Linux 6.12 (it resolves in place): $RESOLVE_BTFIDS, else the
+/// one of an unpatched kernel built by `cargo xtask kernel`
+/// (~/.cache/kfunc-args/kernel/unpatched-*/linux), else the manual build tree of this
+/// project; 7.3 tools are passed over (they do not resolve in place).
+pub fn stock_resolve_btfids() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("RESOLVE_BTFIDS") {
+        let p = PathBuf::from(p);
+        return (!is_73_tool(&p)).then_some(p);
+    }
+    let mut cands = cached_tools("unpatched-");
+    if let Some(home) = std::env::var_os("HOME") {
+        cands
+            .push(Path::new(&home).join(
+                ".cache/kfunc-args/manual/unpatched/tools/bpf/resolve_btfids/resolve_btfids",
+            ));
+    }
+    cands.into_iter().find(|p| p.exists() && !is_73_tool(p))
+}
+
+/// The stock resolve_btfids of Linux 7.3: $RESOLVE_BTFIDS_73, else $RESOLVE_BTFIDS when it
+/// is a 7.3 tool, else the one of a 7.3 kernel built by `cargo xtask kernel` (unpatched
+/// trees first), else `~/k73-tools/tools/bpf/resolve_btfids/resolve_btfids` (built alone
+/// from the pristine tree: `git archive pristine tools scripts include/uapi`, then `make -C
+/// tools/bpf/resolve_btfids`).
+pub fn stock_resolve_btfids_73() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("RESOLVE_BTFIDS_73") {
+        return Some(PathBuf::from(p));
+    }
+    if let Ok(p) = std::env::var("RESOLVE_BTFIDS") {
+        let p = PathBuf::from(p);
+        if is_73_tool(&p) {
+            return Some(p);
+        }
+    }
+    let mut cands = cached_tools("unpatched-");
+    cands.extend(cached_tools("patched-"));
+    if let Some(home) = std::env::var_os("HOME") {
+        cands.push(Path::new(&home).join("k73-tools/tools/bpf/resolve_btfids/resolve_btfids"));
+    }
+    cands.into_iter().find(|p| p.exists() && is_73_tool(p))
 }
