@@ -55,6 +55,44 @@ pub const KIND_ENUM64: u32 = 19;
 /// `BTF_FUNC_GLOBAL` linkage.
 pub const FUNC_GLOBAL: u32 = 1;
 
+/// `BTF_INFO_KIND` (7 bits since Linux 7.x; kinds are below 32 in practice).
+pub const fn info_kind(info: u32) -> u32 {
+    (info >> 24) & 0x7f
+}
+
+/// `BTF_INFO_VLEN` (24 bits since Linux 7.x).
+pub const fn info_vlen(info: u32) -> u32 {
+    info & 0x00ff_ffff
+}
+
+/// `BTF_INFO_KFLAG`.
+pub const fn info_kflag(info: u32) -> bool {
+    info >> 31 != 0
+}
+
+/// `btf_type_info()`: the `info` word of a kind, vlen and kind flag.
+pub const fn make_info(kind: u32, vlen: u32, kflag: bool) -> u32 {
+    ((kflag as u32) << 31) | ((kind & 0x7f) << 24) | (vlen & 0x00ff_ffff)
+}
+
+/// Something types and strings can be appended to: [`BtfBuilder`] (a blob rebuilt from
+/// its bytes) or [`crate::btfmut::MutBtf`] (libbpf's modifiable BTF).
+pub trait BtfSink {
+    /// Add a string; returns its offset.
+    fn add_str(&mut self, s: &str) -> u32;
+    /// Append a type; `extra` are the words after `struct btf_type`. Returns its id.
+    fn add_type(
+        &mut self,
+        name_off: u32,
+        kind: u32,
+        vlen: u32,
+        size_type: u32,
+        extra: &[u32],
+    ) -> u32;
+    /// The id the next added type gets.
+    fn add_type_count(&self) -> u32;
+}
+
 /// Why BTF bytes were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BtfError {
@@ -135,11 +173,15 @@ pub struct Type<'a> {
 impl<'a> Type<'a> {
     /// `BTF_INFO_KIND`.
     pub fn kind(&self) -> u32 {
-        (self.info >> 24) & 0x1f
+        info_kind(self.info)
     }
     /// `BTF_INFO_VLEN`.
     pub fn vlen(&self) -> u32 {
-        self.info & 0xffff
+        info_vlen(self.info)
+    }
+    /// `BTF_INFO_KFLAG`.
+    pub fn kflag(&self) -> bool {
+        info_kflag(self.info)
     }
     /// The `u32` at word `i` of the extra data.
     pub fn word(&self, i: usize) -> u32 {
@@ -237,7 +279,17 @@ impl<'a> Btf<'a> {
             .iter()
             .any(|&b| b != 0)
         {
-            return Err(BtfError::Header("unknown non-zero header fields".into()));
+            // Linux 7.x headers may go on with layout_off and layout_len (pahole
+            // --btf_features=layout): a kind layout section this reader does not support.
+            let layout = hdr.hdr_len >= 32 && u(28) != 0;
+            return Err(BtfError::Header(if layout {
+                format!(
+                    "a kind layout section ({} bytes; pahole --btf_features=layout) is not supported",
+                    u(28)
+                )
+            } else {
+                "unknown non-zero header fields".into()
+            }));
         }
         if hdr.type_off % 4 != 0 {
             return Err(BtfError::Header(format!(
@@ -299,8 +351,8 @@ impl<'a> Btf<'a> {
                 });
             }
             let info = e.u32(t, off + 4).unwrap_or(0);
-            let kind = (info >> 24) & 0x1f;
-            let vlen = info & 0xffff;
+            let kind = info_kind(info);
+            let vlen = info_vlen(info);
             let n = extra_len(kind, vlen).ok_or_else(|| BtfError::Type {
                 id,
                 msg: format!("unknown kind {kind}"),
@@ -404,7 +456,7 @@ impl<'a> Btf<'a> {
         let t = self.types;
         let e = self.endian;
         let info = e.u32(t, off + 4).unwrap_or(0);
-        let n = extra_len((info >> 24) & 0x1f, info & 0xffff).unwrap_or(0);
+        let n = extra_len(info_kind(info), info_vlen(info)).unwrap_or(0);
         Type {
             id: self.start_id + i as u32,
             name_off: e.u32(t, off).unwrap_or(0),
@@ -488,7 +540,7 @@ impl<'a> Btf<'a> {
             let off = off as usize;
             let name_off = e.u32(self.types, off).unwrap_or(0);
             let info = e.u32(self.types, off + 4).unwrap_or(0);
-            f(self.start_id + i as u32, (info >> 24) & 0x1f, name_off);
+            f(self.start_id + i as u32, info_kind(info), name_off);
         }
     }
 
@@ -621,7 +673,7 @@ impl BtfBuilder {
         extra: &[u32],
     ) -> u32 {
         let e = self.endian;
-        let info = (kind << 24) | (vlen & 0xffff);
+        let info = make_info(kind, vlen, false);
         for w in [name_off, info, size_type].iter().chain(extra) {
             self.types.extend_from_slice(&e.u32_bytes(*w));
         }
@@ -652,6 +704,25 @@ impl BtfBuilder {
         out.extend_from_slice(&self.types);
         out.extend_from_slice(&self.strs);
         out
+    }
+}
+
+impl BtfSink for BtfBuilder {
+    fn add_str(&mut self, s: &str) -> u32 {
+        BtfBuilder::add_str(self, s)
+    }
+    fn add_type(
+        &mut self,
+        name_off: u32,
+        kind: u32,
+        vlen: u32,
+        size_type: u32,
+        extra: &[u32],
+    ) -> u32 {
+        BtfBuilder::add_type(self, name_off, kind, vlen, size_type, extra)
+    }
+    fn add_type_count(&self) -> u32 {
+        BtfBuilder::add_type_count(self)
     }
 }
 

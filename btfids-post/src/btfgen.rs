@@ -50,16 +50,16 @@ const POINTEE_ORDER: &[u32] = &[
 ];
 const SCALAR_ORDER: &[u32] = &[KIND_TYPEDEF, KIND_INT, KIND_ENUM, KIND_ENUM64];
 
-struct Gen<'b, 'a> {
+struct Gen<'b, 'a, S> {
     btf: &'b Btf<'a>,
     index: HashMap<&'a [u8], Vec<(u32, u32)>>,
-    b: BtfBuilder,
+    b: S,
     module_structs: HashMap<String, u32>,
     ptrs: HashMap<u32, u32>,
     consts: HashMap<u32, u32>,
 }
 
-impl Gen<'_, '_> {
+impl<S: BtfSink> Gen<'_, '_, S> {
     fn find(&self, name: &str, kinds: &[u32]) -> Option<u32> {
         let cands = self.index.get(name.as_bytes())?;
         kinds
@@ -215,11 +215,68 @@ fn check_existing(btf: &Btf<'_>, func: Type<'_>, r: &MetaRecord<'_>, problems: &
 }
 
 /// Build FUNC + FUNC_PROTO for every record without a FUNC in `btf`'s own part, and
-/// cross-check the others.
+/// cross-check the others. The new types go to a [`BtfBuilder`] started from `btf`
+/// ([`Generated::builder`], only when something is missing).
 pub fn generate(btf: &Btf<'_>, records: &[MetaRecord<'_>]) -> Result<Generated, String> {
     let mut g = Generated::default();
-    if records.is_empty() {
+    let Some(plan) = plan(btf, records, &mut g)? else {
         return Ok(g);
+    };
+    let b = emit(btf, plan, BtfBuilder::from_btf(btf), &mut g)?;
+    g.builder = Some(b);
+    Ok(g)
+}
+
+/// Like [`generate`], but the new types are appended to `sink`, which must hold the same
+/// types as `btf` (ids and string offsets agree). [`Generated::builder`] stays `None`.
+pub fn generate_into<S: BtfSink>(
+    btf: &Btf<'_>,
+    records: &[MetaRecord<'_>],
+    sink: &mut S,
+) -> Result<Generated, String> {
+    let mut g = Generated::default();
+    if let Some(plan) = plan(btf, records, &mut g)? {
+        emit(btf, plan, sink, &mut g)?;
+    }
+    Ok(g)
+}
+
+impl<S: BtfSink> BtfSink for &mut S {
+    fn add_str(&mut self, s: &str) -> u32 {
+        (**self).add_str(s)
+    }
+    fn add_type(
+        &mut self,
+        name_off: u32,
+        kind: u32,
+        vlen: u32,
+        size_type: u32,
+        extra: &[u32],
+    ) -> u32 {
+        (**self).add_type(name_off, kind, vlen, size_type, extra)
+    }
+    fn add_type_count(&self) -> u32 {
+        (**self).add_type_count()
+    }
+}
+
+/// What [`emit`] works from: the records without a FUNC, the module's own structs, and a
+/// name index of the types those records use.
+struct Plan<'r, 'x, 'a> {
+    missing: Vec<&'r MetaRecord<'x>>,
+    own_structs: HashMap<String, u32>,
+    index: HashMap<&'a [u8], Vec<(u32, u32)>>,
+}
+
+/// Check the records, cross-check those with a FUNC, and plan the others (`None`: nothing
+/// to generate).
+fn plan<'r, 'x, 'a>(
+    btf: &Btf<'a>,
+    records: &'r [MetaRecord<'x>],
+    g: &mut Generated,
+) -> Result<Option<Plan<'r, 'x, 'a>>, String> {
+    if records.is_empty() {
+        return Ok(None);
     }
     let mut seen = HashSet::new();
     for r in records {
@@ -253,7 +310,7 @@ pub fn generate(btf: &Btf<'_>, records: &[MetaRecord<'_>]) -> Result<Generated, 
         }
     }
     if missing.is_empty() {
-        return Ok(g);
+        return Ok(None);
     }
     // A FUNC of the same name in the base (vmlinux) would win the name lookup of the
     // set entries (first match), silently pointing the module's set at another function.
@@ -283,7 +340,7 @@ pub fn generate(btf: &Btf<'_>, records: &[MetaRecord<'_>]) -> Result<Generated, 
             }
         }
     }
-    let mut index: HashMap<&[u8], Vec<(u32, u32)>> = HashMap::new();
+    let mut index: HashMap<&'a [u8], Vec<(u32, u32)>> = HashMap::new();
     for t in btf.all_types() {
         if !matches!(
             t.kind(),
@@ -292,21 +349,35 @@ pub fn generate(btf: &Btf<'_>, records: &[MetaRecord<'_>]) -> Result<Generated, 
             continue;
         }
         if let Some(n) = btf.str_at(t.name_off) {
-            if let Some(&w) = wanted.get(n) {
-                index.entry(w).or_default().push((t.kind(), t.id));
+            if wanted.contains(n) {
+                index.entry(n).or_default().push((t.kind(), t.id));
             }
         }
     }
+    Ok(Some(Plan {
+        missing,
+        own_structs,
+        index,
+    }))
+}
+
+/// Append FUNC + FUNC_PROTO (and the types they need) for every planned record to `sink`.
+fn emit<S: BtfSink>(
+    btf: &Btf<'_>,
+    plan: Plan<'_, '_, '_>,
+    sink: S,
+    g: &mut Generated,
+) -> Result<S, String> {
     let mut gen = Gen {
         btf,
-        index,
-        b: BtfBuilder::from_btf(btf),
-        module_structs: own_structs,
+        index: plan.index,
+        b: sink,
+        module_structs: plan.own_structs,
         ptrs: HashMap::new(),
         consts: HashMap::new(),
     };
-    let before = btf.type_count();
-    for r in missing {
+    let before = gen.b.add_type_count();
+    for r in plan.missing {
         if !is_ident(r.name) {
             return Err(format!(
                 "section .kfunc.meta: kfunc name '{}' is not a C identifier",
@@ -340,9 +411,6 @@ pub fn generate(btf: &Btf<'_>, records: &[MetaRecord<'_>]) -> Result<Generated, 
         gen.b.add_type(n, KIND_FUNC, FUNC_GLOBAL, proto, &[]);
         g.generated.push(r.name.to_string());
     }
-    // Count types by re-reading the builder size (ids are consecutive).
-    let probe = gen.b.add_type_count();
-    g.types_added = probe - before;
-    g.builder = Some(gen.b);
-    Ok(g)
+    g.types_added = gen.b.add_type_count() - before;
+    Ok(gen.b)
 }

@@ -1,19 +1,27 @@
 //! `btfids-post`: a drop-in for the kernel's `tools/bpf/resolve_btfids` that also writes
 //! the extended set8 layout (per-argument kfunc flags) and builds BTF for Rust kfuncs.
 //!
-//! The work is split in named phases, like `resolve_btfids/main.c`:
-//! [`pipeline::collect`] (ELF, symbols, sets, `.kfunc.meta` records, BTF),
-//! [`btfgen`] (FUNC + FUNC_PROTO for records without a FUNC), [`pipeline::resolve`]
-//! (every `__BTF_ID__*` symbol to its id), [`pipeline::patch`] (ids, counts, sorting,
-//! record cross-checks) and [`write`] (in place, or a temporary file renamed over the input
-//! when `.BTF` grew).
+//! Two flows. Linux 6.12's (the object modified in place): [`pipeline::run`], in named
+//! phases like `resolve_btfids/main.c`: collect (ELF, symbols, sets, `.kfunc.meta`
+//! records, BTF), [`btfgen`] (FUNC + FUNC_PROTO for records without a FUNC),
+//! [`pipeline::resolve`] (every `__BTF_ID__*` symbol to its id), [`pipeline::patch`] (ids,
+//! counts, sorting, record cross-checks) and [`write`] (in place, or a temporary file
+//! renamed over the input when `.BTF` grew).
+//!
+//! Linux 7.3's (`scripts/gen-btf.sh`: `--btf OBJ.BTF.1`, results in `OBJ.BTF` and
+//! `OBJ.BTF_ids`, then `--patch_btfids`): [`detached`], with the phases collect, load_btf,
+//! btf2btf ([`btfgen`], then [`btf2btf`] on a [`btfmut::MutBtf`]), finalize (dedup, sort by
+//! name), resolve, patch and dump.
 
 // `u64::is_multiple_of` is newer than the workspace's rust-version (1.82).
 #![allow(clippy::manual_is_multiple_of)]
 
 pub mod btf;
+pub mod btf2btf;
 pub mod btfgen;
+pub mod btfmut;
 pub mod capture;
+pub mod detached;
 pub mod dump;
 pub mod elf;
 pub mod pipeline;
@@ -44,4 +52,9 @@ pub struct Options {
     pub strict: bool,
     /// `--legacy-set8`: write extended sets as legacy 8-byte pairs.
     pub legacy_set8: bool,
+    /// `--fatal_warnings`: any `WARN:` line makes the run fail (nothing is written).
+    pub fatal_warnings: bool,
+    /// `--distill_base`: asked to distill the base (Linux 7.3 modules built out of tree);
+    /// not implemented, see [`detached::finalize`].
+    pub distill_base: bool,
 }

@@ -1,40 +1,63 @@
-//! `btfids-post`: command line. `btfids-post [-v] [-b FILE] [--btf FILE] [--strict]
-//! [--legacy-set8] ELF` resolves like `resolve_btfids`; `btfids-post dump ELF` and
-//! `btfids-post check ELF` inspect an already processed file.
+//! `btfids-post`: command line.
+//!
+//! - Linux 7.3 (`scripts/gen-btf.sh`): `btfids-post [-v] --btf FILE [-b FILE]
+//!   [--fatal_warnings] [--distill_base] OBJ` writes `OBJ.BTF` and `OBJ.BTF_ids` and leaves
+//!   OBJ alone; `btfids-post --patch_btfids FILE OBJ` copies FILE over OBJ's `.BTF_ids`.
+//! - Linux 6.12: `btfids-post [-v] [-b FILE] [--strict] [--legacy-set8] ELF` resolves ELF in
+//!   place (with `--btf FILE --in-place`, BTF from FILE).
+//! - `btfids-post dump ELF`, `btfids-post check ELF`, `btfids-post audit ...` inspect.
 
 use btfids_post::pipeline::{run, Mode};
-use btfids_post::{dump, Options};
+use btfids_post::{detached, dump, Options};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod audit;
 
-/// Resolve BTF ids in an ELF object (drop-in for tools/bpf/resolve_btfids), write extended
-/// kfunc sets and BTF for Rust kfuncs.
+/// Resolve BTF ids in an ELF object (drop-in for tools/bpf/resolve_btfids of Linux 7.3 and
+/// 6.12), write extended kfunc sets and BTF for Rust kfuncs.
 #[derive(Parser, Debug)]
 #[command(
     name = "btfids-post",
     version,
-    after_help = "Also: `btfids-post dump [-b FILE] [--json] ELF` and `btfids-post check [-b FILE] ELF`."
+    after_help = "Linux 7.3 (scripts/gen-btf.sh): `btfids-post --btf OBJ.BTF.1 [-b vmlinux] OBJ` \
+writes OBJ.BTF and OBJ.BTF_ids, OBJ is not modified; `btfids-post --patch_btfids OBJ.BTF_ids OBJ`. \
+Linux 6.12: `btfids-post [-b vmlinux] OBJ` resolves OBJ in place.\n\
+Also: `btfids-post dump [-b FILE] [--json] ELF`, `btfids-post check [-b FILE] ELF`, `btfids-post audit`."
 )]
 struct Cli {
     /// Be more verbose (repeat for more).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     verbose: u8,
-    /// BTF data (ELF with .BTF, or raw BTF) to use instead of the object's .BTF.
+    /// Input BTF (raw, as pahole --btf_encode_detached writes it, or an ELF's .BTF): the
+    /// Linux 7.3 flow, writing OBJ.BTF and OBJ.BTF_ids.
     #[arg(long = "btf", value_name = "FILE")]
     btf: Option<PathBuf>,
     /// Path of the file providing base BTF (vmlinux, for modules).
     #[arg(short = 'b', long = "btf_base", value_name = "FILE")]
     btf_base: Option<PathBuf>,
+    /// Turn warnings into errors (non-zero exit, nothing written).
+    #[arg(long = "fatal_warnings")]
+    fatal_warnings: bool,
+    /// Distill the base BTF into OBJ.BTF.base (Kbuild passes it for out-of-tree modules).
+    /// Not implemented: a notice says so and no OBJ.BTF.base is written.
+    #[arg(long = "distill_base")]
+    distill_base: bool,
+    /// Copy FILE (an OBJ.BTF_ids written earlier) over the .BTF_ids section of OBJ.
+    #[arg(long = "patch_btfids", value_name = "FILE")]
+    patch_btfids: Option<PathBuf>,
+    /// With --btf: resolve OBJ in place as Linux 6.12's resolve_btfids did, taking the BTF
+    /// from FILE, instead of writing OBJ.BTF and OBJ.BTF_ids.
+    #[arg(long = "in-place", requires = "btf")]
+    in_place: bool,
     /// Fail on unresolved names (default: warn, like resolve_btfids).
     #[arg(long)]
     strict: bool,
     /// Write extended sets as legacy 8-byte {id, flags} pairs (for unpatched kernels).
     #[arg(long = "legacy-set8")]
     legacy_set8: bool,
-    /// The ELF object (vmlinux or a .ko), modified in place.
+    /// The ELF object (vmlinux or a .ko).
     elf: PathBuf,
 }
 
@@ -117,34 +140,109 @@ fn main() -> ExitCode {
                 base: cli.btf_base,
                 strict: cli.strict,
                 legacy_set8: cli.legacy_set8,
+                fatal_warnings: cli.fatal_warnings,
+                distill_base: cli.distill_base,
             };
-            match run(&cli.elf, &opts, Mode::Write) {
-                Ok(o) => {
-                    for w in &o.warnings {
-                        eprintln!("{w}");
-                    }
-                    if opts.verbose > 0 {
-                        for d in &o.debug {
-                            eprintln!("{d}");
-                        }
-                        eprintln!(
-                            "update {} for {}{}",
-                            if o.changed { "ok" } else { "not needed" },
-                            cli.elf.display(),
-                            if o.btf_grown {
-                                format!(" (.BTF grew by {} types)", o.types_added)
-                            } else {
-                                String::new()
-                            }
-                        );
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("btfids-post: error: {e}");
-                    ExitCode::FAILURE
-                }
+            if let Some(blob) = &cli.patch_btfids {
+                return patch_btfids(blob, &cli.elf, opts.verbose);
             }
+            if opts.btf.is_some() && !cli.in_place {
+                return run_detached(&cli.elf, &opts);
+            }
+            if opts.distill_base {
+                eprintln!(
+                    "btfids-post: error: --distill_base needs --btf (the Linux 7.3 flow of scripts/gen-btf.sh)"
+                );
+                return ExitCode::FAILURE;
+            }
+            run_in_place(&cli.elf, &opts)
+        }
+    }
+}
+
+fn patch_btfids(blob: &std::path::Path, obj: &std::path::Path, verbose: u8) -> ExitCode {
+    match detached::patch_btfids(blob, obj) {
+        Ok(changed) => {
+            if verbose > 0 {
+                eprintln!(
+                    "{} {} into section .BTF_ids of {}",
+                    if changed {
+                        "copied"
+                    } else {
+                        "same bytes, not rewritten:"
+                    },
+                    blob.display(),
+                    obj.display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("btfids-post: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_detached(obj: &std::path::Path, opts: &Options) -> ExitCode {
+    match detached::run_detached(obj, opts) {
+        Ok(o) => {
+            for w in &o.warnings {
+                eprintln!("{w}");
+            }
+            for n in &o.notices {
+                eprintln!("{n}");
+            }
+            if opts.verbose > 0 {
+                for d in &o.debug {
+                    eprintln!("{d}");
+                }
+                eprintln!(
+                    "wrote {} ({} kfuncs tagged, {} types generated for Rust kfuncs)",
+                    o.written
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    o.kfuncs,
+                    o.types_added
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("btfids-post: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_in_place(elf: &std::path::Path, opts: &Options) -> ExitCode {
+    match run(elf, opts, Mode::Write) {
+        Ok(o) => {
+            for w in &o.warnings {
+                eprintln!("{w}");
+            }
+            if opts.verbose > 0 {
+                for d in &o.debug {
+                    eprintln!("{d}");
+                }
+                eprintln!(
+                    "update {} for {}{}",
+                    if o.changed { "ok" } else { "not needed" },
+                    elf.display(),
+                    if o.btf_grown {
+                        format!(" (.BTF grew by {} types)", o.types_added)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("btfids-post: error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -917,6 +917,16 @@ pub fn run(path: &Path, opts: &Options, mode: Mode) -> Result<Outcome, Error> {
             Ok(out)
         }
         Mode::Write => {
+            if opts.fatal_warnings && !out.warnings.is_empty() {
+                return Err(Error::at(
+                    path,
+                    format!(
+                        "{} warning(s) with --fatal_warnings, file left unchanged:\n  {}",
+                        out.warnings.len(),
+                        out.warnings.join("\n  ")
+                    ),
+                ));
+            }
             if !out.problems.is_empty() {
                 return Err(Error::at(
                     path,
