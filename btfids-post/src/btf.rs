@@ -672,8 +672,18 @@ impl BtfBuilder {
         size_type: u32,
         extra: &[u32],
     ) -> u32 {
+        self.add_type_info(name_off, make_info(kind, vlen, false), size_type, extra)
+    }
+
+    /// Append a type given its whole `info` word (to set the kind flag). Returns its id.
+    pub fn add_type_info(
+        &mut self,
+        name_off: u32,
+        info: u32,
+        size_type: u32,
+        extra: &[u32],
+    ) -> u32 {
         let e = self.endian;
-        let info = make_info(kind, vlen, false);
         for w in [name_off, info, size_type].iter().chain(extra) {
             self.types.extend_from_slice(&e.u32_bytes(*w));
         }

@@ -1,0 +1,823 @@
+//! The Linux 7.3 flow (`scripts/gen-btf.sh`): `btfids-post --btf OBJ.BTF.1 [-b vmlinux]
+//! OBJ` writes `OBJ.BTF` and `OBJ.BTF_ids` and leaves OBJ alone; `--patch_btfids`.
+//!
+//! Differential against the stock 7.3 resolve_btfids (found by
+//! `common::stock_resolve_btfids_73`; tests that need it print `SKIPPED` without it) on
+//! synthetic modules and vmlinux BTF (both byte orders, ELF64 and ELF32) that exercise every
+//! btf2btf phase, and on BTF pahole writes for a C file (when clang and pahole exist);
+//! then Rust kfuncs (BTF generated and tagged), errors, `--fatal_warnings`,
+//! `--distill_base` and `--patch_btfids`.
+
+mod common;
+
+use btfids_post::btf::*;
+use common::*;
+use kfunc_layout::*;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Type ids of the base ("vmlinux") part of the fixture.
+struct BaseIds {
+    int: u32,
+    u32_: u32,
+    u64_: u32,
+    task_ptr: u32,
+    aux_ptr: u32,
+    meta_ptr: u32,
+    void_ptr: u32,
+    task_proto: u32,
+}
+
+fn member(b: &mut BtfBuilder, name: &str, ty: u32, bit_off: u32) -> [u32; 3] {
+    [b.add_str(name), ty, bit_off]
+}
+
+/// vmlinux types: scalars, task_struct, the two implicit-argument structs, a kfunc with
+/// its `bpf_kfunc` tag (as 7.3's vmlinux has), a union.
+fn add_base_types(b: &mut BtfBuilder) -> BaseIds {
+    let n = b.add_str("int");
+    let int = b.add_type(n, KIND_INT, 0, 4, &[(1 << 24) | 32]);
+    let n = b.add_str("unsigned int");
+    let uint = b.add_type(n, KIND_INT, 0, 4, &[32]);
+    let n = b.add_str("u32");
+    let u32_ = b.add_type(n, KIND_TYPEDEF, 0, uint, &[]);
+    let n = b.add_str("long long unsigned int");
+    let ull = b.add_type(n, KIND_INT, 0, 8, &[64]);
+    let n = b.add_str("u64");
+    let u64_ = b.add_type(n, KIND_TYPEDEF, 0, ull, &[]);
+    let n = b.add_str("task_struct");
+    let m = member(b, "pid", int, 0);
+    let task = b.add_type(n, KIND_STRUCT, 1, 8, &m);
+    let task_ptr = b.add_type(0, KIND_PTR, 0, task, &[]);
+    let n = b.add_str("bpf_prog_aux");
+    let m = member(b, "id", int, 0);
+    let aux = b.add_type(n, KIND_STRUCT, 1, 4, &m);
+    let aux_ptr = b.add_type(0, KIND_PTR, 0, aux, &[]);
+    let n = b.add_str("btf_struct_meta");
+    let m = member(b, "size", u32_, 0);
+    let meta = b.add_type(n, KIND_STRUCT, 1, 4, &m);
+    let meta_ptr = b.add_type(0, KIND_PTR, 0, meta, &[]);
+    let void_ptr = b.add_type(0, KIND_PTR, 0, 0, &[]);
+    let t = b.add_str("t");
+    let task_proto = b.add_type(0, KIND_FUNC_PROTO, 1, int, &[t, task_ptr]);
+    let n = b.add_str("bpf_base_kfunc");
+    let f = b.add_type(n, KIND_FUNC, FUNC_GLOBAL, task_proto, &[]);
+    let n = b.add_str("bpf_kfunc");
+    b.add_type(n, KIND_DECL_TAG, 0, f, &[u32::MAX]);
+    let c = b.add_type(0, KIND_CONST, 0, task, &[]);
+    b.add_type(0, KIND_PTR, 0, c, &[]);
+    let n = b.add_str("u_thing");
+    let m = member(b, "a", int, 0);
+    b.add_type(n, KIND_UNION, 1, 4, &m);
+    BaseIds {
+        int,
+        u32_,
+        u64_,
+        task_ptr,
+        aux_ptr,
+        meta_ptr,
+        void_ptr,
+        task_proto,
+    }
+}
+
+fn func(b: &mut BtfBuilder, name: &str, proto: u32) -> u32 {
+    let n = b.add_str(name);
+    b.add_type(n, KIND_FUNC, FUNC_GLOBAL, proto, &[])
+}
+
+fn proto(b: &mut BtfBuilder, ret: u32, params: &[(&str, u32)]) -> u32 {
+    let mut w = Vec::new();
+    for (n, t) in params {
+        w.push(b.add_str(n));
+        w.push(*t);
+    }
+    b.add_type(0, KIND_FUNC_PROTO, params.len() as u32, ret, &w)
+}
+
+/// The module's types: C kfuncs for every btf2btf case (plain, fastcall, implicit args
+/// with and without an `_impl` twin, arena by name and by flag, a shared prototype), decl
+/// tags to copy, and a prototype identical to the one implicit args produce.
+fn add_module_types(b: &mut BtfBuilder, base: &BaseIds) {
+    let n = b.add_str("mod_obj");
+    let m1 = member(b, "cnt", base.int, 0);
+    let m2 = member(b, "flags", base.u32_, 32);
+    let obj = b.add_type(n, KIND_STRUCT, 2, 8, &[m1, m2].concat());
+    let obj_ptr = b.add_type(0, KIND_PTR, 0, obj, &[]);
+    let p = proto(b, base.int, &[("o", obj_ptr), ("n", base.u32_)]);
+    func(b, "k_plain", p);
+    let p = proto(b, 0, &[("x", base.u64_)]);
+    func(b, "k_fast", p);
+    let p = proto(b, base.int, &[("a", base.int), ("aux", base.aux_ptr)]);
+    let k_implicit = func(b, "k_implicit", p);
+    let p = proto(
+        b,
+        base.int,
+        &[("o", obj_ptr), ("meta", base.meta_ptr), ("after", base.int)],
+    );
+    func(b, "k_legacy", p);
+    func(b, "k_legacy_impl", p);
+    let p = proto(
+        b,
+        base.void_ptr,
+        &[("p__arena", base.void_ptr), ("q", base.void_ptr)],
+    );
+    func(b, "k_arena", p);
+    func(b, "k_arena2", p);
+    let n = b.add_str("user_tag");
+    b.add_type(n, KIND_DECL_TAG, 0, k_implicit, &[u32::MAX]);
+    let n = b.add_str("arg_attr");
+    b.add_type_info(n, make_info(KIND_DECL_TAG, 0, true), k_implicit, &[0]);
+    func(b, "mod_helper", base.task_proto);
+    let p = proto(b, base.int, &[("a", base.int)]);
+    func(b, "k_other", p);
+    let _ = base.task_ptr;
+}
+
+/// Raw base BTF, and split BTF of the module on it.
+fn split_fixture(e: Endian) -> (Vec<u8>, Vec<u8>) {
+    let mut b = BtfBuilder::new(e, None);
+    let ids = add_base_types(&mut b);
+    let base = b.finish();
+    let parsed = Btf::parse(&base, None).unwrap();
+    let mut m = BtfBuilder::new(e, Some(&parsed));
+    add_module_types(&mut m, &ids);
+    let split = m.finish();
+    (base, split)
+}
+
+/// One BTF with the base and the module types (vmlinux built with everything).
+fn vmlinux_fixture(e: Endian) -> Vec<u8> {
+    let mut b = BtfBuilder::new(e, None);
+    let ids = add_base_types(&mut b);
+    add_module_types(&mut b, &ids);
+    b.finish()
+}
+
+/// The `.BTF_ids` of the fixture: ids of every kind (one unresolved), kfunc sets (a kfunc
+/// in two sets, a kfunc whose FUNC is in the base, an entry without symbol), a set8 that is
+/// not a kfunc set, a plain set.
+fn fixture_ids(e: Endian, tweak: impl FnOnce(&mut Ids)) -> Ids {
+    let mut ids = Ids::new(e);
+    ids.id("struct", "task_struct");
+    ids.id("struct", "mod_obj");
+    ids.id("union", "u_thing");
+    ids.id("typedef", "u32");
+    ids.id("func", "mod_helper");
+    ids.id("struct", "nothing_here");
+    ids.set8(
+        "kset_a",
+        BTF_SET8_KFUNCS,
+        &[
+            ("k_plain", KF_ACQUIRE | KF_RET_NULL, [0; 5]),
+            ("k_fast", KF_FASTCALL, [0; 5]),
+            ("k_implicit", KF_IMPLICIT_ARGS | KF_FASTCALL, [0; 5]),
+            ("k_arena", KF_ARENA_RET | KF_ARENA_ARG2, [0; 5]),
+            ("bpf_base_kfunc", 0, [0; 5]),
+        ],
+    );
+    ids.set8(
+        "kset_b",
+        BTF_SET8_KFUNCS,
+        &[
+            ("k_legacy", KF_IMPLICIT_ARGS, [0; 5]),
+            ("k_arena2", KF_ARENA_RET | KF_ARENA_ARG2, [0; 5]),
+            ("k_plain", KF_ACQUIRE | KF_RET_NULL, [0; 5]),
+        ],
+    );
+    // One more entry in kset_b that no symbol covers.
+    ids.word(0);
+    ids.word(KF_SLEEPABLE);
+    let set = ids
+        .syms
+        .iter_mut()
+        .find(|s| s.name == "__BTF_ID__set8__kset_b")
+        .unwrap();
+    set.size += 8;
+    ids.set8("plain8", 0, &[("mod_helper", KF_RCU, [0; 5])]);
+    ids.set("idset", &["k_fast", "mod_helper"]);
+    tweak(&mut ids);
+    ids
+}
+
+/// The object: `.BTF_ids` and a symbol table (its BTF is in the detached file).
+fn object(is64: bool, e: Endian, ids: Ids) -> Vec<u8> {
+    let secs = vec![sec(".BTF_ids", ids.data)];
+    build(is64, e, &secs, &ids.syms)
+}
+
+/// The files of one run of one tool: OBJ.BTF, OBJ.BTF_ids (if written), OBJ afterwards.
+#[derive(Debug, PartialEq, Eq)]
+struct Outputs {
+    ok: bool,
+    btf: Option<Vec<u8>>,
+    btf_ids: Option<Vec<u8>>,
+    obj: Vec<u8>,
+}
+
+fn outputs(ok: bool, obj: &Path) -> Outputs {
+    let read = |suffix: &str| {
+        let mut p = obj.as_os_str().to_owned();
+        p.push(suffix);
+        std::fs::read(PathBuf::from(p)).ok()
+    };
+    Outputs {
+        ok,
+        btf: read(".BTF"),
+        btf_ids: read(".BTF_ids"),
+        obj: std::fs::read(obj).unwrap(),
+    }
+}
+
+/// Run `tool ARGS OBJ` on a fresh copy `dir/<sub>/<name>` of `obj` (so that both tools
+/// see the same file name); returns the outputs and stderr.
+fn run_tool(
+    tool: &Path,
+    args: &[&OsStr],
+    dir: &Path,
+    sub: &str,
+    name: &str,
+    obj: &[u8],
+) -> (Outputs, String) {
+    let d = dir.join(sub);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let p = write(&d, name, obj);
+    let o = Command::new(tool).args(args).arg(&p).output().unwrap();
+    (
+        outputs(o.status.success(), &p),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Run the stock tool and btfids-post with the same arguments on copies of `obj`: same
+/// exit status, same output files byte for byte, same stderr, OBJ unchanged.
+fn same_as_stock(stock: &Path, args: &[&OsStr], dir: &Path, tag: &str, obj: &[u8]) -> Outputs {
+    let (s, serr) = run_tool(stock, args, dir, &format!("{tag}-stock"), "obj.ko", obj);
+    let (p, perr) = run_tool(&bin(), args, dir, &format!("{tag}-post"), "obj.ko", obj);
+    assert!(s.ok, "{tag}: the stock tool failed: {serr}");
+    assert!(p.ok, "{tag}: btfids-post failed: {perr}");
+    assert_eq!(p.obj, obj, "{tag}: btfids-post changed OBJ");
+    assert!(s.btf.is_some(), "{tag}: stock wrote no OBJ.BTF");
+    if s.btf != p.btf {
+        let d = dir.join(format!("{tag}-stock"));
+        panic!(
+            "{tag}: OBJ.BTF differs from the stock tool's ({} vs {} bytes; see {})",
+            s.btf.as_ref().map_or(0, Vec::len),
+            p.btf.as_ref().map_or(0, Vec::len),
+            d.display()
+        );
+    }
+    assert!(s.btf_ids == p.btf_ids, "{tag}: OBJ.BTF_ids differs");
+    assert_eq!(perr, serr, "{tag}: stderr differs");
+    p
+}
+
+fn stock_or_skip(test: &str) -> Option<PathBuf> {
+    let s = stock_resolve_btfids_73();
+    if s.is_none() {
+        eprintln!(
+            "SKIPPED {test}: no stock Linux 7.3 resolve_btfids (set RESOLVE_BTFIDS_73, or build \
+             ~/k73-tools/tools/bpf/resolve_btfids from the pristine 7.3 tree)"
+        );
+    }
+    s
+}
+
+/// The kfuncs and their decl tags in a BTF (with its base): (tag, FUNC name, component).
+fn decl_tags(btf: &Btf<'_>) -> Vec<(String, String, i32)> {
+    btf.own_types_iter()
+        .filter(|t| t.kind() == KIND_DECL_TAG)
+        .map(|t| {
+            let f = btf.ty(t.size_type).unwrap();
+            (btf.name(t.name_off), btf.name(f.name_off), t.word(0) as i32)
+        })
+        .collect()
+}
+
+fn find_func<'a>(btf: &Btf<'a>, name: &str) -> Type<'a> {
+    btf.all_types()
+        .find(|t| t.kind() == KIND_FUNC && btf.name(t.name_off) == name)
+        .unwrap_or_else(|| panic!("no FUNC {name}"))
+}
+
+/// The own types of `btf` are sorted by name (`strcmp`), as finalize_btf sorts them.
+fn assert_sorted(btf: &Btf<'_>) {
+    let names: Vec<Vec<u8>> = btf
+        .own_types_iter()
+        .map(|t| btf.str_at(t.name_off).unwrap().to_vec())
+        .collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "not sorted by name");
+}
+
+#[test]
+fn module_matches_stock_7_3() {
+    let Some(stock) = stock_or_skip("module_matches_stock_7_3") else {
+        return;
+    };
+    let dir = tmpdir("gen-btf-mod");
+    for e in [Endian::Little, Endian::Big] {
+        let (base, split) = split_fixture(e);
+        let basep = write(&dir, &format!("vmlinux-{e:?}.btf"), &base);
+        let btfp = write(&dir, &format!("obj-{e:?}.BTF.1"), &split);
+        for is64 in [true, false] {
+            let tag = format!("{e:?}-{}", if is64 { 64 } else { 32 });
+            let obj = object(is64, e, fixture_ids(e, |_| {}));
+            let args = [os("--btf"), os(&btfp), os("-b"), os(&basep)];
+            let out = same_as_stock(&stock, &args, &dir, &tag, &obj);
+            // What the stock tool and btfids-post agree on is what 7.3's btf2btf means.
+            let b = Btf::parse(&base, None).unwrap();
+            let fin = out.btf.unwrap();
+            let btf = Btf::parse(&fin, Some(&b)).unwrap();
+            assert_sorted(&btf);
+            let tags = decl_tags(&btf);
+            for k in [
+                "k_plain",
+                "k_fast",
+                "k_implicit",
+                "k_arena",
+                "k_legacy",
+                "k_arena2",
+            ] {
+                assert!(
+                    tags.contains(&("bpf_kfunc".into(), k.into(), -1)),
+                    "{k}: {tags:?}"
+                );
+            }
+            assert!(tags.contains(&("bpf_fastcall".into(), "k_implicit_impl".into(), -1)));
+            assert!(tags.contains(&("arg_attr".into(), "k_implicit_impl".into(), 0)));
+            // k_implicit lost its bpf_prog_aux argument; k_legacy kept only `o`.
+            let p = btf.ty(find_func(&btf, "k_implicit").size_type).unwrap();
+            assert_eq!(p.vlen(), 1);
+            let p = btf.ty(find_func(&btf, "k_legacy").size_type).unwrap();
+            assert_eq!(p.vlen(), 1);
+        }
+    }
+}
+
+#[test]
+fn vmlinux_matches_stock_7_3() {
+    let Some(stock) = stock_or_skip("vmlinux_matches_stock_7_3") else {
+        return;
+    };
+    let dir = tmpdir("gen-btf-vmlinux");
+    for e in [Endian::Little, Endian::Big] {
+        let btfp = write(&dir, &format!("vmlinux-{e:?}.BTF.1"), &vmlinux_fixture(e));
+        for is64 in [true, false] {
+            let tag = format!("{e:?}-{}", if is64 { 64 } else { 32 });
+            let obj = object(is64, e, fixture_ids(e, |_| {}));
+            same_as_stock(&stock, &[os("--btf"), os(&btfp)], &dir, &tag, &obj);
+        }
+    }
+    // No .BTF_ids: only OBJ.BTF is written (by both).
+    let e = Endian::Little;
+    let btfp = write(&dir, "plain.BTF.1", &vmlinux_fixture(e));
+    let obj = build(true, e, &[sec(".data", vec![0; 8])], &[]);
+    let out = same_as_stock(&stock, &[os("--btf"), os(&btfp)], &dir, "no-ids", &obj);
+    assert!(out.btf_ids.is_none());
+}
+
+/// clang and pahole, when both exist.
+fn c_toolchain() -> Option<(PathBuf, PathBuf)> {
+    let find = |names: &[&str]| {
+        names.iter().find_map(|n| {
+            Command::new(n)
+                .arg("--version")
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|_| PathBuf::from(n))
+        })
+    };
+    Some((find(&["clang", "clang-19"])?, find(&["pahole"])?))
+}
+
+fn fixture_c(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/gen_btf")
+        .join(name)
+}
+
+/// `clang -g -O2 -c SRC -o OUT`.
+fn cc(clang: &Path, src: &Path, out: &Path) {
+    let o = Command::new(clang)
+        .args(["-g", "-O2", "-c"])
+        .arg(src)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// `pahole -J --btf_gen_floats [--btf_base BASE] --btf_encode_detached=OUT OBJ`, as
+/// gen-btf.sh runs it (pahole 1.24 flags of scripts/Makefile.btf, without -j).
+fn pahole(pahole: &Path, obj: &Path, base: Option<&Path>, out: &Path) {
+    let mut c = Command::new(pahole);
+    c.args(["-J", "--btf_gen_floats"]);
+    if let Some(b) = base {
+        c.arg(format!("--btf_base={}", b.display()));
+    }
+    let o = c
+        .arg(format!("--btf_encode_detached={}", out.display()))
+        .arg(obj)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "pahole: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn pahole_btf_matches_stock_7_3() {
+    let Some(stock) = stock_or_skip("pahole_btf_matches_stock_7_3") else {
+        return;
+    };
+    let Some((clang, pah)) = c_toolchain() else {
+        eprintln!("SKIPPED pahole_btf_matches_stock_7_3: clang or pahole not found");
+        return;
+    };
+    let dir = tmpdir("gen-btf-pahole");
+    let kobj = dir.join("kfuncs.o");
+    cc(&clang, &fixture_c("kfuncs.c"), &kobj);
+    let obj = std::fs::read(&kobj).unwrap();
+    // vmlinux: the object's own BTF, no base.
+    let btf1 = dir.join("kfuncs.BTF.1");
+    pahole(&pah, &kobj, None, &btf1);
+    same_as_stock(&stock, &[os("--btf"), os(&btf1)], &dir, "vmlinux", &obj);
+    // A module: split BTF on a "vmlinux" that has some of its types.
+    let bobj = dir.join("base.o");
+    cc(&clang, &fixture_c("base.c"), &bobj);
+    let base = dir.join("base.BTF");
+    pahole(&pah, &bobj, None, &base);
+    let split = dir.join("kfuncs.split.BTF.1");
+    pahole(&pah, &kobj, Some(&base), &split);
+    let args = [os("--btf"), os(&split), os("-b"), os(&base)];
+    same_as_stock(&stock, &args, &dir, "module", &obj);
+}
+
+#[test]
+fn patch_btfids_matches_stock_and_refuses_size_mismatch() {
+    let dir = tmpdir("gen-btf-patch");
+    let e = Endian::Little;
+    let ids = fixture_ids(e, |_| {});
+    let len = ids.data.len();
+    let obj = object(true, e, ids);
+    let blob: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+    let blobp = write(&dir, "blob", &blob);
+    let p = write(&dir, "obj.ko", &obj);
+    let r = run(&[os("--patch_btfids"), os(&blobp), os(&p)]);
+    assert!(r.ok, "{}", r.stderr);
+    let got = std::fs::read(&p).unwrap();
+    let elf = btfids_post::elf::ElfFile::parse(&got).unwrap();
+    let s = elf.section_by_name(".BTF_ids").unwrap().unwrap();
+    assert_eq!(elf.section_data(s).unwrap(), blob.as_slice());
+    // Everything but the section is as it was.
+    let (a, b) = (s.offset as usize, (s.offset + s.size) as usize);
+    assert_eq!(got[..a], obj[..a]);
+    assert_eq!(got[b..], obj[b..]);
+    // A blob of another size: an error naming file and section, OBJ byte-identical.
+    for n in [len - 4, len + 4, 0] {
+        let badp = write(&dir, &format!("bad{n}"), &vec![0xaa; n]);
+        let before = std::fs::read(&p).unwrap();
+        let r = run(&[os("--patch_btfids"), os(&badp), os(&p)]);
+        assert!(!r.ok);
+        assert!(r.stderr.contains(".BTF_ids"), "{}", r.stderr);
+        assert!(r.stderr.contains(&*badp.to_string_lossy()), "{}", r.stderr);
+        assert!(r.stderr.contains(&*p.to_string_lossy()), "{}", r.stderr);
+        assert_eq!(std::fs::read(&p).unwrap(), before, "OBJ changed");
+    }
+    // No .BTF_ids section; a missing blob.
+    let plain = write(
+        &dir,
+        "plain.ko",
+        &build(true, e, &[sec(".data", vec![1; 8])], &[]),
+    );
+    let r = run(&[os("--patch_btfids"), os(&blobp), os(&plain)]);
+    assert!(
+        !r.ok && r.stderr.contains("section .BTF_ids not found"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&[os("--patch_btfids"), os(&dir.join("nope")), os(&p)]);
+    assert!(!r.ok && r.stderr.contains("nope"), "{}", r.stderr);
+    // Same bytes as the stock tool (ELF64 and ELF32, both byte orders).
+    let Some(stock) = stock_or_skip("patch_btfids_matches_stock_and_refuses_size_mismatch") else {
+        return;
+    };
+    for e in [Endian::Little, Endian::Big] {
+        for is64 in [true, false] {
+            let obj = object(is64, e, fixture_ids(e, |_| {}));
+            let tag = format!("patch-{e:?}-{is64}");
+            let args = [os("--patch_btfids"), os(&blobp)];
+            let (s, serr) = run_tool(&stock, &args, &dir, &format!("{tag}-s"), "o.ko", &obj);
+            let (m, merr) = run_tool(&bin(), &args, &dir, &format!("{tag}-p"), "o.ko", &obj);
+            assert!(s.ok && m.ok, "{serr}{merr}");
+            assert!(
+                s.obj == m.obj,
+                "{tag}: patched OBJ differs from the stock tool's"
+            );
+            assert_ne!(m.obj, obj);
+        }
+    }
+}
+
+/// The records of two Rust kfuncs (BTF generated by btfids-post).
+fn rust_records() -> Vec<MetaRecord<'static>> {
+    vec![
+        MetaRecord {
+            name: "bpf_rust_get",
+            flags: KF_ACQUIRE | KF_RET_NULL,
+            arg_flags: [0, KF_PARAM_NULLABLE, 0, 0, 0],
+            ret: MetaType::new("", "SampleObj", TYPE_POINTER, TYPE_F_MODULE, 16),
+            args: vec![
+                MetaType::new("id", "u32", TYPE_SCALAR, 0, 4),
+                MetaType::new("hint", "struct task_struct", TYPE_POINTER, TYPE_F_CONST, 0),
+            ],
+            size: 0,
+        },
+        MetaRecord {
+            name: "bpf_rust_put",
+            flags: KF_RELEASE | KF_FASTCALL,
+            arg_flags: [KF_PARAM_RELEASE, 0, 0, 0, 0],
+            ret: MetaType::new("", "void", TYPE_VOID, 0, 0),
+            args: vec![MetaType::new(
+                "obj",
+                "SampleObj",
+                TYPE_POINTER,
+                TYPE_F_MODULE,
+                16,
+            )],
+            size: 0,
+        },
+    ]
+}
+
+/// A Rust module: an extended set of its two kfuncs, their records, no BTF of its own
+/// (pahole writes header-only split BTF for Rust code).
+fn rust_module(e: Endian) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let (base, _) = split_fixture(e);
+    let recs = rust_records();
+    let mut ids = Ids::new(e);
+    ids.id("struct", "task_struct");
+    ids.set8(
+        "rust_set",
+        BTF_SET8_ARGS_HEADER_FLAGS,
+        &[
+            ("bpf_rust_put", recs[1].flags, recs[1].arg_flags),
+            ("bpf_rust_get", recs[0].flags, recs[0].arg_flags),
+        ],
+    );
+    let meta: Vec<u8> = recs.iter().flat_map(|r| r.write(e)).collect();
+    let obj = build(
+        true,
+        e,
+        &[sec(".BTF_ids", ids.data), sec(META_SECTION, meta)],
+        &ids.syms,
+    );
+    let parsed = Btf::parse(&base, None).unwrap();
+    let empty = BtfBuilder::new(e, Some(&parsed)).finish();
+    (base, empty, obj)
+}
+
+#[test]
+fn rust_kfuncs_get_btf_and_decl_tags() {
+    let dir = tmpdir("gen-btf-rust");
+    for e in [Endian::Little, Endian::Big] {
+        let (base, empty, obj) = rust_module(e);
+        let basep = write(&dir, "vmlinux", &base);
+        let btfp = write(&dir, "r.ko.BTF.1", &empty);
+        let p = write(&dir, "r.ko", &obj);
+        let r = run(&[
+            os("-v"),
+            os("--btf"),
+            os(&btfp),
+            os("-b"),
+            os(&basep),
+            os(&p),
+        ]);
+        assert!(r.ok, "{}", r.stderr);
+        assert_eq!(std::fs::read(&p).unwrap(), obj, "OBJ changed");
+        let out = outputs(true, &p);
+        let b = Btf::parse(&base, None).unwrap();
+        let fin = out.btf.unwrap();
+        let btf = Btf::parse(&fin, Some(&b)).unwrap();
+        assert_sorted(&btf);
+        let tags = decl_tags(&btf);
+        assert!(tags.contains(&("bpf_kfunc".into(), "bpf_rust_get".into(), -1)));
+        assert!(tags.contains(&("bpf_kfunc".into(), "bpf_rust_put".into(), -1)));
+        assert!(tags.contains(&("bpf_fastcall".into(), "bpf_rust_put".into(), -1)));
+        assert_eq!(tags.len(), 3, "{tags:?}");
+        // The generated pointer to const task_struct is the base's (dedup), the module
+        // struct is the module's.
+        let get = btf.ty(find_func(&btf, "bpf_rust_get").size_type).unwrap();
+        let params: Vec<(u32, u32)> = get.params().collect();
+        assert!(
+            params[1].1 < b.type_count(),
+            "PTR to const task_struct from the base"
+        );
+        let ret = btf.ty(btf.ty(get.size_type).unwrap().size_type).unwrap();
+        assert_eq!(btf.name(ret.name_off), "SampleObj");
+        // The extended set holds the final (sorted) ids, sorted, flags moved along.
+        let d = out.btf_ids.unwrap();
+        let off = 4;
+        assert_eq!(e.u32(&d, off), Some(2));
+        let entries: Vec<Set8ArgsEntry> = (0..2)
+            .map(|i| Set8ArgsEntry::read(&d[off + 8 + i * SET8_ARGS_ENTRY_SIZE..], e).unwrap())
+            .collect();
+        assert!(entries[0].id < entries[1].id);
+        for en in &entries {
+            let n = btf.name(btf.ty(en.id).unwrap().name_off);
+            let rec = rust_records().into_iter().find(|r| r.name == n).unwrap();
+            assert_eq!((en.flags, en.arg_flags), (rec.flags, rec.arg_flags), "{n}");
+        }
+        // As gen-btf.sh goes on: .BTF added with objcopy, .BTF_ids patched; then `check`.
+        if e == Endian::Little {
+            gen_btf_embed_and_check(&dir, &basep, &p);
+        }
+    }
+}
+
+/// `objcopy --add-section .BTF=OBJ.BTF OBJ`, `btfids-post --patch_btfids OBJ.BTF_ids
+/// OBJ`, then `btfids-post check -b BASE OBJ` must pass (when objcopy exists).
+fn gen_btf_embed_and_check(dir: &Path, basep: &Path, p: &Path) {
+    let objcopy = ["objcopy", "llvm-objcopy", "llvm-objcopy-19"]
+        .into_iter()
+        .find(|t| Command::new(t).arg("--version").output().is_ok());
+    let Some(objcopy) = objcopy else {
+        eprintln!("SKIPPED the objcopy part of rust_kfuncs_get_btf_and_decl_tags: no objcopy");
+        return;
+    };
+    let ko = dir.join("embedded.ko");
+    std::fs::copy(p, &ko).unwrap();
+    let mut btf = p.as_os_str().to_owned();
+    btf.push(".BTF");
+    let mut ids = p.as_os_str().to_owned();
+    ids.push(".BTF_ids");
+    let mut arg = std::ffi::OsString::from(".BTF=");
+    arg.push(&btf);
+    let o = Command::new(objcopy)
+        .arg("--add-section")
+        .arg(&arg)
+        .arg(&ko)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = run(&[os("--patch_btfids"), os(&ids), os(&ko)]);
+    assert!(r.ok, "{}", r.stderr);
+    let c = run(&[os("check"), os("-b"), os(basep), os(&ko)]);
+    assert!(c.ok, "check: {}{}", c.stdout, c.stderr);
+}
+
+#[test]
+fn errors_write_nothing_and_leave_obj_alone() {
+    let dir = tmpdir("gen-btf-errors");
+    let e = Endian::Little;
+    let (base, split) = split_fixture(e);
+    let basep = write(&dir, "vmlinux", &base);
+    let btfp = write(&dir, "obj.BTF.1", &split);
+    let garbage = write(&dir, "garbage.BTF.1", b"not BTF at all");
+    let absent = dir.join("absent.BTF.1");
+    let cases: Vec<(&str, Vec<u8>, Vec<&OsStr>, &str)> = vec![
+        (
+            "inconsistent-flags",
+            object(
+                true,
+                e,
+                fixture_ids(e, |ids| {
+                    ids.set8("kset_c", BTF_SET8_KFUNCS, &[("k_fast", 0, [0; 5])]);
+                }),
+            ),
+            vec![os("--btf"), os(&btfp), os("-b"), os(&basep)],
+            "kfunc k_fast has inconsistent flags across BTF ID sets",
+        ),
+        (
+            "arena-not-pointer",
+            object(
+                true,
+                e,
+                fixture_ids(e, |ids| {
+                    ids.set8(
+                        "kset_c",
+                        BTF_SET8_KFUNCS,
+                        &[("k_other", KF_ARENA_RET, [0; 5])],
+                    );
+                }),
+            ),
+            vec![os("--btf"), os(&btfp), os("-b"), os(&basep)],
+            "kfunc k_other: arena type is not a pointer",
+        ),
+        (
+            "garbage-btf",
+            object(true, e, fixture_ids(e, |_| {})),
+            vec![os("--btf"), os(&garbage), os("-b"), os(&basep)],
+            "garbage.BTF.1",
+        ),
+        (
+            "missing-btf",
+            object(true, e, fixture_ids(e, |_| {})),
+            vec![os("--btf"), os(&absent)],
+            "absent.BTF.1",
+        ),
+        (
+            "split-without-base",
+            object(true, e, fixture_ids(e, |_| {})),
+            vec![os("--btf"), os(&btfp)],
+            "obj.BTF.1",
+        ),
+        (
+            "not-elf",
+            b"definitely not an ELF file".to_vec(),
+            vec![os("--btf"), os(&btfp), os("-b"), os(&basep)],
+            "not an ELF file",
+        ),
+        (
+            "fatal-warnings",
+            object(true, e, fixture_ids(e, |_| {})),
+            vec![
+                os("--fatal_warnings"),
+                os("--btf"),
+                os(&btfp),
+                os("-b"),
+                os(&basep),
+            ],
+            "WARN: resolve_btfids: unresolved symbol nothing_here",
+        ),
+        (
+            "strict",
+            object(true, e, fixture_ids(e, |_| {})),
+            vec![os("--strict"), os("--btf"), os(&btfp), os("-b"), os(&basep)],
+            "unresolved struct 'nothing_here'",
+        ),
+    ];
+    for (name, obj, args, needle) in cases {
+        let d = dir.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let p = write(&d, "obj.ko", &obj);
+        let r = run(&[args.as_slice(), &[os(&p)]].concat());
+        assert!(!r.ok, "{name}: accepted");
+        assert!(r.stderr.contains(needle), "{name}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{name}: {}", r.stderr);
+        assert_eq!(std::fs::read(&p).unwrap(), obj, "{name}: OBJ changed");
+        let left: Vec<String> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["obj.ko"], "{name}: files written");
+    }
+}
+
+#[test]
+fn fatal_warnings_without_warnings_and_distill_base_notice() {
+    let dir = tmpdir("gen-btf-flags");
+    let e = Endian::Little;
+    let (base, split) = split_fixture(e);
+    let basep = write(&dir, "vmlinux", &base);
+    let btfp = write(&dir, "obj.BTF.1", &split);
+    // A set without problems: --fatal_warnings changes nothing.
+    let mut ids = Ids::new(e);
+    ids.id("struct", "mod_obj");
+    ids.set8("k", BTF_SET8_KFUNCS, &[("k_plain", KF_ACQUIRE, [0; 5])]);
+    let obj = object(true, e, ids);
+    let p = write(&dir, "obj.ko", &obj);
+    let r = run(&[
+        os("--fatal_warnings"),
+        os("--btf"),
+        os(&btfp),
+        os("-b"),
+        os(&basep),
+        os(&p),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    let plain = outputs(true, &p);
+    // --distill_base: one notice line, no OBJ.BTF.base, the same outputs.
+    let r = run(&[
+        os("--distill_base"),
+        os("--btf"),
+        os(&btfp),
+        os("-b"),
+        os(&basep),
+        os(&p),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--distill_base is not implemented") && r.stderr.contains("vmlinux"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.join("obj.ko.BTF.base").exists());
+    assert_eq!(outputs(true, &p), plain);
+    // Without --btf, --distill_base is refused (the 6.12 flow has nothing to distill).
+    let r = run(&[os("--distill_base"), os("-b"), os(&basep), os(&p)]);
+    assert!(
+        !r.ok && r.stderr.contains("--distill_base needs --btf"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), obj);
+}
