@@ -821,3 +821,144 @@ fn fatal_warnings_without_warnings_and_distill_base_notice() {
     );
     assert_eq!(std::fs::read(&p).unwrap(), obj);
 }
+
+/// A Linux 7.3 kernel tree built by `cargo xtask kernel` with its pre-resolution vmlinux
+/// (`.tmp_vmlinux1`, kept by link-vmlinux.sh) and its own (stock) resolve_btfids:
+/// `$BTFIDS_KERNEL_TREE`, else the first `~/.cache/kfunc-args/kernel/unpatched-*/linux`.
+fn kernel_tree_73() -> Option<(PathBuf, PathBuf)> {
+    let trees: Vec<PathBuf> = match std::env::var_os("BTFIDS_KERNEL_TREE") {
+        Some(t) => vec![PathBuf::from(t)],
+        None => {
+            let cache = Path::new(&std::env::var_os("HOME")?).join(".cache/kfunc-args/kernel");
+            let mut v: Vec<PathBuf> = std::fs::read_dir(cache)
+                .ok()?
+                .flatten()
+                .filter(|d| d.file_name().to_string_lossy().starts_with("unpatched-"))
+                .map(|d| d.path().join("linux"))
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    trees.into_iter().find_map(|t| {
+        let tool = t.join("tools/bpf/resolve_btfids/resolve_btfids");
+        (t.join(".tmp_vmlinux1").exists() && t.join("vmlinux").exists() && is_73_tool(&tool))
+            .then_some((t, tool))
+    })
+}
+
+/// `pahole -J` as `scripts/Makefile.btf` asks for pahole 1.24 (without `-j`, whose output
+/// is not reproducible): the detached BTF gen-btf.sh would hand resolve_btfids.
+fn pahole_kernel(pah: &Path, obj: &Path, base: Option<&Path>, out: &Path) -> bool {
+    let mut c = Command::new(pah);
+    c.args(["-J", "--btf_gen_floats", "--lang_exclude=rust"]);
+    if let Some(b) = base {
+        c.arg(format!("--btf_base={}", b.display()));
+    }
+    c.arg(format!("--btf_encode_detached={}", out.display()))
+        .arg(obj)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The real thing: the 7.3 vmlinux and every module of a kernel build, their BTF made again
+/// by pahole, through the tree's stock resolve_btfids and btfids-post. Modules get back the
+/// `.BTF_ids` their object file had before Kbuild patched it, and lose the embedded `.BTF`.
+#[test]
+fn kernel_build_matches_stock_7_3() {
+    let Some((tree, stock)) = kernel_tree_73() else {
+        eprintln!(
+            "SKIPPED kernel_build_matches_stock_7_3: no built 7.3 kernel tree with .tmp_vmlinux1 \
+             (cargo xtask kernel, or BTFIDS_KERNEL_TREE=<tree>)"
+        );
+        return;
+    };
+    let Some((_, pah)) = c_toolchain() else {
+        eprintln!("SKIPPED kernel_build_matches_stock_7_3: no pahole");
+        return;
+    };
+    let dir = tmpdir("gen-btf-kernel");
+    let btf1 = dir.join("vmlinux.BTF.1");
+    assert!(pahole_kernel(
+        &pah,
+        &tree.join(".tmp_vmlinux1"),
+        None,
+        &btf1
+    ));
+    let obj = std::fs::read(tree.join(".tmp_vmlinux1")).unwrap();
+    let out = same_as_stock(&stock, &[os("--btf"), os(&btf1)], &dir, "vmlinux", &obj);
+    let n = Btf::parse(out.btf.as_deref().unwrap(), None)
+        .unwrap()
+        .own_types_iter()
+        .filter(|t| t.kind() == KIND_DECL_TAG)
+        .count();
+    eprintln!(
+        "vmlinux of {}: same OBJ.BTF ({} bytes, {n} decl tags) and OBJ.BTF_ids",
+        tree.display(),
+        out.btf.as_ref().map_or(0, Vec::len)
+    );
+    std::fs::remove_dir_all(dir.join("vmlinux-stock")).ok();
+    std::fs::remove_dir_all(dir.join("vmlinux-post")).ok();
+
+    let objcopy = ["objcopy", "llvm-objcopy"]
+        .into_iter()
+        .find(|t| Command::new(t).arg("--version").output().is_ok());
+    let Some(objcopy) = objcopy else {
+        eprintln!("SKIPPED the modules of kernel_build_matches_stock_7_3: no objcopy");
+        return;
+    };
+    let mut kos = Vec::new();
+    let mut stack = vec![tree.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "ko") {
+                kos.push(p);
+            }
+        }
+    }
+    kos.sort();
+    let vmlinux = tree.join("vmlinux");
+    for ko in &kos {
+        let name = ko.file_name().unwrap().to_string_lossy().into_owned();
+        let pre = dir.join(&name);
+        let o = Command::new(objcopy)
+            .arg("--remove-section=.BTF")
+            .arg(ko)
+            .arg(&pre)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // The object's own .BTF_ids: the section before resolution.
+        let blob = dir.join(format!("{name}.ids"));
+        let ok = Command::new(objcopy)
+            .args(["-O", "binary", "--only-section=.BTF_ids"])
+            .arg(ko.with_extension("o"))
+            .arg(&blob)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok && std::fs::metadata(&blob).is_ok_and(|m| m.len() > 0) {
+            let r = run(&[os("--patch_btfids"), os(&blob), os(&pre)]);
+            assert!(r.ok, "{name}: {}", r.stderr);
+        }
+        let b1 = dir.join(format!("{name}.BTF.1"));
+        assert!(
+            pahole_kernel(&pah, &pre, Some(&vmlinux), &b1),
+            "pahole {name}"
+        );
+        let obj = std::fs::read(&pre).unwrap();
+        let args = [os("--btf"), os(&b1), os("-b"), os(&vmlinux)];
+        let out = same_as_stock(&stock, &args, &dir, &name, &obj);
+        eprintln!(
+            "{name}: same OBJ.BTF ({} bytes){}",
+            out.btf.as_ref().map_or(0, Vec::len),
+            if out.btf_ids.is_some() {
+                " and OBJ.BTF_ids"
+            } else {
+                ""
+            }
+        );
+    }
+}
