@@ -21,6 +21,12 @@
 #   BTFIDS_REAL         the stock tool (tools/bpf/resolve_btfids/resolve_btfids) or any
 #                       drop-in (btfids-post). Required.
 #
+# Linux 7.3 (scripts/gen-btf.sh): `--btf FILE` (pahole's detached BTF, deleted by gen-btf.sh
+# afterwards) is saved as `<saved name>.BTF.1`; the ELF's name loses a leading dot
+# (`.tmp_vmlinux1` is saved as `tmp_vmlinux1`); a module's base is always saved as
+# `base.vmlinux` (the final vmlinux: `.tmp_vmlinux1` has no .BTF). `--patch_btfids` runs are
+# not captured. `btfids_post::capture::read_detached()` lists such inputs.
+#
 # The wrapper never changes the ELF itself; the real tool does, after the copy is saved.
 # Exit status is the real tool's. A copy failure aborts the build (non-zero exit).
 set -eu
@@ -28,17 +34,28 @@ set -eu
 : "${BTFIDS_CAPTURE_DIR:?resolve-btfids-capture.sh: set BTFIDS_CAPTURE_DIR}"
 : "${BTFIDS_REAL:?resolve-btfids-capture.sh: set BTFIDS_REAL to the real resolve_btfids}"
 
-# Find the ELF (last non-option argument) and the base (-b FILE / --btf_base FILE).
+# Nothing to capture in a --patch_btfids run (Linux 7.3).
+for a in "$@"; do
+	case "$a" in
+	--patch_btfids | --patch_btfids=*) exec "$BTFIDS_REAL" "$@" ;;
+	esac
+done
+
+# Find the ELF (last non-option argument), the base (-b FILE / --btf_base FILE) and the
+# detached BTF (--btf FILE, Linux 7.3).
 elf=
 base=
+btf=
 prev=
 for a in "$@"; do
 	case "$prev" in
-	-b | --btf_base | --btf) [ "$prev" = --btf ] || base=$a; prev=; continue ;;
+	-b | --btf_base) base=$a; prev=; continue ;;
+	--btf) btf=$a; prev=; continue ;;
 	esac
 	case "$a" in
 	-b | --btf_base | --btf) prev=$a ;;
 	--btf_base=*) base=${a#--btf_base=} ;;
+	--btf=*) btf=${a#--btf=} ;;
 	-*) ;;
 	*) elf=$a ;;
 	esac
@@ -47,6 +64,7 @@ done
 
 mkdir -p "$BTFIDS_CAPTURE_DIR"
 name=$(basename "$elf")
+name=${name#.}
 
 save() { # save SRC DESTNAME: copy to a temporary file, then rename (never half-written)
 	cp "$1" "$BTFIDS_CAPTURE_DIR/.$2.tmp.$$"
@@ -54,9 +72,11 @@ save() { # save SRC DESTNAME: copy to a temporary file, then rename (never half-
 }
 
 save "$elf" "$name"
+[ -z "$btf" ] || save "$btf" "$name.BTF.1"
 printf '%s\n' "$*" >"$BTFIDS_CAPTURE_DIR/$name.args"
 printf '%s\t%s\t%s\n' "$name" "$(pwd)" "$*" >>"$BTFIDS_CAPTURE_DIR/args"
-if [ -n "$base" ] && [ ! -e "$BTFIDS_CAPTURE_DIR/vmlinux" ] && [ ! -e "$BTFIDS_CAPTURE_DIR/base.vmlinux" ]; then
+if [ -n "$base" ] && [ ! -e "$BTFIDS_CAPTURE_DIR/base.vmlinux" ] &&
+	{ [ -n "$btf" ] || [ ! -e "$BTFIDS_CAPTURE_DIR/vmlinux" ]; }; then
 	save "$base" base.vmlinux
 fi
 

@@ -91,6 +91,11 @@ fn captured_inputs_match_stock_resolve_btfids() {
     let mut compared = 0;
     let mut skipped = Vec::new();
     for dir in dirs {
+        let btfids_post::capture::Capture { base, files } =
+            btfids_post::capture::read(&dir).unwrap();
+        if files.is_empty() {
+            continue; // Linux 7.3 captures only: captured_7_3_inputs_match_stock_resolve_btfids
+        }
         let Some(stock) = stock_for(&dir) else {
             skipped.push(format!(
                 "{}: no stock resolve_btfids (set RESOLVE_BTFIDS)",
@@ -98,8 +103,6 @@ fn captured_inputs_match_stock_resolve_btfids() {
             ));
             continue;
         };
-        let btfids_post::capture::Capture { base, files } =
-            btfids_post::capture::read(&dir).unwrap();
         let work = common::tmpdir("captured");
         for f in files {
             let is_mod = f.extension().is_some_and(|x| x == "ko");
@@ -191,6 +194,121 @@ fn captured_inputs_match_stock_resolve_btfids() {
         eprintln!(
             "SKIPPED captured_inputs_match_stock_resolve_btfids: nothing comparable ({} skipped)",
             skipped.len()
+        );
+    }
+}
+
+/// `OBJ.BTF` and `OBJ.BTF_ids` beside `obj`, if written.
+fn detached_outputs(obj: &Path) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    let read = |suffix: &str| {
+        let mut p = obj.as_os_str().to_owned();
+        p.push(suffix);
+        std::fs::read(PathBuf::from(p)).ok()
+    };
+    (read(".BTF"), read(".BTF_ids"))
+}
+
+/// Linux 7.3 captures (`scripts/gen-btf.sh` flow: the ELF, its detached BTF and the base
+/// saved by the capture wrapper): each input through the stock 7.3 resolve_btfids and
+/// btfids-post with `--btf` (and `-b` for modules); `OBJ.BTF`, `OBJ.BTF_ids` and stderr
+/// must be identical, OBJ unchanged. `--distill_base` and `--fatal_warnings` are left out
+/// (not implemented / not effective in the stock tool). Inputs with extended sets or
+/// `.kfunc.meta` records are run through btfids-post alone.
+#[test]
+fn captured_7_3_inputs_match_stock_resolve_btfids() {
+    let mut compared = 0;
+    let mut notes = Vec::new();
+    for dir in capture_dirs() {
+        let inputs = btfids_post::capture::read_detached(&dir).unwrap();
+        if inputs.is_empty() {
+            continue;
+        }
+        let base = btfids_post::capture::read(&dir).unwrap().base;
+        let stock = btfids_post::capture::stock_from_args(&dir)
+            .filter(|s| common::is_73_tool(s))
+            .or_else(common::stock_resolve_btfids_73);
+        let work = common::tmpdir("captured-73");
+        for inp in inputs {
+            let name = inp.elf.file_name().unwrap().to_string_lossy().into_owned();
+            let mut args: Vec<std::ffi::OsString> = vec!["--btf".into(), inp.btf.clone().into()];
+            if inp.module {
+                let Some(b) = &base else {
+                    notes.push(format!("{}: no base.vmlinux beside it", inp.elf.display()));
+                    continue;
+                };
+                args.push("-b".into());
+                args.push(b.clone().into());
+            }
+            let bytes = std::fs::read(&inp.elf).unwrap();
+            let own_only = {
+                let c = btfids_post::detached::collect(&inp.elf, &bytes).unwrap();
+                !c.records.is_empty()
+                    || c.ids.as_ref().is_some_and(|i| {
+                        i.sets
+                            .iter()
+                            .any(|s| s.layout != Layout::Set && s.layout != Layout::Legacy)
+                    })
+            };
+            let run = |tool: &Path, sub: &str| {
+                let d = work.join(sub);
+                std::fs::create_dir_all(&d).unwrap();
+                let obj = d.join(&name);
+                std::fs::write(&obj, &bytes).unwrap();
+                let o = std::process::Command::new(tool)
+                    .args(&args)
+                    .arg(&obj)
+                    .output()
+                    .unwrap();
+                assert!(
+                    o.status.success(),
+                    "{} on {}: {}",
+                    tool.display(),
+                    inp.elf.display(),
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                assert!(
+                    std::fs::read(&obj).unwrap() == bytes,
+                    "{}: OBJ changed",
+                    tool.display()
+                );
+                (detached_outputs(&obj), o.stderr)
+            };
+            let (mine, my_err) = run(&common::bin(), "post");
+            if own_only {
+                notes.push(format!(
+                    "{}: extended sets or .kfunc.meta: processed by btfids-post alone",
+                    inp.elf.display()
+                ));
+                continue;
+            }
+            let Some(stock) = &stock else {
+                notes.push(format!(
+                    "{}: no stock 7.3 resolve_btfids",
+                    inp.elf.display()
+                ));
+                continue;
+            };
+            let (theirs, their_err) = run(stock, "stock");
+            assert!(mine.0 == theirs.0, "{}: OBJ.BTF differs", inp.elf.display());
+            assert!(
+                mine.1 == theirs.1,
+                "{}: OBJ.BTF_ids differs",
+                inp.elf.display()
+            );
+            assert_eq!(my_err, their_err, "{}: stderr differs", inp.elf.display());
+            eprintln!("identical: {}", inp.elf.display());
+            compared += 1;
+        }
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    if compared == 0 {
+        eprintln!(
+            "SKIPPED captured_7_3_inputs_match_stock_resolve_btfids: no Linux 7.3 captures \
+             compared ({} notes; captures: scripts/resolve-btfids-capture.sh)",
+            notes.len()
         );
     }
 }
