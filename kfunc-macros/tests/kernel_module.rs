@@ -4,12 +4,13 @@
 //! `rustflags-y`, then checks the `.ko`: set symbols in `.BTF_ids`, records in
 //! `.kfunc.meta`, exported kfunc symbols.
 //!
-//! The tree is `$KFUNC_KERNEL_TREE`, else `~/.cache/kfunc-args/manual/unpatched`; without a
-//! built tree the test is skipped (and says so). The tree needs the BPF bindings of the
-//! series (patch 5: `btf_kfunc_id_set`, `register_btf_kfunc_id_set`). 7.3 needs LLVM 17 or
-//! newer: clang-19 (`LLVM=-19`) and its libclang for bindgen. `RESOLVE_BTFIDS=/bin/true`:
-//! the stock resolve_btfids knows only 8-byte set8 pairs; `btfids-post` is the tool for
-//! these sets.
+//! The tree is `$KFUNC_KERNEL_TREE`, else the newest patched tree `cargo xtask kernel`
+//! built; without a built tree the test is skipped (and says so). The tree needs the BPF
+//! bindings of the series (patch 5: `btf_kfunc_id_set`, `register_btf_kfunc_id_set`). 7.3
+//! needs LLVM 17 or newer: clang-19 (`LLVM=-19`) and its libclang for bindgen. The stock
+//! resolve_btfids knows only 8-byte set8 pairs (`btfids-post` is the tool for these sets),
+//! so `RESOLVE_BTFIDS` is `tests/kmod/noop-resolve-btfids.sh`, which resolves nothing but
+//! writes the `.BTF` file 7.3's `scripts/gen-btf.sh` wants.
 
 mod common;
 
@@ -25,11 +26,32 @@ use object::{Object, ObjectSection, ObjectSymbol};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// `$KFUNC_KERNEL_TREE`, else the newest finished patched tree of `cargo xtask kernel`
+/// (`~/.cache/kfunc-args/kernel/patched-<hash>/linux`, no `.lock` beside it), else the old
+/// manual location; it must be a built Rust kernel tree with the series' BPF bindings.
 fn kernel_tree() -> Result<PathBuf, String> {
+    let home = PathBuf::from(std::env::var_os("HOME").ok_or("no HOME")?);
     let tree = match std::env::var_os("KFUNC_KERNEL_TREE") {
         Some(t) => PathBuf::from(t),
-        None => PathBuf::from(std::env::var_os("HOME").ok_or("no HOME")?)
-            .join(".cache/kfunc-args/manual/unpatched"),
+        None => std::fs::read_dir(home.join(".cache/kfunc-args/kernel"))
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("patched-") && !n.ends_with(".lock"))
+                    && !p.with_extension("lock").exists()
+            })
+            .map(|p| p.join("linux"))
+            .filter(|t| t.join("Module.symvers").exists())
+            .max_by_key(|t| {
+                std::fs::metadata(t.join("Module.symvers"))
+                    .and_then(|m| m.modified())
+                    .ok()
+            })
+            .unwrap_or_else(|| home.join(".cache/kfunc-args/manual/unpatched")),
     };
     for f in [
         "Module.symvers",
@@ -42,6 +64,14 @@ fn kernel_tree() -> Result<PathBuf, String> {
                 tree.display()
             ));
         }
+    }
+    let bindings = std::fs::read_to_string(tree.join("rust/bindings/bindings_generated.rs"))
+        .map_err(|e| format!("read bindings: {e}"))?;
+    if !bindings.contains("pub struct btf_kfunc_id_set") {
+        return Err(format!(
+            "{} has no BPF bindings (`btf_kfunc_id_set`: patch 5 of the series)",
+            tree.display()
+        ));
     }
     Ok(tree)
 }
@@ -75,7 +105,11 @@ fn out_of_tree_module_builds_with_the_macros() {
     let out = Command::new("make")
         .arg("-C")
         .arg(&tree)
-        .args(["LLVM=-19", "RESOLVE_BTFIDS=/bin/true"])
+        .arg("LLVM=-19")
+        .arg(format!(
+            "RESOLVE_BTFIDS={}",
+            src.join("noop-resolve-btfids.sh").display()
+        ))
         .arg(format!("M={}", dir.display()))
         .arg("modules")
         .env("LIBCLANG_PATH", "/usr/lib/llvm-19/lib")
