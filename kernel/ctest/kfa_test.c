@@ -3,7 +3,8 @@
  * kfa_test: a C kfunc set declared with per-argument flags (BTF_KFUNCS_ARGS_START /
  * BTF_ID_FLAGS_ARGS of the patched <linux/btf_ids.h>), for the runtime smoke test of the
  * patched verifier (kernel/ctest/run.sh). None of the parameter names carries a suffix:
- * every per-argument fact comes from the KF_PARAM_* flags.
+ * every per-argument fact comes from the KF_PARAM_* flags; a pointer argument without
+ * one is trusted and not NULL, the default of Linux 7.3.
  *
  * Module parameter bad=N registers the invalid set N instead (1..); registration must
  * fail with -EINVAL and a pr_err naming the kfunc and the argument.
@@ -57,7 +58,9 @@ __bpf_kfunc int kfa_obj_merge(struct kfa_obj *keep, struct kfa_obj *drop)
 	return keep->v;
 }
 
-/* The same as a 6.12 release kfunc: no per-argument flags. */
+/* The same as a release kfunc of a legacy set: no per-argument flags, so 7.3 releases
+ * the first argument (keep), not drop.
+ */
 __bpf_kfunc int kfa_obj_merge_all(struct kfa_obj *keep, struct kfa_obj *drop)
 {
 	return kfa_obj_merge(keep, drop);
@@ -83,7 +86,7 @@ __bpf_kfunc int kfa_const(int k)
 	return k * 2;
 }
 
-/* hint is only compared with NULL: it may be any pointer, even untrusted. */
+/* hint is only compared with NULL; without a flag it is trusted (the 7.3 default). */
 __bpf_kfunc int kfa_obj_peek(struct kfa_obj *o, struct kfa_obj *hint)
 {
 	return o->v + (hint ? 1 : 0);
@@ -107,8 +110,8 @@ BTF_KFUNCS_ARGS_START(kfa_set)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_new, KF_ACQUIRE | KF_RET_NULL)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_get, KF_ACQUIRE | KF_RET_NULL, KF_PARAM_ACQUIRE)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_put, KF_RELEASE, KF_PARAM_RELEASE)
-BTF_ID_FLAGS_ARGS(func, kfa_obj_merge, KF_RELEASE, KF_PARAM_TRUSTED, KF_PARAM_RELEASE)
-BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0, KF_PARAM_NULLABLE | KF_PARAM_TRUSTED)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_merge, KF_RELEASE, 0, KF_PARAM_RELEASE)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0, KF_PARAM_NULLABLE)
 BTF_ID_FLAGS_ARGS(func, kfa_sum, 0, 0, KF_PARAM_SIZE | KF_PARAM_MEM(0))
 BTF_ID_FLAGS_ARGS(func, kfa_const, 0, KF_PARAM_CONST)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_peek, 0, KF_PARAM_RCU)
@@ -138,9 +141,16 @@ BTF_KFUNCS_ARGS_END(kfa_bad6)
 BTF_KFUNCS_ARGS_START(kfa_bad7)		/* two release args */
 BTF_ID_FLAGS_ARGS(func, kfa_obj_merge, KF_RELEASE, KF_PARAM_RELEASE, KF_PARAM_RELEASE)
 BTF_KFUNCS_ARGS_END(kfa_bad7)
+BTF_KFUNCS_ARGS_START(kfa_bad8)		/* a released arg that may be NULL */
+BTF_ID_FLAGS_ARGS(func, kfa_obj_put, KF_RELEASE, KF_PARAM_RELEASE | KF_PARAM_NULLABLE)
+BTF_KFUNCS_ARGS_END(kfa_bad8)
+BTF_KFUNCS_ARGS_START(kfa_bad9)		/* an acquire source that may be NULL */
+BTF_ID_FLAGS_ARGS(func, kfa_obj_get, KF_ACQUIRE | KF_RET_NULL, KF_PARAM_ACQUIRE | KF_PARAM_NULLABLE)
+BTF_KFUNCS_ARGS_END(kfa_bad9)
 
 static struct btf_id_set8 *const kfa_bad_sets[] = {
 	&kfa_bad1, &kfa_bad2, &kfa_bad3, &kfa_bad4, &kfa_bad5, &kfa_bad6, &kfa_bad7,
+	&kfa_bad8, &kfa_bad9,
 };
 
 static struct btf_kfunc_id_set kfa_kfunc_set = {

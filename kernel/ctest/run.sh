@@ -35,11 +35,11 @@ ko() { fail=$((fail + 1)); echo "FAIL $*"; }
 
 echo "ctest: building kfa_test.ko against $patched"
 cp "$here/kfa_test.c" "$here/Kbuild" "$out/mod/"
-make -s -C "$patched" LLVM=1 M="$out/mod" modules >"$out/mod.log" 2>&1 ||
+make -s -C "$patched" LLVM=-19 M="$out/mod" modules >"$out/mod.log" 2>&1 ||
 	{ tail -30 "$out/mod.log"; echo "ctest: module build failed" >&2; exit 1; }
 if [ -x "$btfids" ]; then
 	cp "$here/kfa_test.c" "$here/Kbuild" "$out/mod-post/"
-	make -s -C "$patched" LLVM=1 M="$out/mod-post" RESOLVE_BTFIDS="$btfids" modules \
+	make -s -C "$patched" LLVM=-19 M="$out/mod-post" RESOLVE_BTFIDS="$btfids" modules \
 		>"$out/mod-post.log" 2>&1 ||
 		{ tail -30 "$out/mod-post.log"; echo "ctest: module build with btfids-post failed" >&2; exit 1; }
 	for d in mod mod-post; do

@@ -2,7 +2,8 @@
 /*
  * The kfuncs of the parity modules (kfunc_csfx.c, kfunc_cargs.c): the same semantics as
  * kernel-sample/kfunc_sample.rs (a table of refcounted objects), plus four kfuncs for the
- * suffixes the sample did not use at first (__opt, __szk, __ign, __map); the sample has
+ * suffixes the sample did not use at first (a __nullable memory of a size pair, 6.12's
+ * __opt; __szk, __ign, __map); the sample has
  * its own kfuncs for them now (bpf_sample_sum_opt, _fill, _cookie, _map_size). The includer defines the
  * parameter names P_* (suffixed or plain) and PARITY_MODULE.
  */
@@ -96,7 +97,7 @@ __bpf_kfunc u64 bpf_sample_live_refs(void)
 	return n;
 }
 
-/* optional(data), size(len, of = data): the sum of len bytes at data, 0 for NULL. */
+/* nullable(data), size(len, of = data): the sum of len bytes at data, 0 for NULL. */
 __bpf_kfunc u64 bpf_sample_sum_opt(const u8 *P_SO_DATA, u32 P_SO_LEN)
 {
 	u32 i, n = min_t(u32, P_SO_LEN, SUM_MAX);
@@ -119,7 +120,7 @@ __bpf_kfunc u32 bpf_sample_fill(u8 *buf, u32 P_FILL_LEN)
 	return P_FILL_LEN;
 }
 
-/* trusted(obj), ignore(cookie): cookie is never dereferenced. */
+/* ignore(cookie): cookie is never dereferenced; obj is trusted, the default. */
 __bpf_kfunc u64 bpf_sample_cookie(struct SampleObj *obj, const void *P_COOKIE)
 {
 	return obj->value + ((unsigned long)P_COOKIE & 0xff);
@@ -174,7 +175,7 @@ __bpf_kfunc u32 bpf_sample_iter_pos(struct bpf_iter_sample *P_ITER)
 	return P_ITER->pos;
 }
 
-/* uninit(d): makes d a null dynptr (6.12 never accepts a call: no dynptr type). */
+/* uninit(d): makes d a null dynptr (7.3, as 6.12, never accepts a call: no dynptr type). */
 __bpf_kfunc int bpf_sample_dynptr_null(struct bpf_dynptr *P_DYNPTR)
 {
 	memset(P_DYNPTR, 0, sizeof(*P_DYNPTR));
@@ -187,13 +188,13 @@ __bpf_kfunc u64 bpf_sample_local_value(const void *P_RC_OBJ)
 	return *(const u64 *)P_RC_OBJ;
 }
 
-/* alloc(obj): the same for any bpf_obj_new object (6.12 never accepts a call). */
+/* alloc(obj): the same for any bpf_obj_new object (7.3, as 6.12, never accepts a call). */
 __bpf_kfunc u64 bpf_sample_local_peek(const void *P_ALLOC_OBJ)
 {
 	return *(const u64 *)P_ALLOC_OBJ;
 }
 
-/* __opt on the memory argument: data may be NULL (then 0). */
+/* __nullable on the memory argument of a size pair: data may be NULL (then 0). */
 __bpf_kfunc u64 bpf_cpar_sum_opt(const u8 *P_OPT_DATA, u32 P_LEN)
 {
 	u32 i, n = min_t(u32, P_LEN, SUM_MAX);

@@ -1,12 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# C parity of per-argument kfunc flags with the 6.12 argument-name suffixes.
+# C parity of per-argument kfunc flags with the Linux 7.3 argument-name suffixes.
 #
 #   kernel/ctest/parity/run.sh PATCHED_TREE [UNPATCHED_TREE]
 #
 # Builds three C modules with the same kfuncs (parity_body.h) against PATCHED_TREE:
-#   kfunc_csfx   suffixed parameter names, legacy set8 (6.12 style)
+#   kfunc_csfx   suffixed parameter names, legacy set8 (7.3 style)
 #   kfunc_cargs  plain names, extended set8 with the KF_PARAM_* flag of each suffix
 #   kfunc_cctl   plain names, legacy set8, no per-argument flag (control)
 #   kfunc_cfull  the full conversion: function flags about one argument moved to it
@@ -22,7 +22,7 @@
 # Rust module is loaded too and kfunc_cfull must give every program the same result and
 # log as the Rust module (programs of selftests/progs: the Rust module has no bpf_cpar_*):
 # the same per-argument flags in C and in Rust.
-# With UNPATCHED_TREE, kfunc_csfx is also built against the stock 6.12 kernel and every
+# With UNPATCHED_TREE, kfunc_csfx is also built against the stock 7.3 kernel and every
 # program must get the same result and log there: the reference behaviour of the suffixes.
 #
 # Environment: OUT (work dir, default /tmp/kfunc-parity), BTFIDS_POST (default
@@ -51,10 +51,10 @@ echo "parity: building $mods against $tree"
 for d in mod mod-post; do
 	cp "$here"/Kbuild "$here"/*.c "$here"/*.h "$out/$d/"
 done
-make -s -C "$tree" LLVM=1 M="$out/mod" modules >"$out/mod.log" 2>&1 ||
+make -s -C "$tree" LLVM=-19 M="$out/mod" modules >"$out/mod.log" 2>&1 ||
 	{ tail -30 "$out/mod.log"; echo "parity: module build failed" >&2; exit 1; }
 if [ -x "$btfids" ]; then
-	make -s -C "$tree" LLVM=1 M="$out/mod-post" RESOLVE_BTFIDS="$btfids" modules \
+	make -s -C "$tree" LLVM=-19 M="$out/mod-post" RESOLVE_BTFIDS="$btfids" modules \
 		>"$out/mod-post.log" 2>&1 ||
 		{ tail -30 "$out/mod-post.log"; echo "parity: module build with btfids-post failed" >&2; exit 1; }
 	for m in $mods; do
@@ -191,7 +191,7 @@ if [ -n "$unpatched" ]; then
 	mkdir -p "$out/mod-u"
 	cp "$here"/*.c "$here"/*.h "$out/mod-u/"
 	printf 'ccflags-y += -I$(src)\nobj-m += kfunc_csfx.o\n' >"$out/mod-u/Kbuild"
-	make -s -C "$unpatched" LLVM=1 M="$out/mod-u" modules >"$out/mod-u.log" 2>&1 ||
+	make -s -C "$unpatched" LLVM=-19 M="$out/mod-u" modules >"$out/mod-u.log" 2>&1 ||
 		{ tail -30 "$out/mod-u.log"; echo "parity: module build (unpatched) failed" >&2; exit 1; }
 	vm_pass u "$unpatched" "$out/mod-u" kfunc_csfx
 fi
@@ -205,7 +205,7 @@ same=0 differ=0 ctl_differ=0 accepted=0 refused=0 normalized=0
 # verifier pads "call name#id" to a column: mask both and fold runs of blanks.
 norm() { sed -E -e 's/(call [A-Za-z0-9_]+)#[0-9]+/\1#<btf id>/' -e 's/0xffff[0-9a-f]{12}/<kernel addr>/g' -e 's/[[:space:]]+/ /g' "$1"; }
 verdict() { echo "$1" | awk '{ if ($3 == "loaded") print "loaded=" $4; else if ($3 == "refused") print "refused(" $4 ")"; else print $3 }'; }
-printf '%-40s %-16s %-16s %-5s %-22s %-18s %-16s %s\n' "program" "suffixes (csfx)" "arg flags" "same" "control (cctl)" "stock 6.12 (csfx)" "full (cfull)" "Rust sample" >"$out/table.txt"
+printf '%-40s %-16s %-16s %-5s %-22s %-18s %-16s %s\n' "program" "suffixes (csfx)" "arg flags" "same" "control (cctl)" "stock 7.3 (csfx)" "full (cfull)" "Rust sample" >"$out/table.txt"
 u_same=0 u_differ=0 r_same=0 r_differ=0
 while IFS="$(printf '\t')" read -r key res; do
 	obj=${key%%/*} prog=${key#*/}
@@ -246,7 +246,7 @@ while IFS="$(printf '\t')" read -r key res; do
 			us=same u_same=$((u_same + 1))
 		else
 			us="DIFFERS: $(verdict "$u")" u_differ=$((u_differ + 1))
-			ko "stock 6.12 $key: patched '$a' vs unpatched '$u'"
+			ko "stock 7.3 $key: patched '$a' vs unpatched '$u'"
 		fi
 	fi
 	f=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$out/results.p.kfunc_cfull")
@@ -279,12 +279,12 @@ else
 	echo "SKIP C/Rust comparison: set RUST_SAMPLE_KO to kernel-sample's kfunc_sample.ko built against $tree"
 fi
 if [ -n "$unpatched" ]; then
-	[ "$u_differ" -eq 0 ] && ok "kfunc_csfx on stock 6.12: all $u_same programs as on the patched kernel"
+	[ "$u_differ" -eq 0 ] && ok "kfunc_csfx on stock 7.3: all $u_same programs as on the patched kernel"
 else
-	echo "SKIP comparison with stock 6.12: no UNPATCHED_TREE given"
+	echo "SKIP comparison with stock 7.3: no UNPATCHED_TREE given"
 fi
 echo
-[ -n "$unpatched" ] && echo "parity: stock 6.12 with suffixes: $u_same same as the patched kernel, $u_differ differ"
+[ -n "$unpatched" ] && echo "parity: stock 7.3 with suffixes: $u_same same as the patched kernel, $u_differ differ"
 [ -n "$rust" ] && echo "parity: full C conversion vs Rust sample: $r_same same, $r_differ differ"
 echo "parity: $nprog programs ($accepted accepted, $refused refused with suffixes): $same identical with per-argument flags ($normalized verifier logs identical once kfunc BTF ids in 'call name#id' and kernel addresses are masked), $differ differ; control differs on $ctl_differ"
 echo "parity: $pass passed, $fail failed"

@@ -27,7 +27,10 @@ extern int kfa_obj_peek_all(struct kfa_obj *o, struct kfa_obj *hint) __ksym;
 
 char _license[] SEC("license") = "GPL";
 
-/* Everything allowed: 15 (merge) + 15 (val_or c) + 100 (val_or NULL) + 10 (sum) + 6. */
+/* Everything allowed: 15 (merge) + 15 (val_or c) + 100 (val_or NULL) + 10 (sum) + 6.
+ * Pointer arguments without a flag are trusted (referenced here) and not NULL: the
+ * Linux 7.3 default.
+ */
 SEC("syscall") int good_all(void *ctx)
 {
 	__u8 buf[4] = { 1, 2, 3, 4 };
@@ -74,7 +77,7 @@ SEC("syscall") int bad_merge_leak(void *ctx)
 	return kfa_obj_merge(a, b);
 }
 
-/* merge() released b: putting it again is a use after release. */
+/* merge() released b: putting it again is a use after release (b is a scalar now). */
 SEC("syscall") int bad_merge_double_put(void *ctx)
 {
 	struct kfa_obj *a, *b;
@@ -94,7 +97,7 @@ SEC("syscall") int bad_merge_double_put(void *ctx)
 	return r;
 }
 
-/* KF_PARAM_ACQUIRE: the source must not be NULL. */
+/* KF_PARAM_ACQUIRE: the source is a trusted, non-NULL pointer like any argument. */
 SEC("syscall") int bad_get_null(void *ctx)
 {
 	struct kfa_obj *c = kfa_obj_get(NULL);
@@ -104,14 +107,14 @@ SEC("syscall") int bad_get_null(void *ctx)
 	return 0;
 }
 
-/* KF_PARAM_RELEASE: the released pointer may be NULL here. */
+/* KF_PARAM_RELEASE: the released pointer may be NULL here (it is not nullable). */
 SEC("syscall") int bad_put_maybe_null(void *ctx)
 {
 	kfa_obj_put(kfa_obj_new(1));
 	return 0;
 }
 
-/* KF_PARAM_TRUSTED on arg#0 of merge(): NULL refused. */
+/* arg#0 of merge() has no flag: trusted by default, NULL refused. */
 SEC("syscall") int bad_merge_keep_null(void *ctx)
 {
 	struct kfa_obj *b = kfa_obj_new(2);
@@ -136,9 +139,9 @@ SEC("syscall") int bad_const(void *ctx)
 	return kfa_const(bpf_get_prandom_u32());
 }
 
-/* peek(o, hint): arg#0 is KF_PARAM_RCU. Returns 10 + 1 (hint is not NULL).
- * (An untrusted pointer, such as a->next, is refused as any kfunc argument by 6.12,
- * flagged or not: "arg#1 is untrusted_ptr_ expected ptr_ or socket".)
+/* peek(o, hint): arg#0 is KF_PARAM_RCU, hint has no flag (trusted). Returns 10 + 1.
+ * (An untrusted pointer, such as a->next, is refused as any argument that is not rcu:
+ * "R2 must be referenced or trusted".)
  */
 SEC("syscall") int good_peek(void *ctx)
 {
@@ -165,7 +168,7 @@ SEC("syscall") int bad_untrusted_rcu_arg(void *ctx)
 	return r;
 }
 
-/* KF_PARAM_TRUSTED on arg#0 of val_or(): an untrusted pointer is refused. */
+/* arg#0 of val_or() is KF_PARAM_NULLABLE only, so trusted: an untrusted pointer is refused. */
 SEC("syscall") int bad_untrusted_trusted_arg(void *ctx)
 {
 	struct kfa_obj *a = kfa_obj_new(10);
@@ -178,7 +181,7 @@ SEC("syscall") int bad_untrusted_trusted_arg(void *ctx)
 	return r;
 }
 
-/* The kfunc-wide KF_RCU (6.12 semantics) refuses the same untrusted arg#1. */
+/* The kfunc-wide KF_RCU (legacy semantics) refuses the same untrusted arg#1. */
 SEC("syscall") int bad_untrusted_hint_kfunc_wide(void *ctx)
 {
 	struct kfa_obj *a = kfa_obj_new(10);
@@ -191,7 +194,7 @@ SEC("syscall") int bad_untrusted_hint_kfunc_wide(void *ctx)
 	return r;
 }
 
-/* KF_PARAM_ACQUIRE: the source must be trusted or RCU, not a walked pointer. */
+/* KF_PARAM_ACQUIRE: the source must be trusted (the default), not a walked pointer. */
 SEC("syscall") int bad_get_untrusted(void *ctx)
 {
 	struct kfa_obj *a = kfa_obj_new(10), *c;
@@ -205,7 +208,9 @@ SEC("syscall") int bad_get_untrusted(void *ctx)
 	return 0;
 }
 
-/* Without KF_PARAM_RELEASE (6.12 semantics) two referenced arguments are refused. */
+/* Without KF_PARAM_RELEASE (legacy semantics) 7.3 releases the first argument: keep (a),
+ * not drop (b), so putting a afterwards is a use after release.
+ */
 SEC("syscall") int bad_merge_kfunc_wide(void *ctx)
 {
 	struct kfa_obj *a, *b;

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* vmlinux kfuncs of legacy sets, whose argument facts are name suffixes
- * (bpf_dynptr_slice: buffer__opt, buffer__szk). Their verdicts and messages must be the
- * same on the unpatched and the patched kernel.
+ * (bpf_dynptr_slice: buffer__nullable, buffer__szk; Linux 7.3 renamed __opt to
+ * __nullable). Their verdicts and messages must be the same on the unpatched and the
+ * patched kernel.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-extern void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u32 offset,
-			      void *buffer__opt, __u32 buffer__szk) __ksym;
+extern void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u64 offset,
+			      void *buffer__nullable, __u64 buffer__szk) __ksym;
 
 char _license[] SEC("license") = "GPL";
 
@@ -33,7 +34,7 @@ SEC("syscall") int legacy_slice_null_buf(void *ctx)
 	char *p;
 
 	bpf_dynptr_from_mem(data, sizeof(data), 0, &ptr);
-	p = bpf_dynptr_slice(&ptr, 2, NULL, 2);	/* __opt: NULL buffer allowed */
+	p = bpf_dynptr_slice(&ptr, 2, NULL, 2);	/* __nullable: NULL buffer allowed */
 	if (!p)
 		return -1;
 	return p[1];

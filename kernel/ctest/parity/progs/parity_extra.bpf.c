@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Programs for the suffixes kernel-sample does not use (__opt, __szk, __ign, __map),
+ * Programs for the suffixes kernel-sample did not use at first (__nullable on the memory
+ * of a size pair, 6.12's __opt; __szk, __ign, __map),
  * against the kfuncs bpf_cpar_* of the parity modules (parity_body.h). Each program must
  * get the same verdict and verifier log with kfunc_csfx (suffixes) and kfunc_cargs
  * (per-argument flags).
@@ -22,7 +23,7 @@ struct {
 	__type(value, __u64);
 } arr SEC(".maps");
 
-/* __opt: a NULL memory argument is allowed (returns 0) */
+/* __nullable memory of a size pair: a NULL memory argument is allowed (returns 0) */
 SEC("syscall") int opt_null(void *ctx)
 {
 	return bpf_cpar_sum_opt(NULL, 0);
