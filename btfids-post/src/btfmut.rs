@@ -165,6 +165,9 @@ impl TRef<'_> {
     }
 }
 
+/// Longest chain of reference types followed by [`MutBtf::dedup`] (libbpf has no limit but
+/// the stack; real BTF chains are a few types long).
+pub const MAX_REF_DEPTH: usize = 4096;
 /// Id of a type in the middle of deduplication (`BTF_IN_PROGRESS_ID`).
 const IN_PROGRESS: u32 = u32::MAX - 1;
 /// Id of a type not deduplicated yet (`BTF_UNPROCESSED_ID`).
@@ -551,9 +554,15 @@ impl<'a> MutBtf<'a> {
             types: &mut [MType],
             map: &mut [u32],
             table: &mut HashMap<MType, u32>,
+            depth: usize,
         ) -> Result<u32, String> {
             if id < start {
                 return Ok(id);
+            }
+            if depth > MAX_REF_DEPTH {
+                return Err(format!(
+                    "type [{id}]: a chain of more than {MAX_REF_DEPTH} reference types"
+                ));
             }
             let i = (id - start) as usize;
             if i >= types.len() {
@@ -565,8 +574,14 @@ impl<'a> MutBtf<'a> {
                 m => {
                     // Follow the chain to the canonical type.
                     let mut m = m;
-                    while m >= start && m != map[(m - start) as usize] {
-                        m = map[(m - start) as usize];
+                    for _ in 0..map.len() {
+                        match m.checked_sub(start).and_then(|j| map.get(j as usize)) {
+                            Some(&next) if next != m => m = next,
+                            _ => break,
+                        }
+                    }
+                    if m >= start && map.get((m - start) as usize) != Some(&m) {
+                        return Err(format!("type [{id}]: reference loop"));
                     }
                     return Ok(m);
                 }
@@ -577,7 +592,7 @@ impl<'a> MutBtf<'a> {
             t.for_each_id_mut(|r| refs.push(*r));
             let mut resolved = Vec::with_capacity(refs.len());
             for r in refs {
-                resolved.push(canon(r, start, types, map, table)?);
+                resolved.push(canon(r, start, types, map, table, depth + 1)?);
             }
             let mut it = resolved.into_iter();
             t.for_each_id_mut(|r| *r = it.next().unwrap_or(*r));
@@ -600,13 +615,17 @@ impl<'a> MutBtf<'a> {
                     &mut self.types,
                     &mut map,
                     &mut table,
+                    0,
                 )?;
             }
         }
         // Compact and remap.
         let resolve = |mut id: u32| -> u32 {
-            while id >= start && map[(id - start) as usize] != id {
-                id = map[(id - start) as usize];
+            for _ in 0..map.len() {
+                match id.checked_sub(start).and_then(|j| map.get(j as usize)) {
+                    Some(&next) if next != id => id = next,
+                    _ => break,
+                }
             }
             id
         };

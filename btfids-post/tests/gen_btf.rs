@@ -962,3 +962,66 @@ fn kernel_build_matches_stock_7_3() {
         );
     }
 }
+
+/// Mutated inputs (detached BTF, base BTF, object) never make the 7.3 flow panic: each run
+/// succeeds or returns an error. `BTFIDS_MUTATE_ROUNDS=N` runs more than 600.
+#[test]
+fn mutated_inputs_never_panic() {
+    let dir = tmpdir("gen-btf-mutate");
+    let e = Endian::Little;
+    let (base, split) = split_fixture(e);
+    let obj = object(true, e, fixture_ids(e, |_| {}));
+    let (rbase, rsplit, robj) = rust_module(e);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut ok, mut err) = (0, 0);
+    let rounds: usize = std::env::var("BTFIDS_MUTATE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
+    for round in 0..rounds {
+        let (mut b, mut s, mut o) = if round % 3 == 2 {
+            (rbase.clone(), rsplit.clone(), robj.clone())
+        } else {
+            (base.clone(), split.clone(), obj.clone())
+        };
+        let target = match round % 5 {
+            0 | 1 | 2 => &mut s,
+            3 => &mut o,
+            _ => &mut b,
+        };
+        if target.len() > BTF_HDR_LEN {
+            for _ in 0..1 + next() % 4 {
+                let at = (next() as usize) % target.len();
+                target[at] = match next() % 4 {
+                    0 => 0,
+                    1 => 0xff,
+                    2 => target[at] ^ (1 << (next() % 8)),
+                    _ => next() as u8,
+                };
+            }
+        }
+        let basep = write(&dir, "base", &b);
+        let btfp = write(&dir, "obj.BTF.1", &s);
+        let objp = write(&dir, "obj.ko", &o);
+        let opts = btfids_post::Options {
+            btf: Some(btfp),
+            base: Some(basep),
+            ..Default::default()
+        };
+        match btfids_post::detached::process(&objp, &opts) {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert!(e.0.contains('/'), "error names no file: {e}");
+                err += 1;
+            }
+        }
+    }
+    eprintln!("mutated inputs: {ok} processed, {err} refused");
+    assert!(ok > 0 && err > 0);
+}
