@@ -991,7 +991,7 @@ fn mutated_inputs_never_panic() {
             (base.clone(), split.clone(), obj.clone())
         };
         let target = match round % 5 {
-            0 | 1 | 2 => &mut s,
+            0..=2 => &mut s,
             3 => &mut o,
             _ => &mut b,
         };
