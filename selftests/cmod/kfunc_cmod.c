@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Bootstrap C module for the VM harness (not the sample): a small table of
- * refcounted objects with 6.12-style kfuncs (function flags + name suffixes),
+ * refcounted objects with suffix-style kfuncs (function flags + name suffixes; pointer
+ * arguments are trusted by default since Linux 7.0, there is no KF_TRUSTED_ARGS),
  * used to prove the harness and runner on an unpatched kernel before the Rust
  * sample exists. Same kfunc names and semantics as the Rust sample's subset.
  */
@@ -56,7 +57,7 @@ __bpf_kfunc_end_defs();
 BTF_KFUNCS_START(cmod_kfuncs)
 BTF_ID_FLAGS(func, bpf_sample_acquire, KF_ACQUIRE | KF_RET_NULL)
 BTF_ID_FLAGS(func, bpf_sample_release, KF_RELEASE)
-BTF_ID_FLAGS(func, bpf_sample_refcount, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_sample_refcount)
 BTF_ID_FLAGS(func, bpf_sample_live_refs)
 BTF_KFUNCS_END(cmod_kfuncs)
 

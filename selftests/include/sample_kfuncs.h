@@ -3,7 +3,8 @@
  * The kfuncs of kernel-sample (kfunc_sample.ko) as BPF programs see them. The
  * per-argument flags in the comments are those of the Rust #[kfunc] attributes
  * in kernel-sample/kfunc_sample.rs; the names carry no suffixes: every fact about
- * an argument comes from the set8 entry, not from the name.
+ * an argument comes from the set8 entry, not from the name. A pointer argument
+ * without a flag is trusted and not NULL, the default since Linux 7.0.
  */
 #ifndef __SAMPLE_KFUNCS_H__
 #define __SAMPLE_KFUNCS_H__
@@ -23,9 +24,9 @@ extern struct SampleObj *bpf_sample_acquire(__u32 id) __ksym;
 extern void bpf_sample_release(struct SampleObj *obj) __ksym;
 /* acquire(obj), ret_null: one more reference on the object obj points to */
 extern struct SampleObj *bpf_sample_get(struct SampleObj *obj) __ksym;
-/* trusted(obj, hint), nullable(hint): obj's refcount, plus 100 * hint's when hint is given */
+/* nullable(hint): obj's refcount, plus 100 * hint's when hint is given (both trusted) */
 extern __u32 bpf_sample_refcount(struct SampleObj *obj, struct SampleObj *hint) __ksym;
-/* release(src): moves src's value into dst and drops the reference on src only */
+/* release(src): 100 * dst's refcount + src's, then drops the reference on src only */
 extern __u32 bpf_sample_transfer(struct SampleObj *dst, struct SampleObj *src) __ksym;
 /* size(len, of = data): sum of the len bytes at data */
 extern __u64 bpf_sample_sum(const __u8 *data, __u32 len) __ksym;
@@ -35,11 +36,11 @@ extern __u64 bpf_sample_scale(struct SampleObj *obj, __u32 factor) __ksym;
 extern __u32 bpf_sample_name_len(const char *name) __ksym;
 /* sleepable: may sleep (cond_resched), returns obj's id */
 extern __u32 bpf_sample_sleep(struct SampleObj *obj) __ksym;
-/* optional(data), size(len, of = data): sum of the len bytes at data, 0 when data is NULL */
+/* nullable(data), size(len, of = data): sum of the len bytes at data, 0 when data is NULL */
 extern __u64 bpf_sample_sum_opt(const __u8 *data, __u32 len) __ksym;
 /* const_size(len, of = buf): fills buf with 1, 2, 3, ..., returns len (a known constant) */
 extern __u32 bpf_sample_fill(__u8 *buf, __u32 len) __ksym;
-/* trusted(obj), ignore(cookie): obj's value + (cookie & 0xff); cookie is never dereferenced */
+/* ignore(cookie): obj's value + (cookie & 0xff); cookie is never dereferenced */
 extern __u64 bpf_sample_cookie(struct SampleObj *obj, const void *cookie) __ksym;
 /* map(map): max_entries of a BPF map */
 extern __u32 bpf_sample_map_size(void *map) __ksym;
@@ -68,12 +69,12 @@ extern void bpf_iter_sample_destroy(struct bpf_iter_sample *it) __ksym;
 /* iter(it): index of the next object the iteration returns (a plain kfunc) */
 extern __u32 bpf_sample_iter_pos(struct bpf_iter_sample *it) __ksym;
 
-/* uninit(d): makes d a null dynptr (never accepted by 6.12 for a module kfunc) */
+/* uninit(d): makes d a null dynptr (never accepted by 7.3, as 6.12, for a module kfunc) */
 struct bpf_dynptr;
 extern int bpf_sample_dynptr_null(struct bpf_dynptr *d) __ksym;
 /* refcounted_kptr(obj): the leading u64 of a refcounted local object */
 extern __u64 bpf_sample_local_value(const void *obj) __ksym;
-/* alloc(obj): the leading u64 of a local object (never accepted by 6.12 for a module kfunc) */
+/* alloc(obj): the leading u64 of a local object (never accepted by 7.3 for a module kfunc) */
 extern __u64 bpf_sample_local_peek(const void *obj) __ksym;
 
 /* vmlinux kfuncs (kernel/bpf/helpers.c) */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uninit(d) of bpf_sample_dynptr_null. In 6.12 an uninitialised dynptr argument gets a
- * dynptr type only for the verifier's own constructors (bpf_dynptr_from_skb/_xdp/_clone,
- * check_kfunc_args); for any other kfunc, mark_stack_slots_dynptr() finds no type and
+ * uninit(d) of bpf_sample_dynptr_null. In 7.3 (as in 6.12) an uninitialised dynptr
+ * argument gets a dynptr type only for the verifier's own constructors
+ * (bpf_dynptr_from_skb/_xdp/_skb_meta/_file/_clone, check_kfunc_args); for any other
+ * kfunc, mark_stack_slots_dynptr() finds no type and
  * the call is refused (-EINVAL, no message): no program can call this kfunc. The flag still
  * decides the verdict: without it (legacy) an initialised dynptr is accepted; with it, the
  * same program goes the uninit way (an unreferenced initialised dynptr may be overwritten,
@@ -16,11 +17,11 @@
 __u8 dbuf[8];
 
 SEC("syscall")
-__description("an uninitialised dynptr: what uninit admits, but 6.12 has no dynptr type for a "
+__description("an uninitialised dynptr: what uninit admits, but 7.3 has no dynptr type for a "
 	      "module kfunc's new dynptr: refused with -EINVAL and no message after the call "
 	      "(no positive case possible; legacy: must be initialised)")
 __flag_arg(uninit) __failure_args __msg_args("call bpf_sample_dynptr_null#") __failure_legacy
-__msg_legacy("Expected an initialized dynptr as arg #0")
+__msg_legacy("Expected an initialized dynptr as R1")
 int dynptr_null_uninit(void *ctx)
 {
 	struct bpf_dynptr d;

@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ignore(cookie) of bpf_sample_cookie, map(map) of bpf_sample_map_size. */
+/*
+ * ignore(cookie) of bpf_sample_cookie, map(map) of bpf_sample_map_size. Without the flags
+ * (legacy) both kfuncs take a void * that is neither a map nor memory with a size: 7.3
+ * refuses the kfunc's prototype when the program is loaded (get_kfunc_arg_type(), before
+ * any instruction is verified), whatever the program passes.
+ */
 #include <linux/bpf.h>
 #include "bpf_misc.h"
 #include "sample_kfuncs.h"
@@ -12,9 +17,9 @@ struct {
 } arr SEC(".maps");
 
 SEC("syscall")
-__description("a scalar for the ignored cookie (legacy: a pointer argument, a scalar refused)")
+__description("a scalar for the ignored cookie (legacy: the void * cookie is refused)")
 __flag_arg(ignore) __success_args __retval_args(62) __failure_legacy
-__msg_legacy("arg#1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
+__msg_legacy("R2 pointer type UNKNOWN  must point to scalar, or struct with scalar")
 int cookie_scalar(void *ctx)
 {
 	struct SampleObj *o = bpf_sample_acquire(1);
@@ -28,10 +33,11 @@ int cookie_scalar(void *ctx)
 }
 
 SEC("syscall")
-__description("ignore is per argument: a NULL obj next to the ignored cookie is refused "
-	      "(legacy: the unflagged cookie is refused first)")
-__flag_arg(ignore) __failure __msg_args("R1 may be NULL, but the argument is trusted")
-__msg_legacy("arg#1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
+__description("ignore is per argument: a NULL obj next to the ignored cookie is refused, obj "
+	      "is trusted (the default) and not nullable (legacy: the unflagged cookie is "
+	      "refused first)")
+__flag_arg(ignore) __failure __msg_args("Possibly NULL pointer passed to trusted R1")
+__msg_legacy("R2 pointer type UNKNOWN  must point to scalar, or struct with scalar")
 int cookie_null_obj(void *ctx)
 {
 	return bpf_sample_cookie(NULL, (const void *)(long)0x2a);
@@ -40,16 +46,17 @@ int cookie_null_obj(void *ctx)
 SEC("syscall")
 __description("a BPF map for the map argument (legacy: void * is not a memory type)")
 __flag_arg(map) __success_args __retval_args(3) __failure_legacy
-__msg_legacy("args#0 pointer type UNKNOWN  is not supported")
+__msg_legacy("R1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
 int map_size_map(void *ctx)
 {
 	return bpf_sample_map_size(&arr);
 }
 
 SEC("syscall")
-__description("a stack pointer for the map argument")
-__flag_arg(map) __failure __msg_args("pointer in R1 isn't map pointer")
-__msg_legacy("arg#0 pointer type UNKNOWN  must point to scalar, or struct with scalar")
+__description("a stack pointer for the map argument (7.3 checks __map as a struct bpf_map "
+	      "kernel object)")
+__flag_arg(map) __failure __msg_args("R1 is fp expected struct bpf_map or map_ptr")
+__msg_legacy("R1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
 int map_size_stack(void *ctx)
 {
 	__u64 x = 0;

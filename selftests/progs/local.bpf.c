@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * refcounted_kptr(obj) of bpf_sample_local_value and alloc(obj) of bpf_sample_local_peek,
- * with program-local objects from bpf_obj_new. 6.12 accepts an allocated object
- * (KF_ARG_PTR_TO_ALLOC_BTF_ID) only for bpf_obj_drop_impl/bpf_percpu_obj_drop_impl: alloc
- * has no positive case for a module kfunc.
+ * with program-local objects from bpf_obj_new. 7.3 (as 6.12) accepts an allocated object
+ * (KF_ARG_PTR_TO_ALLOC_BTF_ID) only for bpf_obj_drop/bpf_percpu_obj_drop (and their _impl
+ * twins): alloc has no positive case for a module kfunc. Without the flags (legacy) both
+ * kfuncs take a plain const void *, which 7.3 refuses when the program is loaded
+ * (get_kfunc_arg_type(): neither memory with a size nor a struct).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_core_read.h>
 #include "bpf_misc.h"
 #include "sample_kfuncs.h"
 
-/* include/uapi/linux/bpf.h of 6.12 (newer than the build host's UAPI headers) */
+/* include/uapi/linux/bpf.h of 7.3 (newer than the build host's UAPI headers) */
 struct bpf_refcount {
 	__u32 __opaque[1];
 } __attribute__((aligned(4)));
@@ -30,7 +32,7 @@ struct plain {
 SEC("syscall")
 __description("a refcounted local object (legacy: void * is no memory type)")
 __flag_arg(refcounted_kptr) __success_args __retval_args(7) __failure_legacy
-__msg_legacy("args#0 pointer type UNKNOWN  is not supported")
+__msg_legacy("R1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
 int local_refcounted(void *ctx)
 {
 	struct node *n = bpf_obj_new(struct node);
@@ -45,11 +47,11 @@ int local_refcounted(void *ctx)
 }
 
 SEC("syscall")
-__description("a local object without a bpf_refcount field (6.12: a type with no special "
-	      "field has no btf_record, reported as an internal error)")
+__description("a local object without a bpf_refcount field (7.3, as 6.12: a type with no "
+	      "special field has no btf_record, reported as a verifier bug)")
 __flag_arg(refcounted_kptr) __failure
-__msg_args("verifier internal error: Couldn't find btf_record")
-__msg_legacy("args#0 pointer type UNKNOWN  is not supported")
+__msg_args("verifier bug: Couldn't find btf_record")
+__msg_legacy("R1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
 int local_not_refcounted(void *ctx)
 {
 	struct plain *n = bpf_obj_new(struct plain);
@@ -65,8 +67,8 @@ int local_not_refcounted(void *ctx)
 
 SEC("syscall")
 __description("a stack pointer for the refcounted local object")
-__flag_arg(refcounted_kptr) __failure __msg_args("arg#0 is neither owning or non-owning ref")
-__msg_legacy("arg#0 pointer type UNKNOWN  must point to scalar, or struct with scalar")
+__flag_arg(refcounted_kptr) __failure __msg_args("R1 is neither owning or non-owning ref")
+__msg_legacy("R1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
 int local_stack(void *ctx)
 {
 	__u64 x = 7;
@@ -75,10 +77,10 @@ int local_stack(void *ctx)
 }
 
 SEC("syscall")
-__description("alloc: an object from bpf_obj_new, refused: 6.12 takes allocated objects only "
-	      "in bpf_obj_drop_impl (no positive case possible)")
-__flag_arg(alloc) __failure __msg_args("arg#0 expected for bpf_obj_drop_impl()")
-__msg_legacy("args#0 pointer type UNKNOWN  is not supported")
+__description("alloc: an object from bpf_obj_new, refused: 7.3 takes allocated objects only "
+	      "in bpf_obj_drop (no positive case possible)")
+__flag_arg(alloc) __failure __msg_args("R1 expected for bpf_obj_drop()")
+__msg_legacy("R1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
 int alloc_obj_new(void *ctx)
 {
 	struct plain *n = bpf_obj_new(struct plain);
@@ -94,8 +96,8 @@ int alloc_obj_new(void *ctx)
 
 SEC("syscall")
 __description("alloc: a stack pointer")
-__flag_arg(alloc) __failure __msg_args("arg#0 expected pointer to allocated object")
-__msg_legacy("arg#0 pointer type UNKNOWN  must point to scalar, or struct with scalar")
+__flag_arg(alloc) __failure __msg_args("R1 expected pointer to allocated object")
+__msg_legacy("R1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
 int alloc_stack(void *ctx)
 {
 	__u64 x = 7;

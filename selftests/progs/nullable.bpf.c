@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-/* nullable(hint) and trusted(obj) of bpf_sample_refcount. */
+/*
+ * nullable(hint) of bpf_sample_refcount, and obj without a flag: trusted and not NULL, the
+ * default of every pointer argument since Linux 7.0 (6.12 needed trusted(obj)). Without
+ * the flags (legacy) 7.3 trusts hint too, so it refuses NULL there as well.
+ */
 #include "bpf_misc.h"
 #include "sample_kfuncs.h"
 
 SEC("syscall")
-__description("NULL for the nullable hint (legacy: no pointer argument is trusted, NULL passes)")
-__flag_arg(nullable) __success __retval(2)
+__description("NULL for the nullable hint (legacy: hint is trusted and not nullable, NULL refused)")
+__flag_arg(nullable) __success_args __retval_args(2) __failure_legacy
+__msg_legacy("Possibly NULL pointer passed to trusted R2")
 int refcount_null_hint(void *ctx)
 {
 	struct SampleObj *o = bpf_sample_acquire(1);
@@ -20,8 +25,10 @@ int refcount_null_hint(void *ctx)
 
 SEC("syscall")
 __description("a maybe-NULL reference for the nullable hint: nullable admits NULL itself, "
-	      "not an unchecked pointer (as __nullable in 6.12)")
-__flag_arg(nullable) __failure __msg("arg#1 is ptr_or_null_ expected ptr_ or socket")
+	      "not an unchecked pointer, which is not trusted (as __nullable in 7.3; legacy: "
+	      "not nullable, refused as maybe NULL)")
+__flag_arg(nullable) __failure __msg_args("R2 must be referenced or trusted")
+__msg_legacy("Possibly NULL pointer passed to trusted R2")
 int refcount_maybe_null_hint(void *ctx)
 {
 	struct SampleObj *o = bpf_sample_acquire(1), *h;
@@ -59,9 +66,9 @@ int refcount_with_hint(void *ctx)
 }
 
 SEC("syscall")
-__description("NULL for obj, which is trusted and not nullable (legacy: accepted, never run)")
-__flag_arg(trusted) __failure_args __msg_args("R1 may be NULL, but the argument is trusted")
-__success_legacy __unsafe_legacy
+__description("NULL for obj, which has no flag: trusted, the 7.3 default, and not nullable "
+	      "(legacy too: 6.12 without flags accepted it)")
+__flag_arg(nullable) __failure __msg("Possibly NULL pointer passed to trusted R1")
 int refcount_null_obj(void *ctx)
 {
 	struct SampleObj *h = bpf_sample_acquire(1);

@@ -2,7 +2,8 @@
 /*
  * rcu(task) of bpf_sample_task_pid. A syscall program is sleepable: a pointer walked from
  * a trusted task is RCU-protected (MEM_RCU) only inside bpf_rcu_read_lock()/unlock();
- * outside, it is a plain (untrusted) PTR_TO_BTF_ID.
+ * outside, it is untrusted. Without the flag (legacy) task is trusted, the 7.3 default,
+ * and an RCU-protected pointer is refused too.
  */
 #include "bpf_misc.h"
 #include "sample_kfuncs.h"
@@ -25,8 +26,9 @@ int task_pid_trusted(void *ctx)
 
 SEC("syscall")
 __description("an RCU-protected task: real_parent read inside bpf_rcu_read_lock() "
-	      "(the log shows it is MEM_RCU, not trusted)")
-__flag_arg(rcu) __success __retval(1) __msg("rcu_ptr_task_struct")
+	      "(the log shows it is MEM_RCU, not trusted; legacy: trusted only, refused)")
+__flag_arg(rcu) __success_args __retval_args(1) __msg_args("rcu_ptr_task_struct")
+__failure_legacy __msg_legacy("R1 must be referenced or trusted")
 int task_pid_rcu(void *ctx)
 {
 	struct task_struct *t = bpf_task_from_pid(bpf_get_current_pid_tgid() >> 32), *p;
@@ -44,9 +46,9 @@ int task_pid_rcu(void *ctx)
 
 SEC("syscall")
 __description("real_parent read outside an RCU read section: neither trusted nor RCU "
-	      "(legacy: refused as untrusted, before any flag)")
-__flag_arg(rcu) __failure __msg_args("arg#0: R1 must be trusted or rcu")
-__msg_legacy("arg#0 is untrusted_ptr_ expected ptr_ or socket")
+	      "(legacy: refused as not trusted)")
+__flag_arg(rcu) __failure __msg_args("R1 must be a rcu pointer")
+__msg_legacy("R1 must be referenced or trusted")
 int task_pid_unprotected(void *ctx)
 {
 	struct task_struct *t = bpf_task_from_pid(bpf_get_current_pid_tgid() >> 32), *p;
@@ -62,9 +64,10 @@ int task_pid_unprotected(void *ctx)
 
 SEC("syscall")
 __description("a plain pointer walked inside the RCU section (pi_top_task: neither __rcu "
-	      "nor RCU-safe, often NULL) (legacy: not checked, accepted, never run)")
-__flag_arg(rcu) __failure_args __msg_args("arg#0: R1 must be trusted or rcu")
-__success_legacy __unsafe_legacy
+	      "nor RCU-safe, often NULL) (legacy: not trusted, refused too; 6.12 without "
+	      "flags accepted it)")
+__flag_arg(rcu) __failure __msg_args("R1 must be a rcu pointer")
+__msg_legacy("R1 must be referenced or trusted")
 int task_pid_plain_walk(void *ctx)
 {
 	struct task_struct *t = bpf_task_from_pid(bpf_get_current_pid_tgid() >> 32);

@@ -44,9 +44,8 @@ int acquire_leak(void *ctx)
 }
 
 SEC("syscall")
-__description("release of a possibly-NULL pointer")
-__flag_arg(release) __failure __msg_args("released R1 may be NULL")
-__msg_legacy("Possibly NULL pointer passed to trusted arg0")
+__description("release of a possibly-NULL pointer (the released argument is not nullable)")
+__flag_arg(release) __failure __msg("Possibly NULL pointer passed to trusted R1")
 int release_unchecked(void *ctx)
 {
 	struct SampleObj *o = bpf_sample_acquire(2);
@@ -91,9 +90,9 @@ int get_leak(void *ctx)
 }
 
 SEC("syscall")
-__description("acquire(obj): the source of get may be NULL")
-__flag_arg(acquire) __failure __msg_args("acquire source R1 may be NULL")
-__msg_legacy("arg#0 is ptr_or_null_ expected ptr_ or socket")
+__description("acquire(obj): the source of get may be NULL (it is trusted and not nullable, "
+	      "like any argument without a flag)")
+__flag_arg(acquire) __failure __msg("Possibly NULL pointer passed to trusted R1")
 int get_null_source(void *ctx)
 {
 	struct SampleObj *o = bpf_sample_acquire(7), *p;

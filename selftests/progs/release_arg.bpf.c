@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-/* release(src) of bpf_sample_transfer(dst, src): two referenced pointers, only the second released. */
+/*
+ * release(src) of bpf_sample_transfer(dst, src): two referenced pointers, only the second
+ * released. Without the flag (legacy) 7.3 releases the first argument of a KF_RELEASE
+ * kfunc (release_regno is R1): dst, not src.
+ */
 #include "bpf_misc.h"
 #include "sample_kfuncs.h"
 
 SEC("syscall")
-__description("transfer drops src's reference; dst stays ours and is released after")
+__description("transfer drops src's reference; dst stays ours and is released after "
+	      "(legacy: transfer released dst, releasing it again is refused)")
 __flag_arg(release) __success_args __retval_args(202) __failure_legacy
-__msg_legacy("more than one arg with ref_obj_id")
+__msg_legacy("release kfunc bpf_sample_release expects referenced PTR_TO_BTF_ID passed to R1")
 int transfer_releases_src(void *ctx)
 {
 	struct SampleObj *d = bpf_sample_acquire(0), *s;
@@ -26,9 +31,10 @@ int transfer_releases_src(void *ctx)
 }
 
 SEC("syscall")
-__description("src is used after transfer released it")
-__flag_arg(release) __failure __msg_args("R1 type=scalar expected=fp")
-__msg_legacy("more than one arg with ref_obj_id")
+__description("src is used after transfer released it (legacy: src is released fine, then "
+	      "dst, which transfer released, is refused)")
+__flag_arg(release) __failure
+__msg("release kfunc bpf_sample_release expects referenced PTR_TO_BTF_ID passed to R1")
 int transfer_src_used_after(void *ctx)
 {
 	struct SampleObj *d = bpf_sample_acquire(0), *s;
@@ -48,9 +54,8 @@ int transfer_src_used_after(void *ctx)
 }
 
 SEC("syscall")
-__description("transfer does not release dst: leaking it is caught")
-__flag_arg(release) __failure __msg_args("Unreleased reference")
-__msg_legacy("more than one arg with ref_obj_id")
+__description("transfer does not release dst: leaking it is caught (legacy: src leaks)")
+__flag_arg(release) __failure __msg("Unreleased reference")
 int transfer_dst_leak(void *ctx)
 {
 	struct SampleObj *d = bpf_sample_acquire(0), *s;

@@ -16,7 +16,7 @@ int name_len_rodata(void *ctx)
 
 SEC("syscall")
 __description("a string on the stack")
-__flag_arg(str) __failure_args __msg_args("arg#0 doesn't point to a const string")
+__flag_arg(str) __failure_args __msg_args("R1 doesn't point to a const string")
 __success_legacy __retval_legacy(5)
 int name_len_stack(void *ctx)
 {
