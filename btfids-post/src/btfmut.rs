@@ -218,6 +218,29 @@ impl<'a> MutBtf<'a> {
         }
     }
 
+    /// `btf__new_empty()` (`base` `None`) or `btf__new_empty_split(base)`: no types, the
+    /// string section `""` (or empty, for split BTF), a header of `hdr_len` bytes.
+    pub fn new_empty(endian: Endian, base: Option<&'a Btf<'a>>, hdr_len: u32) -> Self {
+        let (start_id, start_str_off) = match base {
+            Some(b) => (b.type_count(), b.start_str_off() + b.hdr.str_len),
+            None => (1, 0),
+        };
+        MutBtf {
+            endian,
+            base,
+            hdr_flags: 0,
+            hdr_len,
+            start_id,
+            start_str_off,
+            types: Vec::new(),
+            loaded: 0,
+            strs: if base.is_some() { Vec::new() } else { vec![0] },
+            str_index: None,
+            base_index: None,
+            strs_deduped: true,
+        }
+    }
+
     /// The base BTF, for split BTF.
     pub fn base(&self) -> Option<&'a Btf<'a>> {
         self.base
@@ -739,6 +762,205 @@ impl<'a> MutBtf<'a> {
         }
         out.extend_from_slice(&self.strs);
         out
+    }
+}
+
+/// `sizeof(struct btf_header)` of Linux 7.x (with `layout_off` and `layout_len`): the
+/// header of BTF that libbpf creates from nothing (`btf__new_empty*`).
+pub const BTF_HDR_LEN_7X: u32 = 32;
+
+/// The first half of `btf__distill_base()`: the distilled base BTF (raw) and what
+/// [`MutBtf::distill_split`] needs to build the split BTF on it.
+#[derive(Debug)]
+pub struct Distilled {
+    /// The distilled base BTF, raw (`OBJ.BTF.base`).
+    pub base_raw: Vec<u8>,
+    /// Old base type id → new id (0: not used by the split BTF).
+    id_map: Vec<u32>,
+    /// Old string offset → new one (libbpf's `str_off_map`, shared by both halves).
+    str_map: HashMap<u32, u32>,
+}
+
+/// The kinds of base types split BTF may refer to (`btf_add_distilled_type_ids()`).
+fn distillable(kind: u32) -> bool {
+    matches!(
+        kind,
+        KIND_INT
+            | KIND_FLOAT
+            | KIND_FWD
+            | KIND_ARRAY
+            | KIND_STRUCT
+            | KIND_UNION
+            | KIND_TYPEDEF
+            | KIND_ENUM
+            | KIND_ENUM64
+            | KIND_PTR
+            | KIND_CONST
+            | KIND_RESTRICT
+            | KIND_VOLATILE
+            | KIND_FUNC_PROTO
+            | KIND_TYPE_TAG
+    )
+}
+
+impl MutBtf<'_> {
+    /// `btf_add_type()` through libbpf's `btf_pipe`: `t` (whose strings are `src`'s)
+    /// appended with its strings rewritten into this BTF.
+    fn add_piped(&mut self, src: &MutBtf<'_>, t: &MType, str_map: &mut HashMap<u32, u32>) {
+        let mut t = t.clone();
+        t.for_each_str_mut(|off| {
+            if *off == 0 {
+                return;
+            }
+            if let Some(&m) = str_map.get(off) {
+                *off = m;
+                return;
+            }
+            let s = src.str_at(*off).unwrap_or_default().to_vec();
+            let m = self.add_str(&s);
+            str_map.insert(*off, m);
+            *off = m;
+        });
+        self.push(t);
+    }
+
+    /// The first half of libbpf's `btf__distill_base()` on this split BTF: which base types
+    /// the own types use (through anything but named structs and unions), and the
+    /// distilled base made of them: named INT, FLOAT and FWD types as they are, named
+    /// structs and unions without members, named enums as empty ENUMs of their size.
+    pub fn distill_base(&self) -> Result<Distilled, String> {
+        let base = self
+            .base
+            .ok_or_else(|| "distilling needs split BTF (a base)".to_string())?;
+        let split_start = self.start_id;
+        let mut id_map = vec![0u32; self.type_count() as usize];
+        // btf_add_distilled_type_ids(), iteratively: mark every base type reachable.
+        let mut stack: Vec<MType> = self.types.iter().rev().cloned().collect();
+        while let Some(t) = stack.pop() {
+            let mut refs = Vec::new();
+            let mut t = t;
+            t.for_each_id_mut(|r| refs.push(*r));
+            for r in refs {
+                if r == 0 || r >= split_start || id_map[r as usize] > 0 {
+                    continue;
+                }
+                let bt = base
+                    .ty(r)
+                    .map(|t| MType::from_type(&t))
+                    .ok_or_else(|| format!("reference to base type [{r}] beyond the base"))?;
+                if !distillable(bt.kind()) {
+                    return Err(format!(
+                        "unexpected reference to base type[{r}] of kind [{}] when creating distilled base BTF",
+                        bt.kind()
+                    ));
+                }
+                id_map[r as usize] = r;
+                if matches!(bt.kind(), KIND_STRUCT | KIND_UNION) && bt.name_off != 0 {
+                    continue;
+                }
+                stack.push(bt);
+            }
+        }
+        // btf_add_distilled_types() into the new base.
+        let mut nb = MutBtf::new_empty(self.endian, None, BTF_HDR_LEN_7X);
+        let mut str_map = HashMap::new();
+        let mut next = 1;
+        for i in 1..split_start {
+            if id_map[i as usize] == 0 {
+                continue;
+            }
+            let t = base
+                .ty(i)
+                .map(|t| MType::from_type(&t))
+                .ok_or_else(|| format!("base type [{i}] missing"))?;
+            let name = base.str_at(t.name_off).unwrap_or_default().to_vec();
+            match t.kind() {
+                KIND_INT | KIND_FLOAT | KIND_FWD => nb.add_piped(self, &t, &mut str_map),
+                KIND_STRUCT | KIND_UNION | KIND_ENUM | KIND_ENUM64 => {
+                    if t.name_off == 0 {
+                        continue;
+                    }
+                    let kind = if t.kind() == KIND_ENUM64 {
+                        KIND_ENUM
+                    } else {
+                        t.kind()
+                    };
+                    let n = if name.is_empty() { 0 } else { nb.add_str(&name) };
+                    nb.push(MType {
+                        name_off: n,
+                        info: make_info(kind, 0, false),
+                        size_type: t.size_type,
+                        extra: Vec::new(),
+                    });
+                }
+                k if distillable(k) => continue,
+                k => {
+                    return Err(format!(
+                        "unexpected kind when adding base type '{}'[{i}] of kind [{k}] to distilled base BTF",
+                        String::from_utf8_lossy(&name)
+                    ))
+                }
+            }
+            id_map[i as usize] = next;
+            next += 1;
+        }
+        Ok(Distilled {
+            base_raw: nb.to_raw(),
+            id_map,
+            str_map,
+        })
+    }
+
+    /// The second half of `btf__distill_base()`: this split BTF's types, then the used base
+    /// types the distilled base does not hold (anonymous structs, unions and enums, and
+    /// every reference kind), on `new_base` (the parsed [`Distilled::base_raw`]); every
+    /// type id renumbered.
+    pub fn distill_split<'b>(
+        &self,
+        d: &mut Distilled,
+        new_base: &'b Btf<'b>,
+    ) -> Result<MutBtf<'b>, String> {
+        let base = self
+            .base
+            .ok_or_else(|| "distilling needs split BTF (a base)".to_string())?;
+        let split_start = self.start_id;
+        let mut ns = MutBtf::new_empty(self.endian, Some(new_base), BTF_HDR_LEN_7X);
+        for t in &self.types {
+            ns.add_piped(self, t, &mut d.str_map);
+        }
+        let mut next = ns.type_count();
+        for i in 1..split_start {
+            if d.id_map[i as usize] == 0 {
+                continue;
+            }
+            let t = base
+                .ty(i)
+                .map(|t| MType::from_type(&t))
+                .ok_or_else(|| format!("base type [{i}] missing"))?;
+            match t.kind() {
+                KIND_INT | KIND_FLOAT | KIND_FWD => continue,
+                KIND_STRUCT | KIND_UNION | KIND_ENUM | KIND_ENUM64 if t.name_off != 0 => continue,
+                k if distillable(k) => ns.add_piped(self, &t, &mut d.str_map),
+                k => {
+                    return Err(format!(
+                        "unexpected kind when adding base type [{i}] of kind [{k}] to distilled split BTF"
+                    ))
+                }
+            }
+            d.id_map[i as usize] = next;
+            next += 1;
+        }
+        let diff = split_start - new_base.type_count();
+        let id_map = &d.id_map;
+        for t in &mut ns.types {
+            t.for_each_id_mut(|r| match id_map.get(*r as usize) {
+                Some(&m) if m != 0 => *r = m,
+                _ if *r >= split_start => *r -= diff,
+                _ => {}
+            });
+        }
+        ns.loaded = ns.types.len();
+        Ok(ns)
     }
 }
 

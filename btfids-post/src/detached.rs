@@ -1,21 +1,23 @@
 //! Linux 7.3's resolve_btfids, as `scripts/gen-btf.sh` calls it: the BTF comes from a
 //! detached file written by pahole (`--btf OBJ.BTF.1`, split on `-b vmlinux` for a
 //! module), OBJ is only read, and the results are written beside it, named as main.c's
-//! `make_out_path()` names them: `OBJ.BTF` (the final BTF, raw) and `OBJ.BTF_ids` (the
+//! `make_out_path()` names them: `OBJ.BTF` (the final BTF, raw), `OBJ.BTF_ids` (the
 //! resolved contents of OBJ's `.BTF_ids` section, only when OBJ has that section and a
-//! symbol table). gen-btf.sh then links or objcopies `OBJ.BTF` in and copies `OBJ.BTF_ids`
-//! over the section with `--patch_btfids` ([`patch_btfids`]).
+//! symbol table) and, with `--distill_base` and a base, `OBJ.BTF.base` (the distilled base
+//! `OBJ.BTF` is then split on). gen-btf.sh then links or objcopies `OBJ.BTF` (and
+//! `OBJ.BTF.base`) in and copies `OBJ.BTF_ids` over the section with `--patch_btfids`
+//! ([`patch_btfids`]).
 //!
 //! Phases, as in main.c's `main()`: [`collect`] (ELF, `__BTF_ID__*` symbols, sets,
 //! `.kfunc.meta` records), [`load_btf`], `btf2btf` ([`crate::btfgen`] for Rust kfuncs, then
-//! [`crate::btf2btf`]), [`finalize`] (dedup, sort by name), resolve and patch (the same
+//! [`crate::btf2btf`]), [`finalize`] (dedup, distill, sort by name), resolve and patch (the same
 //! code as the in-place mode: [`crate::pipeline::resolve`], [`crate::pipeline::patch`]),
 //! and [`dump`]. Nothing is written unless every phase succeeded; each output goes to a
 //! temporary file in the same directory that is renamed into place.
 
 use crate::btf::Btf;
 use crate::btf2btf::{self, Btf2BtfReport};
-use crate::btfmut::MutBtf;
+use crate::btfmut::{Distilled, MutBtf};
 use crate::elf::{ElfFile, Section, SHF_COMPRESSED};
 use crate::pipeline::{
     btf_bytes, collect_symbols, load, patch, resolve, set_infos, SetInfo, Symbols, BTF_IDS_SECTION,
@@ -31,7 +33,7 @@ use std::path::{Path, PathBuf};
 pub const OUT_BTF: &str = ".BTF";
 /// Suffix of the `.BTF_ids` output (`BTF_IDS_SECTION`).
 pub const OUT_BTF_IDS: &str = ".BTF_ids";
-/// Suffix of the distilled base output (`BTF_BASE_ELF_SEC`), never written here.
+/// Suffix of the distilled base output (`BTF_BASE_ELF_SEC`), with `--distill_base`.
 pub const OUT_BTF_BASE: &str = ".BTF.base";
 /// `PATH_MAX`: main.c's output path buffer (the path and its NUL must fit).
 pub const PATH_MAX: usize = 4096;
@@ -141,29 +143,22 @@ pub fn load_base<'a>(path: &Path, bytes: &'a [u8]) -> Result<Btf<'a>, Error> {
     Btf::parse(raw, None).map_err(|e| Error::at(path, format!("FAILED: load base BTF: {e}")))
 }
 
-/// Phase `finalize` (main.c's `finalize_btf`): dedup, (distill: not implemented, a
-/// notice), sort by name.
+/// Phase `finalize` (main.c's `finalize_btf`), first part: `btf__dedup`; then, for
+/// `--distill_base` on split BTF, the first half of `btf__distill_base` (the distilled base).
+/// [`process`] goes on with [`MutBtf::distill_split`] and [`MutBtf::sort_by_name`].
 pub fn finalize(
     btf: &mut MutBtf<'_>,
     opts: &Options,
     obj: &Path,
-    out: &mut Detached,
-) -> Result<(), Error> {
+) -> Result<Option<Distilled>, Error> {
     btf.dedup()
         .map_err(|e| Error::at(obj, format!("FAILED to dedup BTF: {e}")))?;
-    if opts.distill_base {
-        if let Some(b) = &opts.base {
-            out.notices.push(format!(
-                "btfids-post: notice: --distill_base is not implemented: no {} is written; \
-                 the BTF of {} stays split BTF on {} and loads only with that exact vmlinux",
-                out_path(obj, OUT_BTF_BASE)?.display(),
-                obj.display(),
-                b.display()
-            ));
-        }
+    if !opts.distill_base || btf.base().is_none() {
+        return Ok(None);
     }
-    btf.sort_by_name();
-    Ok(())
+    btf.distill_base()
+        .map(Some)
+        .map_err(|e| Error::at(obj, format!("FAILED to distill base BTF: {e}")))
 }
 
 /// What [`process`] produced (and [`run_detached`] wrote).
@@ -173,10 +168,10 @@ pub struct Detached {
     pub btf: Vec<u8>,
     /// The resolved `.BTF_ids` contents (`OBJ.BTF_ids`), when the object has the section.
     pub btf_ids: Option<Vec<u8>>,
+    /// The distilled base BTF (`OBJ.BTF.base`), with `--distill_base` and a base.
+    pub btf_base: Option<Vec<u8>>,
     /// `WARN:` lines, in main.c's order (btf2btf, resolve, patch).
     pub warnings: Vec<String>,
-    /// Notices (one line each) to print whatever the verbosity.
-    pub notices: Vec<String>,
     /// Debug lines (`-v`).
     pub debug: Vec<String>,
     /// Files written, in order.
@@ -261,10 +256,36 @@ pub fn process(obj: &Path, opts: &Options) -> Result<Detached, Error> {
     out.warnings.append(&mut report.warnings);
     out.debug.append(&mut report.debug);
 
-    // ---- finalize
-    finalize(&mut mb, opts, obj, &mut out)?;
-    out.btf = mb.to_raw();
-    let btf = Btf::parse(&out.btf, base.as_ref())
+    // ---- finalize: dedup, distill, sort
+    let mut plan = finalize(&mut mb, opts, obj)?;
+    let distilled_raw = plan
+        .as_mut()
+        .map(|d| std::mem::take(&mut d.base_raw))
+        .unwrap_or_default();
+    let new_base = match &plan {
+        Some(_) => Some(Btf::parse(&distilled_raw, None).map_err(|e| {
+            Error::at(
+                obj,
+                format!("internal: the distilled base BTF does not parse: {e}"),
+            )
+        })?),
+        None => None,
+    };
+    let mut fin = match (&mut plan, &new_base) {
+        (Some(d), Some(nb)) => mb
+            .distill_split(d, nb)
+            .map_err(|e| Error::at(obj, format!("FAILED to distill base BTF: {e}")))?,
+        _ => mb,
+    };
+    fin.sort_by_name();
+    out.btf = fin.to_raw();
+    if new_base.is_some() {
+        out.btf_base = Some(distilled_raw.clone());
+        out.debug
+            .push(format!("distilled base: {} bytes", distilled_raw.len()));
+    }
+    let final_base = new_base.as_ref().or(base.as_ref());
+    let btf = Btf::parse(&out.btf, final_base)
         .map_err(|e| Error::at(obj, format!("internal: the final BTF does not parse: {e}")))?;
 
     // ---- resolve, patch
@@ -319,14 +340,18 @@ fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
     Ok(tmp)
 }
 
-/// Phase `dump`: `OBJ.BTF_ids` (when there is one) and `OBJ.BTF`, each written to a
-/// temporary file first; both are renamed into place only when both were written.
+/// Phase `dump`: `OBJ.BTF_ids` (when there is one), `OBJ.BTF` and `OBJ.BTF.base` (when
+/// distilled), each written to a temporary file first; they are renamed into place only
+/// when all were written.
 pub fn dump(obj: &Path, out: &mut Detached) -> Result<(), Error> {
     let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
     if let Some(ids) = &out.btf_ids {
         files.push((out_path(obj, OUT_BTF_IDS)?, ids));
     }
     files.push((out_path(obj, OUT_BTF)?, &out.btf));
+    if let Some(b) = &out.btf_base {
+        files.push((out_path(obj, OUT_BTF_BASE)?, b));
+    }
     let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
     for (dest, bytes) in &files {
         match write_temp(dest, bytes) {

@@ -10,8 +10,8 @@
 //!
 //! Linux 7.3's (`scripts/gen-btf.sh`: `--btf OBJ.BTF.1`, results in `OBJ.BTF` and
 //! `OBJ.BTF_ids`, then `--patch_btfids`): [`detached`], with the phases collect, load_btf,
-//! btf2btf ([`btfgen`], then [`btf2btf`] on a [`btfmut::MutBtf`]), finalize (dedup, sort by
-//! name), resolve, patch and dump.
+//! btf2btf ([`btfgen`], then [`btf2btf`] on a [`btfmut::MutBtf`]), finalize (dedup, distill,
+//! sort by name), resolve, patch and dump.
 
 // `u64::is_multiple_of` is newer than the workspace's rust-version (1.82).
 #![allow(clippy::manual_is_multiple_of)]
@@ -54,7 +54,7 @@ pub struct Options {
     pub legacy_set8: bool,
     /// `--fatal_warnings`: any `WARN:` line makes the run fail (nothing is written).
     pub fatal_warnings: bool,
-    /// `--distill_base`: asked to distill the base (Linux 7.3 modules built out of tree);
-    /// not implemented, see [`detached::finalize`].
+    /// `--distill_base`: distill the base into `OBJ.BTF.base` (Linux 7.3 modules built out
+    /// of tree), see [`detached::finalize`].
     pub distill_base: bool,
 }

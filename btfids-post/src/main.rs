@@ -40,8 +40,8 @@ struct Cli {
     /// Turn warnings into errors (non-zero exit, nothing written).
     #[arg(long = "fatal_warnings")]
     fatal_warnings: bool,
-    /// Distill the base BTF into OBJ.BTF.base (Kbuild passes it for out-of-tree modules).
-    /// Not implemented: a notice says so and no OBJ.BTF.base is written.
+    /// With --btf and -b: distill the base BTF into OBJ.BTF.base and write OBJ.BTF split on
+    /// it (Kbuild passes it for out-of-tree modules).
     #[arg(long = "distill_base")]
     distill_base: bool,
     /// Copy FILE (an OBJ.BTF_ids written earlier) over the .BTF_ids section of OBJ.
@@ -189,9 +189,6 @@ fn run_detached(obj: &std::path::Path, opts: &Options) -> ExitCode {
         Ok(o) => {
             for w in &o.warnings {
                 eprintln!("{w}");
-            }
-            for n in &o.notices {
-                eprintln!("{n}");
             }
             if opts.verbose > 0 {
                 for d in &o.debug {

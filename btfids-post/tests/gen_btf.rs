@@ -6,7 +6,7 @@
 //! synthetic modules and vmlinux BTF (both byte orders, ELF64 and ELF32) that exercise every
 //! btf2btf phase, and on BTF pahole writes for a C file (when clang and pahole exist);
 //! then Rust kfuncs (BTF generated and tagged), errors, `--fatal_warnings`,
-//! `--distill_base` and `--patch_btfids`.
+//! `--distill_base` (also compared with the stock tool) and `--patch_btfids`.
 
 mod common;
 
@@ -213,6 +213,7 @@ struct Outputs {
     ok: bool,
     btf: Option<Vec<u8>>,
     btf_ids: Option<Vec<u8>>,
+    btf_base: Option<Vec<u8>>,
     obj: Vec<u8>,
 }
 
@@ -226,6 +227,7 @@ fn outputs(ok: bool, obj: &Path) -> Outputs {
         ok,
         btf: read(".BTF"),
         btf_ids: read(".BTF_ids"),
+        btf_base: read(".BTF.base"),
         obj: std::fs::read(obj).unwrap(),
     }
 }
@@ -270,6 +272,7 @@ fn same_as_stock(stock: &Path, args: &[&OsStr], dir: &Path, tag: &str, obj: &[u8
         );
     }
     assert!(s.btf_ids == p.btf_ids, "{tag}: OBJ.BTF_ids differs");
+    assert!(s.btf_base == p.btf_base, "{tag}: OBJ.BTF.base differs");
     assert_eq!(perr, serr, "{tag}: stderr differs");
     p
 }
@@ -326,6 +329,11 @@ fn module_matches_stock_7_3() {
             let obj = object(is64, e, fixture_ids(e, |_| {}));
             let args = [os("--btf"), os(&btfp), os("-b"), os(&basep)];
             let out = same_as_stock(&stock, &args, &dir, &tag, &obj);
+            assert!(out.btf_base.is_none());
+            // Out-of-tree modules (Kbuild passes --distill_base): OBJ.BTF.base too.
+            let dargs = [&[os("--distill_base")], &args[..]].concat();
+            let d = same_as_stock(&stock, &dargs, &dir, &format!("{tag}-distill"), &obj);
+            assert!(d.btf_base.is_some());
             // What the stock tool and btfids-post agree on is what 7.3's btf2btf means.
             let b = Btf::parse(&base, None).unwrap();
             let fin = out.btf.unwrap();
@@ -457,6 +465,14 @@ fn pahole_btf_matches_stock_7_3() {
     pahole(&pah, &kobj, Some(&base), &split);
     let args = [os("--btf"), os(&split), os("-b"), os(&base)];
     same_as_stock(&stock, &args, &dir, "module", &obj);
+    let dargs = [
+        os("--distill_base"),
+        os("--btf"),
+        os(&split),
+        os("-b"),
+        os(&base),
+    ];
+    same_as_stock(&stock, &dargs, &dir, "module-distill", &obj);
 }
 
 #[test]
@@ -637,12 +653,25 @@ fn rust_kfuncs_get_btf_and_decl_tags() {
         // As gen-btf.sh goes on: .BTF added with objcopy, .BTF_ids patched; then `check`.
         if e == Endian::Little {
             gen_btf_embed_and_check(&dir, &basep, &p);
+            // Out of tree (--distill_base): .BTF.base embedded too, `check` resolves on it.
+            let r = run(&[
+                os("--distill_base"),
+                os("--btf"),
+                os(&btfp),
+                os("-b"),
+                os(&basep),
+                os(&p),
+            ]);
+            assert!(r.ok, "{}", r.stderr);
+            assert!(outputs(true, &p).btf_base.is_some());
+            gen_btf_embed_and_check(&dir, &basep, &p);
         }
     }
 }
 
-/// `objcopy --add-section .BTF=OBJ.BTF OBJ`, `btfids-post --patch_btfids OBJ.BTF_ids
-/// OBJ`, then `btfids-post check -b BASE OBJ` must pass (when objcopy exists).
+/// `objcopy --add-section .BTF=OBJ.BTF [--add-section .BTF.base=OBJ.BTF.base] OBJ`,
+/// `btfids-post --patch_btfids OBJ.BTF_ids OBJ`, then `btfids-post check -b BASE OBJ` must
+/// pass (when objcopy exists; `check` resolves on an embedded `.BTF.base`).
 fn gen_btf_embed_and_check(dir: &Path, basep: &Path, p: &Path) {
     let objcopy = ["objcopy", "llvm-objcopy", "llvm-objcopy-19"]
         .into_iter()
@@ -657,15 +686,23 @@ fn gen_btf_embed_and_check(dir: &Path, basep: &Path, p: &Path) {
     btf.push(".BTF");
     let mut ids = p.as_os_str().to_owned();
     ids.push(".BTF_ids");
-    let mut arg = std::ffi::OsString::from(".BTF=");
-    arg.push(&btf);
-    let o = Command::new(objcopy)
-        .arg("--add-section")
-        .arg(&arg)
-        .arg(&ko)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut base = p.as_os_str().to_owned();
+    base.push(".BTF.base");
+    let mut sections = vec![(".BTF=", btf)];
+    if Path::new(&base).exists() {
+        sections.push((".BTF.base=", base));
+    }
+    for (sec, file) in sections {
+        let mut arg = std::ffi::OsString::from(sec);
+        arg.push(&file);
+        let o = Command::new(objcopy)
+            .arg("--add-section")
+            .arg(&arg)
+            .arg(&ko)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
     let r = run(&[os("--patch_btfids"), os(&ids), os(&ko)]);
     assert!(r.ok, "{}", r.stderr);
     let c = run(&[os("check"), os("-b"), os(basep), os(&ko)]);
@@ -771,7 +808,7 @@ fn errors_write_nothing_and_leave_obj_alone() {
 }
 
 #[test]
-fn fatal_warnings_without_warnings_and_distill_base_notice() {
+fn fatal_warnings_without_warnings_and_distill_base() {
     let dir = tmpdir("gen-btf-flags");
     let e = Endian::Little;
     let (base, split) = split_fixture(e);
@@ -794,7 +831,7 @@ fn fatal_warnings_without_warnings_and_distill_base_notice() {
     assert!(r.ok, "{}", r.stderr);
     assert!(r.stderr.is_empty(), "{}", r.stderr);
     let plain = outputs(true, &p);
-    // --distill_base: one notice line, no OBJ.BTF.base, the same outputs.
+    // --distill_base: OBJ.BTF.base, and OBJ.BTF split on it.
     let r = run(&[
         os("--distill_base"),
         os("--btf"),
@@ -804,14 +841,25 @@ fn fatal_warnings_without_warnings_and_distill_base_notice() {
         os(&p),
     ]);
     assert!(r.ok, "{}", r.stderr);
-    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("--distill_base is not implemented") && r.stderr.contains("vmlinux"),
-        "{}",
-        r.stderr
-    );
-    assert!(!dir.join("obj.ko.BTF.base").exists());
-    assert_eq!(outputs(true, &p), plain);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    let d = outputs(true, &p);
+    let db = Btf::parse(d.btf_base.as_ref().unwrap(), None).unwrap();
+    let ds = Btf::parse(d.btf.as_ref().unwrap(), Some(&db)).unwrap();
+    assert!(db.type_count() < Btf::parse(&base, None).unwrap().type_count());
+    assert_eq!(db.hdr.hdr_len, 32, "libbpf's 7.x header for BTF it creates");
+    assert_sorted(&ds);
+    assert!(decl_tags(&ds).contains(&("bpf_kfunc".into(), "k_plain".into(), -1)));
+    assert!(d.btf != plain.btf);
+    // Without -b there is nothing to distill: the same outputs as without the flag.
+    let vm = write(&dir, "vm.BTF.1", &vmlinux_fixture(e));
+    let q = write(&dir, "vm.ko", &obj);
+    let r = run(&[os("--btf"), os(&vm), os(&q)]);
+    assert!(r.ok, "{}", r.stderr);
+    let once = outputs(true, &q);
+    let r = run(&[os("--distill_base"), os("--btf"), os(&vm), os(&q)]);
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(outputs(true, &q), once);
+    assert!(once.btf_base.is_none());
     // Without --btf, --distill_base is refused (the 6.12 flow has nothing to distill).
     let r = run(&[os("--distill_base"), os("-b"), os(&basep), os(&p)]);
     assert!(
@@ -951,14 +999,25 @@ fn kernel_build_matches_stock_7_3() {
         let obj = std::fs::read(&pre).unwrap();
         let args = [os("--btf"), os(&b1), os("-b"), os(&vmlinux)];
         let out = same_as_stock(&stock, &args, &dir, &name, &obj);
+        let dargs = [
+            os("--distill_base"),
+            os("--btf"),
+            os(&b1),
+            os("-b"),
+            os(&vmlinux),
+        ];
+        let d = same_as_stock(&stock, &dargs, &dir, &format!("{name}-distill"), &obj);
+        assert!(d.btf_base.is_some());
         eprintln!(
-            "{name}: same OBJ.BTF ({} bytes){}",
+            "{name}: same OBJ.BTF ({} bytes){}; with --distill_base same OBJ.BTF and \
+             OBJ.BTF.base ({} bytes)",
             out.btf.as_ref().map_or(0, Vec::len),
             if out.btf_ids.is_some() {
                 " and OBJ.BTF_ids"
             } else {
                 ""
-            }
+            },
+            d.btf_base.as_ref().map_or(0, Vec::len)
         );
     }
 }
@@ -1012,6 +1071,7 @@ fn mutated_inputs_never_panic() {
         let opts = btfids_post::Options {
             btf: Some(btfp),
             base: Some(basep),
+            distill_base: round % 2 == 1,
             ..Default::default()
         };
         match btfids_post::detached::process(&objp, &opts) {
