@@ -198,22 +198,24 @@ fn captured_inputs_match_stock_resolve_btfids() {
     }
 }
 
-/// `OBJ.BTF` and `OBJ.BTF_ids` beside `obj`, if written.
-fn detached_outputs(obj: &Path) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+/// `OBJ.BTF`, `OBJ.BTF_ids` and `OBJ.BTF.base` beside `obj`, if written.
+type DetachedOutputs = (Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>);
+
+fn detached_outputs(obj: &Path) -> DetachedOutputs {
     let read = |suffix: &str| {
         let mut p = obj.as_os_str().to_owned();
         p.push(suffix);
         std::fs::read(PathBuf::from(p)).ok()
     };
-    (read(".BTF"), read(".BTF_ids"))
+    (read(".BTF"), read(".BTF_ids"), read(".BTF.base"))
 }
 
 /// Linux 7.3 captures (`scripts/gen-btf.sh` flow: the ELF, its detached BTF and the base
 /// saved by the capture wrapper): each input through the stock 7.3 resolve_btfids and
-/// btfids-post with `--btf` (and `-b` for modules); `OBJ.BTF`, `OBJ.BTF_ids` and stderr
-/// must be identical, OBJ unchanged. `--distill_base` and `--fatal_warnings` are left out
-/// (not implemented / not effective in the stock tool). Inputs with extended sets or
-/// `.kfunc.meta` records are run through btfids-post alone.
+/// btfids-post with `--btf` (and `-b` for modules, and `--distill_base` when the build
+/// passed it); `OBJ.BTF`, `OBJ.BTF_ids`, `OBJ.BTF.base` and stderr must be identical, OBJ
+/// unchanged. `--fatal_warnings` is left out (the stock tool never fails on it). Inputs
+/// with extended sets or `.kfunc.meta` records are run through btfids-post alone.
 #[test]
 fn captured_7_3_inputs_match_stock_resolve_btfids() {
     let mut compared = 0;
@@ -231,6 +233,9 @@ fn captured_7_3_inputs_match_stock_resolve_btfids() {
         for inp in inputs {
             let name = inp.elf.file_name().unwrap().to_string_lossy().into_owned();
             let mut args: Vec<std::ffi::OsString> = vec!["--btf".into(), inp.btf.clone().into()];
+            if inp.args.iter().any(|a| a == "--distill_base") {
+                args.push("--distill_base".into());
+            }
             if inp.module {
                 let Some(b) = &base else {
                     notes.push(format!("{}: no base.vmlinux beside it", inp.elf.display()));
@@ -293,6 +298,11 @@ fn captured_7_3_inputs_match_stock_resolve_btfids() {
             assert!(
                 mine.1 == theirs.1,
                 "{}: OBJ.BTF_ids differs",
+                inp.elf.display()
+            );
+            assert!(
+                mine.2 == theirs.2,
+                "{}: OBJ.BTF.base differs",
                 inp.elf.display()
             );
             assert_eq!(my_err, their_err, "{}: stderr differs", inp.elf.display());
