@@ -315,12 +315,20 @@ pub fn audit_object(path: &Path, base: Option<&Path>) -> Result<Vec<AuditKfunc>,
     };
     let sets: Vec<SetDump> = dump(path, &opts)?;
     let bytes = load(path)?;
-    let base_bytes = match base {
-        Some(b) => Some(load(b)?),
-        None => None,
+    // A module's own distilled base (`.BTF.base`, Linux 7.3 out of tree) wins over `-b`.
+    let own_base = btf_bytes(path, &bytes, ".BTF.base")
+        .ok()
+        .filter(|raw| raw.as_ptr() != bytes.as_ptr());
+    let base_bytes = match (base, own_base) {
+        (Some(b), None) => Some(load(b)?),
+        _ => None,
     };
-    let base_btf = match (base, &base_bytes) {
-        (Some(p), Some(b)) => Some(
+    let base_btf = match (base, &base_bytes, own_base) {
+        (_, _, Some(raw)) => Some(
+            Btf::parse(raw, None)
+                .map_err(|e| Error::at(path, format!("section .BTF.base: {e}")))?,
+        ),
+        (Some(p), Some(b), None) => Some(
             Btf::parse(btf_bytes(p, b, ".BTF")?, None)
                 .map_err(|e| Error::at(p, format!("section .BTF: {e}")))?,
         ),

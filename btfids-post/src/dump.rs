@@ -145,14 +145,24 @@ pub fn dump(path: &Path, opts: &Options) -> Result<Vec<SetDump>, Error> {
     let data = elf.section_data(&ids).map_err(|e| Error::at(path, e))?;
     let syms = collect_symbols(path, &elf, &ids)?;
     let sets = set_infos(path, &syms, ids.addr, data, elf.endian)?;
-    let base_bytes = match &opts.base {
-        Some(b) => Some(load(b)?),
-        None => None,
+    // A distilled base in the object (`.BTF.base`, Linux 7.3 out-of-tree modules) is the
+    // base its `.BTF` is split on, as libbpf takes it; else `-b`.
+    let own_base = elf
+        .section_by_name(".BTF.base")
+        .map_err(|e| Error::at(path, e))?
+        .is_some();
+    let base_bytes = match (&opts.base, own_base) {
+        (Some(b), false) => Some(load(b)?),
+        _ => None,
     };
     let base = match (&opts.base, &base_bytes) {
         (Some(p), Some(b)) => {
             Some(Btf::parse(btf_bytes(p, b, ".BTF")?, None).map_err(|e| Error::at(p, e))?)
         }
+        _ if own_base => Some(
+            Btf::parse(btf_bytes(path, &bytes, ".BTF.base")?, None)
+                .map_err(|e| Error::at(path, format!("section .BTF.base: {e}")))?,
+        ),
         _ => None,
     };
     // Names are a convenience: without usable BTF (e.g. a module without -b) entries are

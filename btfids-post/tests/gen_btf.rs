@@ -707,6 +707,14 @@ fn gen_btf_embed_and_check(dir: &Path, basep: &Path, p: &Path) {
     assert!(r.ok, "{}", r.stderr);
     let c = run(&[os("check"), os("-b"), os(basep), os(&ko)]);
     assert!(c.ok, "check: {}{}", c.stdout, c.stderr);
+    // dump names the entries (through the embedded .BTF.base when there is one).
+    let d = run(&[os("dump"), os("-b"), os(basep), os(&ko)]);
+    assert!(d.ok, "dump: {}", d.stderr);
+    assert!(
+        d.stdout.contains("bpf_rust_get") && d.stdout.contains("bpf_rust_put"),
+        "{}",
+        d.stdout
+    );
 }
 
 #[test]
