@@ -1093,3 +1093,101 @@ fn mutated_inputs_never_panic() {
     eprintln!("mutated inputs: {ok} processed, {err} refused");
     assert!(ok > 0 && err > 0);
 }
+
+/// `LLVM=` for a tree built with clang: `-<major>` when `clang-<major>` exists (Debian's
+/// versioned LLVM, as `cargo xtask kernel` builds), else `1`.
+fn llvm_of(tree: &Path) -> Option<String> {
+    let conf = std::fs::read_to_string(tree.join("include/config/auto.conf")).ok()?;
+    if !conf.lines().any(|l| l == "CONFIG_CC_IS_CLANG=y") {
+        return None;
+    }
+    let ver: u32 = conf
+        .lines()
+        .find_map(|l| l.strip_prefix("CONFIG_CLANG_VERSION="))?
+        .parse()
+        .ok()?;
+    let major = ver / 10000;
+    let versioned = Command::new(format!("clang-{major}"))
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    Some(if versioned {
+        format!("-{major}")
+    } else {
+        "1".into()
+    })
+}
+
+/// btfids-post as Kbuild's `RESOLVE_BTFIDS` for a real out-of-tree module
+/// (`tests/fixtures/gen_btf/kbuild`: plain, fastcall, implicit-args and arena kfuncs):
+/// `scripts/gen-btf.sh` runs it with `--distill_base --btf_base vmlinux --btf kt.ko.BTF.1`,
+/// objcopies `.BTF` and `.BTF.base` in and calls `--patch_btfids`. The `.ko` must be byte
+/// for byte the one the tree's stock resolve_btfids gives (same directory, pahole without
+/// `-j`: `KBUILD_BUILD_TIMESTAMP` set).
+#[test]
+fn kbuild_module_matches_stock_7_3() {
+    let Some((tree, stock)) = kernel_tree_73() else {
+        eprintln!(
+            "SKIPPED kbuild_module_matches_stock_7_3: no built 7.3 kernel tree \
+             (cargo xtask kernel, or BTFIDS_KERNEL_TREE=<tree>)"
+        );
+        return;
+    };
+    let Some(llvm) = llvm_of(&tree) else {
+        eprintln!("SKIPPED kbuild_module_matches_stock_7_3: the tree is not built with clang");
+        return;
+    };
+    let dir = tmpdir("gen-btf-kbuild");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen_btf/kbuild");
+    for f in ["kt.c", "Kbuild"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    let make = |tool: &Path, target: &str| {
+        let o = Command::new("make")
+            .arg("-C")
+            .arg(&tree)
+            .arg(format!("LLVM={llvm}"))
+            .arg(format!("M={}", dir.display()))
+            .arg(format!("RESOLVE_BTFIDS={}", tool.display()))
+            .arg(target)
+            .env("KBUILD_BUILD_TIMESTAMP", "2026-01-01")
+            .output()
+            .unwrap();
+        let log =
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.success(),
+            "make {target} with {}: {log}",
+            tool.display()
+        );
+        log
+    };
+    make(&stock, "modules");
+    let theirs = std::fs::read(dir.join("kt.ko")).unwrap();
+    make(&stock, "clean");
+    let log = make(&bin(), "modules");
+    let mine = std::fs::read(dir.join("kt.ko")).unwrap();
+    assert!(
+        mine == theirs,
+        "kt.ko differs from the stock tool's build ({} vs {} bytes): {log}",
+        mine.len(),
+        theirs.len()
+    );
+    // What the module carries: a distilled base, the kfuncs tagged, the set resolved.
+    let elf = btfids_post::elf::ElfFile::parse(&mine).unwrap();
+    assert!(elf.section_by_name(".BTF.base").unwrap().is_some());
+    let d = run(&[os("dump"), os(&dir.join("kt.ko"))]);
+    assert!(d.ok, "{}", d.stderr);
+    for k in [
+        "bpf_kt_plain",
+        "bpf_kt_fast",
+        "bpf_kt_implicit",
+        "bpf_kt_arena",
+    ] {
+        assert!(d.stdout.contains(k), "{k}: {}", d.stdout);
+    }
+    eprintln!(
+        "kt.ko ({} bytes) built by Kbuild with btfids-post is the stock tool's",
+        mine.len()
+    );
+}
