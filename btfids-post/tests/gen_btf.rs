@@ -1191,3 +1191,44 @@ fn kbuild_module_matches_stock_7_3() {
         mine.len()
     );
 }
+
+/// `--btf FILE --in-place` is Linux 6.12's `--btf`: OBJ resolved in place with FILE's BTF,
+/// exactly as without `--btf` when OBJ's own `.BTF` is the same; no OBJ.BTF written.
+#[test]
+fn btf_in_place_is_the_6_12_flow() {
+    let dir = tmpdir("gen-btf-in-place");
+    let e = Endian::Little;
+    let (base, split) = split_fixture(e);
+    let basep = write(&dir, "vmlinux", &base);
+    let btfp = write(&dir, "obj.BTF.1", &split);
+    let ids = fixture_ids(e, |_| {});
+    let obj = build(
+        true,
+        e,
+        &[sec(".BTF_ids", ids.data), sec(".BTF", split.clone())],
+        &ids.syms,
+    );
+    let a = write(&dir, "a.ko", &obj);
+    let b = write(&dir, "b.ko", &obj);
+    let r = run(&[os("-b"), os(&basep), os(&a)]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&[
+        os("--btf"),
+        os(&btfp),
+        os("--in-place"),
+        os("-b"),
+        os(&basep),
+        os(&b),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let (ra, rb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert_ne!(ra, obj, "resolved in place");
+    assert!(
+        ra == rb,
+        "--btf --in-place differs from the in-place run on OBJ's own .BTF"
+    );
+    assert!(!dir.join("b.ko.BTF").exists());
+    // --in-place needs --btf.
+    let r = run(&[os("--in-place"), os("-b"), os(&basep), os(&a)]);
+    assert!(!r.ok);
+}

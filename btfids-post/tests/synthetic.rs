@@ -261,7 +261,14 @@ fn run_both(stock: &Path, args: &[&OsStr], dir: &Path, tag: &str, elf: Vec<u8>) 
         "{tag}: {} failed: {stock_stderr}",
         stock.display()
     );
-    let mine = run(&[args, &[os(&b)]].concat());
+    // 6.12 resolves in place with --btf too; btfids-post needs --in-place for that (its
+    // --btf alone is the Linux 7.3 flow).
+    let in_place: &[&OsStr] = if args.contains(&os("--btf")) {
+        &[os("--in-place")]
+    } else {
+        &[]
+    };
+    let mine = run(&[in_place, args, &[os(&b)]].concat());
     assert!(mine.ok, "{tag}: {}", mine.stderr);
     Both {
         elf,
