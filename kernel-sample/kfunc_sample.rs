@@ -172,8 +172,11 @@ pub unsafe fn bpf_sample_name_len(name: *const c_char) -> u32 {
 /// Sleeps (yields the CPU) and returns `obj`'s id: only for sleepable programs.
 #[kfunc(sleepable)]
 pub unsafe fn bpf_sample_sleep(obj: *mut SampleObj) -> u32 {
+    // A real sleep (7.3's tinyconfig exports no `__cond_resched`): `might_sleep()` checks
+    // the context, `msleep(1)` sleeps for one jiffy at least.
+    kernel::task::might_sleep();
     // SAFETY: called from process context of a sleepable program.
-    unsafe { bindings::__cond_resched() };
+    unsafe { bindings::msleep(1) };
     // SAFETY: `obj` is trusted.
     unsafe { (*obj).id }
 }

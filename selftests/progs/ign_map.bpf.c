@@ -55,7 +55,7 @@ int map_size_map(void *ctx)
 SEC("syscall")
 __description("a stack pointer for the map argument (7.3 checks __map as a struct bpf_map "
 	      "kernel object)")
-__flag_arg(map) __failure __msg_args("R1 is fp expected struct bpf_map or map_ptr")
+__flag_arg(map) __failure __msg_args("R1 is fp expected STRUCT bpf_map or map_ptr")
 __msg_legacy("R1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
 int map_size_stack(void *ctx)
 {

@@ -22,8 +22,14 @@ struct node {
 	struct bpf_refcount ref;
 };
 
+/* include/uapi/linux/bpf.h of 7.3: a special field, so the type has a btf_record */
+struct bpf_rb_node {
+	__u64 __opaque[4];
+} __attribute__((aligned(8)));
+
 struct plain {
 	__u64 value;
+	struct bpf_rb_node rb;
 };
 
 #define bpf_obj_new(type) ((type *)bpf_obj_new_impl(bpf_core_type_id_local(type), NULL))
@@ -47,10 +53,11 @@ int local_refcounted(void *ctx)
 }
 
 SEC("syscall")
-__description("a local object without a bpf_refcount field (7.3, as 6.12: a type with no "
-	      "special field has no btf_record, reported as a verifier bug)")
+__description("a local object without a bpf_refcount field (it has another special field: a "
+	      "type with none has no btf_record, and 7.3 then WARNs 'verifier bug: Couldn't find "
+	      "btf_record' for any refcounted_kptr argument, bpf_refcount_acquire's too)")
 __flag_arg(refcounted_kptr) __failure
-__msg_args("verifier bug: Couldn't find btf_record")
+__msg_args("R1 doesn't point to a type with bpf_refcount field")
 __msg_legacy("R1 pointer type UNKNOWN  must point to scalar, or struct with scalar")
 int local_not_refcounted(void *ctx)
 {

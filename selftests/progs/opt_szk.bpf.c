@@ -18,6 +18,13 @@ struct {
 	__type(value, __u64);
 } bytes SEC(".maps");
 
+/* Zero at run time, unknown to the verifier (a writable global): the NULL path below is
+ * verified but never taken, so a module that accepted the program would not dereference
+ * NULL when it runs. As an array map key it makes a lookup maybe-NULL (7.3 knows that a
+ * constant in-range key of an array map gives a non-NULL value).
+ */
+__u64 never_set;
+
 SEC("syscall")
 __description("NULL with a non-zero size for the nullable memory of a (memory, size) pair: "
 	      "the size is not checked (legacy: not nullable, NULL refused)")
@@ -28,11 +35,6 @@ int sum_opt_null(void *ctx)
 	return bpf_sample_sum_opt(NULL, 8);
 }
 
-/* Zero at run time, unknown to the verifier (a writable global): the NULL path below is
- * verified but never taken, so a module that accepted the program would not dereference
- * NULL when it runs.
- */
-__u64 never_set;
 
 SEC("syscall")
 __description("NULL (on a path the verifier explores) with a size for bpf_sample_sum, whose "
@@ -65,7 +67,7 @@ __flag_arg(nullable) __success_args __retval_args(0) __failure_legacy
 __msg_legacy("Possibly NULL pointer passed to trusted R1")
 int sum_opt_maybe_null(void *ctx)
 {
-	__u8 *p = bpf_map_lookup_elem(&bytes, &(__u32){ 0 });
+	__u8 *p = bpf_map_lookup_elem(&bytes, &(__u32){ never_set });
 
 	return bpf_sample_sum_opt(p, 8);
 }
@@ -77,7 +79,7 @@ __flag_arg(nullable) __failure __msg_args("R1 and R2 memory, len pair leads to i
 __msg_legacy("Possibly NULL pointer passed to trusted R1")
 int sum_opt_maybe_null_too_long(void *ctx)
 {
-	__u8 *p = bpf_map_lookup_elem(&bytes, &(__u32){ 0 });
+	__u8 *p = bpf_map_lookup_elem(&bytes, &(__u32){ never_set });
 
 	return bpf_sample_sum_opt(p, 16);
 }

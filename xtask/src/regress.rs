@@ -69,7 +69,10 @@ pub fn ensure_source() -> Result<PathBuf, String> {
 }
 
 /// Build `test_verifier` (from the pristine source subset) if needed; returns its path.
-pub fn build_test_verifier() -> Result<PathBuf, String> {
+///
+/// The 7.3 selftests' Makefile also builds BPF objects (libarena) on the way: they need
+/// clang >= 18 (Debian's clang-19) and the BTF of the kernel they are for (`vmlinux`).
+pub fn build_test_verifier(vmlinux: &Path) -> Result<PathBuf, String> {
     let w = work_dir()?;
     let src = ensure_source()?;
     let out = w.join("out");
@@ -83,6 +86,8 @@ pub fn build_test_verifier() -> Result<PathBuf, String> {
                 .arg(src.join("tools/testing/selftests/bpf"))
                 .arg("-j3")
                 .arg(format!("OUTPUT={}", out.display()))
+                .arg(format!("VMLINUX_BTF={}", vmlinux.display()))
+                .args(["CLANG=clang-19", "LLC=llc-19", "LLVM_STRIP=llvm-strip-19"])
                 .arg(&bin),
             "make test_verifier",
             &w.join("build.log"),
@@ -250,9 +255,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if !args.is_empty() {
         return Err("usage: cargo xtask regress".into());
     }
-    let bin = build_test_verifier()?;
     let unpatched = kernel::ensure_kernel(Variant::Unpatched)?;
     let patched = kernel::ensure_kernel(Variant::Patched)?;
+    let bin = build_test_verifier(&unpatched.vmlinux)?;
     let a = run_on(&unpatched.tree, &bin, "unpatched")?;
     let b = run_on(&patched.tree, &bin, "patched")?;
     let count = |m: &BTreeMap<String, (String, String)>, s: &str| {
