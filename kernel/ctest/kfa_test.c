@@ -104,6 +104,16 @@ __bpf_kfunc int kfa_bad_proto(struct kfa_obj *o, int n)
 	return n;
 }
 
+/*
+ * Never called: an acquire kfunc whose source does not point to what it returns. It is
+ * not kfa_bad_proto: 7.3's resolve_btfids refuses a kfunc whose KF_* flags differ
+ * between two sets (kfa_bad_proto is 0 everywhere else).
+ */
+__bpf_kfunc int *kfa_bad_acquire(struct kfa_obj *o)
+{
+	return &o->v;
+}
+
 __bpf_kfunc_end_defs();
 
 BTF_KFUNCS_ARGS_START(kfa_set)
@@ -133,7 +143,7 @@ BTF_KFUNCS_ARGS_START(kfa_bad4)		/* flags past the last argument */
 BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, 0, 0, KF_PARAM_CONST)
 BTF_KFUNCS_ARGS_END(kfa_bad4)
 BTF_KFUNCS_ARGS_START(kfa_bad5)		/* acquire source pointee != returned pointee */
-BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, KF_ACQUIRE, KF_PARAM_ACQUIRE)
+BTF_ID_FLAGS_ARGS(func, kfa_bad_acquire, KF_ACQUIRE, KF_PARAM_ACQUIRE)
 BTF_KFUNCS_ARGS_END(kfa_bad5)
 BTF_KFUNCS_ARGS_START(kfa_bad6)		/* size arg not after its memory arg */
 BTF_ID_FLAGS_ARGS(func, kfa_sum, 0, 0, KF_PARAM_SIZE | KF_PARAM_MEM(1))
