@@ -732,7 +732,9 @@ pub fn c_header() -> String {
         KF_PARAM_MEM_SHIFT,
         KF_PARAM_MEM_SHIFT + KF_PARAM_MEM_MASK.count_ones() - 1
     ));
-    s.push_str(&format!("#define KF_PARAM_MEM_SHIFT\t{KF_PARAM_MEM_SHIFT}\n"));
+    s.push_str(&format!(
+        "#define KF_PARAM_MEM_SHIFT\t{KF_PARAM_MEM_SHIFT}\n"
+    ));
     s.push_str(&format!(
         "#define KF_PARAM_MEM_MASK\t{KF_PARAM_MEM_MASK:#x}\n"
     ));
@@ -863,7 +865,8 @@ mod tests {
     fn set8_header_versions() {
         assert_eq!(set8_is_extended(BTF_SET8_KFUNCS), Ok(false));
         assert_eq!(set8_is_extended(BTF_SET8_ARGS_HEADER_FLAGS), Ok(true));
-        let version = |v: u32| BTF_SET8_KFUNCS | BTF_SET8_KFUNC_ARGS | (v << BTF_SET8_VERSION_SHIFT);
+        let version =
+            |v: u32| BTF_SET8_KFUNCS | BTF_SET8_KFUNC_ARGS | (v << BTF_SET8_VERSION_SHIFT);
         // A set written for another layout (older or newer) is refused, never guessed at.
         assert!(set8_is_extended(version(SET8_ARGS_VERSION - 1)).is_err());
         assert!(set8_is_extended(version(SET8_ARGS_VERSION + 1)).is_err());

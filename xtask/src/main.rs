@@ -11,8 +11,8 @@ mod kernel;
 mod progs;
 mod regress;
 mod sample;
-mod source;
 mod selftests;
+mod source;
 mod test;
 mod vm;
 

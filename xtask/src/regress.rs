@@ -163,12 +163,9 @@ fn build_testmod(tree: &Path, label: &str) -> Result<PathBuf, String> {
 /// check is left out: the struct_ops is then registered but unusable, which no
 /// test_verifier test uses. The same edited module is loaded on both kernels.
 fn tolerate_no_cgroups(text: &str) -> String {
-    const CHECK: &str = "\tif (bpf_cgroup_from_id_id < 0 || bpf_cgroup_release_id < 0)\n\t\treturn -EINVAL;\n";
-    text.replacen(
-        CHECK,
-        &format!("#ifdef CONFIG_CGROUPS\n{CHECK}#endif\n"),
-        1,
-    )
+    const CHECK: &str =
+        "\tif (bpf_cgroup_from_id_id < 0 || bpf_cgroup_release_id < 0)\n\t\treturn -EINVAL;\n";
+    text.replacen(CHECK, &format!("#ifdef CONFIG_CGROUPS\n{CHECK}#endif\n"), 1)
 }
 
 /// Build one of the selftests' test modules (`tools/testing/selftests/bpf/test_kmods/<name>.c`,

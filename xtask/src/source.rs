@@ -70,9 +70,9 @@ fn downloaded_deb(dir: &Path) -> Option<PathBuf> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("{SOURCE_PACKAGE}_")) && n.ends_with(".deb"))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with(&format!("{SOURCE_PACKAGE}_")) && n.ends_with(".deb")
+            })
         })
         .collect();
     debs.sort();
@@ -85,7 +85,10 @@ fn apt_get(dir: &Path, list: &Path) -> Command {
         .arg("-q")
         .arg(format!("-oDir::Etc::sourcelist={}", list.display()))
         .arg("-oDir::Etc::sourceparts=/dev/null")
-        .arg(format!("-oDir::State::Lists={}", dir.join("lists").display()))
+        .arg(format!(
+            "-oDir::State::Lists={}",
+            dir.join("lists").display()
+        ))
         .arg(format!("-oDir::Cache={}", dir.join("cache").display()))
         .arg("-oAPT::Get::List-Cleanup=0")
         .arg("-oAPT::Sandbox::User=root");
@@ -146,11 +149,8 @@ pub fn ensure_source() -> Result<Source, String> {
             })?
         }
     };
-    let version = deps::command_output(
-        "dpkg-deb",
-        &["-f", &deb.to_string_lossy(), "Version"],
-    )
-    .ok_or_else(|| format!("{}: dpkg-deb -f ... Version failed", deb.display()))?;
+    let version = deps::command_output("dpkg-deb", &["-f", &deb.to_string_lossy(), "Version"])
+        .ok_or_else(|| format!("{}: dpkg-deb -f ... Version failed", deb.display()))?;
     eprintln!("source: unpacking {} ({version})", deb.display());
     let tmp = dir.join("deb.tmp");
     let _ = fs::remove_dir_all(&tmp);
