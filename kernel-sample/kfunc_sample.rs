@@ -223,11 +223,10 @@ pub unsafe fn bpf_sample_map_size(map: *mut c_void) -> u32 {
 
 /// The pid of `task`, a trusted or RCU-protected task.
 ///
-/// Read through the kernel's `__task_pid_nr_ns`, not as `(*task).pid`: on the 6.12 build the
-/// bindgen layout of `task_struct` put `pid` at offset 776 while the compiled kernel (its
-/// BTF) had it at 832.
-// TODO(7.3): not re-measured on the 7.3 build; compare `offset_of!(task_struct, pid)` with
-// the kernel's BTF before reading any `task_struct` field directly.
+/// Read through the kernel's `__task_pid_nr_ns`, not as `(*task).pid`: the bindgen layout of
+/// `task_struct` is wrong in this configuration (7.3.4: `pid` at 1064 in Rust, 1112 in the
+/// kernel's BTF; bindgen drops the 64-byte alignment of the empty `struct sched_statistics`
+/// when `CONFIG_SCHEDSTATS` is off). See README.md.
 #[kfunc(rcu(task))]
 pub unsafe fn bpf_sample_task_pid(task: *mut bindings::task_struct) -> i32 {
     // SAFETY: `task` is trusted or RCU-protected: valid for the duration of the call; a
