@@ -470,12 +470,9 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
     let frag = fragment(flavor);
     let log = kt.log.clone();
     let t0 = Instant::now();
-    // The capture wrapper saves 6.12-style inputs (the ELF before an in-place resolution);
-    // 7.3's gen-btf.sh hands resolve_btfids a detached BTF file that it deletes afterwards and
-    // calls it a second time with --patch_btfids. Until the wrapper and the captured
-    // differential test speak that flow (the btfids-post parity issue), 7.3 builds are not
-    // captured, and the captured test and `cargo xtask bench` say SKIPPED.
-    let capture = false;
+    // The tinyconfig kernels keep resolve_btfids' inputs (the ELF, gen-btf.sh's detached
+    // pahole BTF and the base) for the captured differential test and `cargo xtask bench`.
+    let capture = flavor == Flavor::Tiny;
 
     if variant == Variant::Patched && !dir.join("unpacked.ok").exists() {
         let base = ensure_kernel_flavor(Variant::Unpatched, flavor)?;
@@ -590,16 +587,18 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
 
     build(&kt.tree, &log, &tag, capture)?;
 
-    // The capture wrapper saves resolve_btfids' inputs when vmlinux and modules are linked.
-    // A tree linked without it (adopted, or built before the wrapper existed) is relinked.
-    if capture && capture_wrapper().is_some() && !kt.tree.join("btfids-inputs/vmlinux").exists() {
+    // The capture wrapper saves resolve_btfids' inputs when vmlinux and modules are linked
+    // (7.3's gen-btf.sh hands it `.tmp_vmlinux1`, saved as `tmp_vmlinux1`). A tree linked
+    // without it (adopted, or built before the wrapper existed) is relinked.
+    let captured_vmlinux = kt.tree.join("btfids-inputs/tmp_vmlinux1");
+    if capture && capture_wrapper().is_some() && !captured_vmlinux.exists() {
         eprintln!("kernel[{tag}]: relinking vmlinux and modules to capture resolve_btfids inputs");
         let _ = fs::remove_file(&kt.vmlinux);
         remove_kos(&kt.tree)?;
         build(&kt.tree, &log, &tag, capture)?;
-        if !kt.tree.join("btfids-inputs/vmlinux").exists() {
+        if !captured_vmlinux.exists() {
             return Err(format!(
-                "{}: the capture wrapper did not save vmlinux",
+                "{}: the capture wrapper did not save .tmp_vmlinux1",
                 kt.tree.join("btfids-inputs").display()
             ));
         }
