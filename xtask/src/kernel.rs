@@ -593,7 +593,9 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
     let captured_vmlinux = kt.tree.join("btfids-inputs/tmp_vmlinux1");
     if capture && capture_wrapper().is_some() && !captured_vmlinux.exists() {
         eprintln!("kernel[{tag}]: relinking vmlinux and modules to capture resolve_btfids inputs");
+        // 7.3 makes BTF when linking vmlinux.unstripped; vmlinux is only stripped from it.
         let _ = fs::remove_file(&kt.vmlinux);
+        let _ = fs::remove_file(kt.tree.join("vmlinux.unstripped"));
         remove_kos(&kt.tree)?;
         build(&kt.tree, &log, &tag, capture)?;
         if !captured_vmlinux.exists() {
