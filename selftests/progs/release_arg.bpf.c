@@ -69,3 +69,18 @@ int transfer_dst_leak(void *ctx)
 	}
 	return bpf_sample_transfer(d, s);
 }
+
+SEC("syscall")
+__description("the same reference as dst and as the released src: the kfunc would use the "
+	      "object it releases (legacy: R1 is the released one, R2 an alias of it)")
+__flag_arg(release) __failure_args
+__msg_args("kfunc bpf_sample_transfer releases R2, which R1 also refers to")
+__success_legacy __retval_legacy(202)
+int transfer_aliased(void *ctx)
+{
+	struct SampleObj *d = bpf_sample_acquire(0);
+
+	if (!d)
+		return -1;
+	return bpf_sample_transfer(d, d);
+}
