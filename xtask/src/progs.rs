@@ -4,11 +4,12 @@
 //! 1. Both kernels are built with the selftests' own configuration ([`Flavor::Selftests`]:
 //!    `tools/testing/selftests/bpf/config*` as `vmtest.sh` combines them), the patched one
 //!    incrementally from the unpatched tree.
-//! 2. `test_progs` (and `veristat`) and its ~820 BPF objects are built once, with clang-19,
-//!    from a copy of the 6.12 source, against the unpatched kernel's BTF (`VMLINUX_BTF`, as the selftests
-//!    Makefile does for the kernel it tests): the same binary runs on both kernels.
-//! 3. The selftests' test modules (`bpf_testmod.ko`, the kfunc test module with
-//!    suffix-named kfuncs, and its companions) are built against each kernel.
+//! 2. `test_progs` (and `veristat`) and its ~1000 BPF objects are built once, with clang-19,
+//!    from a copy of the 7.3 source, against the unpatched kernel's BTF (`VMLINUX_BTF`, as
+//!    the selftests Makefile does for the kernel it tests): the same binary runs on both
+//!    kernels.
+//! 3. The selftests' test modules (`test_kmods/`: `bpf_testmod.ko`, the kfunc test module
+//!    with suffix-named kfuncs, and its companions) are built against each kernel.
 //! 4. A kernel boots in QEMU (TCG) with a busybox initramfs holding `test_progs`, the BPF
 //!    objects and the modules, and runs `test_progs -t <SUBSETS>`; four times: the
 //!    unpatched kernel, the patched one, the patched one with `bpf_testmod` converted to
@@ -21,7 +22,7 @@
 //!
 //! Not part of `cargo xtask test` (CI): it needs two kernels of the selftests' much larger
 //! configuration (~16 and ~11 minutes cold on 2 cores), a ~5-minute `test_progs` build and
-//! four TCG runs of about 4 minutes. Work directory: `~/.cache/kfunc-args/progs/`.
+//! four TCG runs. Work directory: `~/.cache/kfunc-args/progs/<source version>/`.
 //!
 //! `cargo xtask veristat` ([`veristat`]) uses the same kernels and build.
 
@@ -57,12 +58,14 @@ pub const SUBSETS: &[&str] = &[
     "wq",
 ];
 
-/// The selftests' test modules `test_progs` loads, built against each kernel.
+/// The selftests' test modules (`test_kmods/` in 7.3) `test_progs` loads, built against
+/// each kernel.
 const KMODS: &[&str] = &[
     "bpf_testmod",
     "bpf_test_no_cfi",
     "bpf_test_modorder_x",
     "bpf_test_modorder_y",
+    "bpf_test_rqspinlock",
 ];
 
 /// Host programs the tests run (`ip netns add` etc.: busybox's `ip` has no netns), put
@@ -91,7 +94,8 @@ const PACKAGES: &[&str] = &[
 pub type Results = BTreeMap<String, (String, String)>;
 
 fn work_dir() -> Result<PathBuf, String> {
-    kernel::cache_dir("progs")
+    let src = crate::source::ensure_source()?;
+    kernel::cache_dir(&format!("progs/{}", src.version))
 }
 
 /// The skeleton headers (`X.skel.h`, `X.lskel.h`, `X.subskel.h`) a `prog_tests/*.c` file
@@ -135,9 +139,10 @@ fn tests_without_programs(bpf: &Path) -> Result<Vec<(PathBuf, String)>, String> 
 }
 
 /// A private copy of the selftests' source subset, without the tests that cannot build
-/// (their BPF program is missing from this source: Debian's 6.12.117 has
+/// because their BPF program is missing from this source (Debian's 6.12.117 had
 /// `prog_tests/bpf_attr_size.c`, a stable backport, without
-/// `progs/cgroup_skb_direct_packet_access.c`).
+/// `progs/cgroup_skb_direct_packet_access.c`; 7.3.4 has none: every test is kept). Each
+/// test left out is named on stderr with the reason.
 fn ensure_source_copy() -> Result<PathBuf, String> {
     let pristine = crate::regress::ensure_source()?;
     let dir = work_dir()?.join("src");
@@ -153,17 +158,37 @@ fn ensure_source_copy() -> Result<PathBuf, String> {
         &dir.join("copy.log"),
     )?;
     let bpf = top.join("tools/testing/selftests/bpf");
+    let mut left_out = String::new();
     for (test, prog) in tests_without_programs(&bpf)? {
-        eprintln!(
-            "progs: leaving out {}: it includes {prog}.skel.h but progs/{prog}.c is not in this source",
-            test.display()
-        );
+        let name = test.file_name().unwrap_or_default().to_string_lossy();
+        left_out.push_str(&format!(
+            "prog_tests/{name}: it includes {prog}.skel.h but progs/{prog}.c is not in this source\n"
+        ));
         fs::remove_file(&test).map_err(|e| format!("{}: {e}", test.display()))?;
     }
+    fs::write(dir.join(LEFT_OUT), left_out).map_err(|e| e.to_string())?;
     // Generated from the list of prog_tests/*.c: made again.
     let _ = fs::remove_file(bpf.join("prog_tests/tests.h"));
     fs::write(dir.join("pruned.ok"), b"").map_err(|e| e.to_string())?;
     Ok(top)
+}
+
+/// The file of [`ensure_source_copy`]'s directory that lists the tests left out, one
+/// `prog_tests/X.c: reason` a line.
+const LEFT_OUT: &str = "left-out.txt";
+
+/// Print the tests [`ensure_source_copy`] left out of the build, with the reason, or that
+/// none was.
+fn print_left_out() -> Result<(), String> {
+    let f = work_dir()?.join("src").join(LEFT_OUT);
+    let text = fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+    if text.trim().is_empty() {
+        println!("progs: every prog_tests/*.c of this source is built (none left out)");
+    }
+    for l in text.lines() {
+        println!("progs: left out of the build: {l}");
+    }
+    Ok(())
 }
 
 /// Build `test_progs` against `base`'s BTF (once per kernel build); returns the output dir.
@@ -186,8 +211,9 @@ fn build_test_progs(base: &KernelTree) -> Result<PathBuf, String> {
     }
     fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     // The Makefile copies the test modules next to test_progs; they are built here with the
-    // kernel's own compiler (LLVM=1), and make is told (-o) not to build them itself. The
-    // VM gets the modules built against the kernel it boots (see `run_on`).
+    // kernel's own compiler (LLVM=-19), and make is told (-o) not to build them itself. The
+    // VM gets the modules built against the kernel it boots (see `stage`). The selftests
+    // kernel has cgroups: bpf_testmod is built as it is (no edit, unlike `regress`).
     let label = format!("selftests-{}", base.variant.name());
     for m in KMODS {
         let ko = crate::regress::build_kmod(&base.tree, m, &label)?;
@@ -211,7 +237,12 @@ fn build_test_progs(base: &KernelTree) -> Result<PathBuf, String> {
         // same kernel type (the `___N` suffix is a flavor), so that one warning is not
         // made an error.
         .arg("CLANG=clang-19 -Wno-error=incompatible-pointer-types")
-        .args(["LLC=llc-19", "LLVM_STRIP=llvm-strip-19"]);
+        .args(["LLC=llc-19", "LLVM_STRIP=llvm-strip-19"])
+        // libarena's BPF objects (linked into test_progs) use 32-bit atomics and signed
+        // division (BPF ISA v4), which clang-19 does not select by default. MENDIAN reaches
+        // only BPF_CFLAGS; test_progs' own objects keep the -mcpu=v3 their build rule puts
+        // after it.
+        .arg("MENDIAN=-mlittle-endian -mcpu=v4");
     // The test modules are built per kernel (with the kernel's compiler, LLVM=1), not here.
     for m in KMODS {
         c.arg("-o").arg(out.join(format!("{m}.ko")));
@@ -332,22 +363,46 @@ impl Testmod {
 }
 
 /// `BTF_ID_FLAGS_ARGS(func, name, flags, arg flags..)` -> `BTF_ID_FLAGS_ARGS(func, name,
-/// flags)`: the per-argument flags dropped, everything else kept.
+/// flags)`: the per-argument flags dropped, everything else kept. An invocation starts a
+/// line and may continue over several (a kfunc with many flagged arguments); its
+/// arguments are split at the commas outside parentheses (`KF_PARAM_MEM(0)`).
 pub fn strip_arg_flags(c_source: &str) -> String {
+    const CALL: &str = "BTF_ID_FLAGS_ARGS(";
     let mut out = String::with_capacity(c_source.len());
-    for line in c_source.split_inclusive('\n') {
-        let body = line.trim_end();
-        match body
-            .strip_prefix("BTF_ID_FLAGS_ARGS(")
-            .and_then(|r| r.strip_suffix(')'))
-        {
-            Some(inner) => {
-                let kept: Vec<&str> = inner.split(", ").take(3).collect();
-                out.push_str(&format!("BTF_ID_FLAGS_ARGS({})", kept.join(", ")));
-                out.push_str(&line[body.len()..]);
+    let mut rest = c_source;
+    while !rest.is_empty() {
+        let line_end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+        let Some(body) = rest.strip_prefix(CALL) else {
+            out.push_str(&rest[..line_end]);
+            rest = &rest[line_end..];
+            continue;
+        };
+        // The closing parenthesis and the top-level commas of this invocation.
+        let (mut depth, mut close, mut commas) = (0usize, None, Vec::new());
+        for (i, ch) in body.char_indices() {
+            match ch {
+                '(' => depth += 1,
+                ')' if depth == 0 => {
+                    close = Some(i);
+                    break;
+                }
+                ')' => depth -= 1,
+                ',' if depth == 0 => commas.push(i),
+                _ => {}
             }
-            None => out.push_str(line),
         }
+        let Some(close) = close else {
+            // Unbalanced: left as it is.
+            out.push_str(&rest[..line_end]);
+            rest = &rest[line_end..];
+            continue;
+        };
+        let kept = commas.get(2).map_or(&body[..close], |&c| &body[..c]);
+        let kept: Vec<&str> = kept.split(',').map(str::trim).collect();
+        out.push_str(CALL);
+        out.push_str(&kept.join(", "));
+        out.push(')');
+        rest = &body[close + 1..];
     }
     out
 }
@@ -564,6 +619,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let unpatched = kernel::ensure_kernel_flavor(Variant::Unpatched, Flavor::Selftests)?;
     let patched = kernel::ensure_kernel_flavor(Variant::Patched, Flavor::Selftests)?;
     let out = build_test_progs(&unpatched)?;
+    print_left_out()?;
+    if !deny.is_empty() {
+        println!("progs: left out of the runs by --deny: {deny}");
+    }
     let limit = Duration::from_secs(timeout);
     let (a, sa) = run_on(&unpatched, &out, &tests, &deny, limit, Testmod::Suffixes)?;
     let (b, sb) = run_on(&patched, &out, &tests, &deny, limit, Testmod::Suffixes)?;
@@ -724,6 +783,7 @@ pub fn veristat(args: &[String]) -> Result<(), String> {
     let unpatched = kernel::ensure_kernel_flavor(Variant::Unpatched, Flavor::Selftests)?;
     let patched = kernel::ensure_kernel_flavor(Variant::Patched, Flavor::Selftests)?;
     let out = build_test_progs(&unpatched)?;
+    print_left_out()?;
     let limit = Duration::from_secs(5400);
     let a = veristat_on(&unpatched, &out, &objects, limit)?;
     let b = veristat_on(&patched, &out, &objects, limit)?;
@@ -850,13 +910,24 @@ mod tests {
         let c = "BTF_KFUNCS_ARGS_START(s)\n\
                  BTF_ID_FLAGS_ARGS(func, a, 0, 0, KF_PARAM_SIZE | KF_PARAM_MEM(0))\n\
                  BTF_ID_FLAGS_ARGS(func, b, KF_ACQUIRE | KF_RET_NULL)\n\
-                 \tBTF_ID_FLAGS_ARGS(func, c, 0, KF_PARAM_ITER)\n";
+                 BTF_ID_FLAGS_ARGS(func, m, 0,\n\
+                 \t\t  KF_PARAM_ARENA, KF_PARAM_ARENA,\n\
+                 \t\t  0, KF_PARAM_SIZE | KF_PARAM_MEM(2))\n\
+                 BTF_ID_FLAGS_ARGS(func, n, 0,\n\
+                 \t\t  0, KF_PARAM_SIZE | KF_PARAM_MEM(0))\n\
+                 BTF_ID_FLAGS_ARGS(func, e, 0)\n\
+                 \tBTF_ID_FLAGS_ARGS(func, c, 0, KF_PARAM_ITER)\n\
+                 BTF_KFUNCS_ARGS_END(s)";
         assert_eq!(
             strip_arg_flags(c),
             "BTF_KFUNCS_ARGS_START(s)\n\
              BTF_ID_FLAGS_ARGS(func, a, 0)\n\
              BTF_ID_FLAGS_ARGS(func, b, KF_ACQUIRE | KF_RET_NULL)\n\
-             \tBTF_ID_FLAGS_ARGS(func, c, 0, KF_PARAM_ITER)\n"
+             BTF_ID_FLAGS_ARGS(func, m, 0)\n\
+             BTF_ID_FLAGS_ARGS(func, n, 0)\n\
+             BTF_ID_FLAGS_ARGS(func, e, 0)\n\
+             \tBTF_ID_FLAGS_ARGS(func, c, 0, KF_PARAM_ITER)\n\
+             BTF_KFUNCS_ARGS_END(s)"
         );
     }
 
