@@ -29,9 +29,9 @@ use btfids_post::pipeline::{btf_bytes, load, Layout};
 use btfids_post::{Error, Options};
 use kfunc_layout::{
     describe_arg_flags, describe_flags, kf_arg_mem, ARG_FLAGS, BTF_SET8_KFUNCS, FUNC_FLAGS,
-    KF_ACQUIRE, KF_ITER_DESTROY, KF_ITER_NEW, KF_ITER_NEXT, KF_PARAM_ACQUIRE, KF_PARAM_CONST_SIZE,
-    KF_PARAM_IGNORE, KF_PARAM_ITER, KF_PARAM_MAP, KF_PARAM_RCU, KF_PARAM_RELEASE, KF_PARAM_SIZE,
-    KF_PARAM_STR, KF_RCU, KF_RELEASE, MAX_ARGS,
+    KF_ACQUIRE, KF_ITER_DESTROY, KF_ITER_NEW, KF_ITER_NEXT, KF_PARAM_ACQUIRE, KF_PARAM_ARENA,
+    KF_PARAM_CONST_SIZE, KF_PARAM_IGNORE, KF_PARAM_ITER, KF_PARAM_MAP, KF_PARAM_RCU,
+    KF_PARAM_RELEASE, KF_PARAM_SIZE, KF_PARAM_STR, KF_RCU, KF_RELEASE, MAX_ARGS,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -140,10 +140,17 @@ pub struct Audit {
     pub summary: AuditSummary,
 }
 
-/// The suffix of `name` that the 6.12 verifier recognises, with the flags it implies
+/// The compound suffix of 7.3's arena arguments: the verifier reads `x__arena__nullable`
+/// as an arena pointer (`is_kfunc_arg_arena()`), like `x__arena`, which may be NULL too.
+const ARENA_NULLABLE: &str = "__arena__nullable";
+
+/// The suffix of `name` that the 7.3 verifier recognises, with the flags it implies
 /// (without the memory-argument field), if any. Like `btf_param_match_suffix`, the name
 /// must be longer than the suffix.
 pub fn suffix_of(name: &str) -> Option<(&'static str, u32)> {
+    if name.len() > ARENA_NULLABLE.len() && name.ends_with(ARENA_NULLABLE) {
+        return Some((ARENA_NULLABLE, KF_PARAM_ARENA));
+    }
     ARG_FLAGS.iter().find_map(|f| {
         let s = f.suffix?;
         (name.len() > s.len() && name.ends_with(s)).then_some((s, f.value))
@@ -699,6 +706,16 @@ mod tests {
         }
         assert_eq!(suffix_of("len__szk").map(|x| x.0), Some("__szk"));
         assert_eq!(suffix_of("plain"), None);
+        // 7.3's compound arena suffix is one suffix: an arena pointer, not a nullable one.
+        assert_eq!(
+            suffix_of("val__arena__nullable"),
+            Some(("__arena__nullable", KF_PARAM_ARENA))
+        );
+        assert_eq!(plain("val__arena__nullable"), "val");
+        assert_eq!(
+            suffix_of("__arena__nullable").map(|x| x.0),
+            Some("__nullable")
+        );
     }
 
     #[test]
