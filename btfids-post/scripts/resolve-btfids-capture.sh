@@ -17,7 +17,9 @@
 #                       `<saved name><TAB><cwd><TAB><original arguments>` is appended to
 #                       `args`. If a module's base (-b/--btf_base FILE) was not captured as
 #                       `vmlinux` in the same directory, the base is saved as `base.vmlinux`
-#                       (its .BTF is what matters; resolve_btfids never changes .BTF).
+#                       (its .BTF is what matters; resolve_btfids never changes .BTF), and
+#                       saved again when the base file is newer than that copy (the kernel
+#                       was linked again: the modules that follow are split on the new one).
 #   BTFIDS_REAL         the stock tool (tools/bpf/resolve_btfids/resolve_btfids) or any
 #                       drop-in (btfids-post). Required.
 #
@@ -75,8 +77,11 @@ save "$elf" "$name"
 [ -z "$btf" ] || save "$btf" "$name.BTF.1"
 printf '%s\n' "$*" >"$BTFIDS_CAPTURE_DIR/$name.args"
 printf '%s\t%s\t%s\n' "$name" "$(pwd)" "$*" >>"$BTFIDS_CAPTURE_DIR/args"
-if [ -n "$base" ] && [ ! -e "$BTFIDS_CAPTURE_DIR/base.vmlinux" ] &&
-	{ [ -n "$btf" ] || [ ! -e "$BTFIDS_CAPTURE_DIR/vmlinux" ]; }; then
+# The base is saved again when it is newer than the saved copy (a relink of the kernel
+# with the same capture directory: the modules' new BTF is split on the new vmlinux).
+if [ -n "$base" ] && { [ -n "$btf" ] || [ ! -e "$BTFIDS_CAPTURE_DIR/vmlinux" ]; } &&
+	{ [ ! -e "$BTFIDS_CAPTURE_DIR/base.vmlinux" ] ||
+		[ "$base" -nt "$BTFIDS_CAPTURE_DIR/base.vmlinux" ]; }; then
 	save "$base" base.vmlinux
 fi
 

@@ -400,6 +400,19 @@ impl<'a> Btf<'a> {
             if refers && ty.size_type >= count {
                 return Err(bad_id("type", ty.size_type));
             }
+            // libbpf's btf_validate_type(): "referenced type [%u] is not FUNC_PROTO" (a
+            // module's BTF split on another vmlinux than the one pahole used shows it).
+            if ty.kind() == KIND_FUNC
+                && self.ty(ty.size_type).map(|t| t.kind()) != Some(KIND_FUNC_PROTO)
+            {
+                return Err(BtfError::Type {
+                    id: ty.id,
+                    msg: format!(
+                        "FUNC refers to type {}, which is not a FUNC_PROTO",
+                        ty.size_type
+                    ),
+                });
+            }
             match ty.kind() {
                 KIND_STRUCT | KIND_UNION => {
                     for m in 0..ty.vlen() as usize {

@@ -36,13 +36,31 @@ pub fn default_dirs() -> Vec<PathBuf> {
     out
 }
 
-/// The stock `resolve_btfids` of the build tree a capture came from: the first working
-/// directory in the capture's `args` file (`name<TAB>cwd<TAB>args` lines) that has
-/// `tools/bpf/resolve_btfids/resolve_btfids`.
+/// Where a kernel tree keeps its resolve_btfids.
+pub const TREE_TOOL: &str = "tools/bpf/resolve_btfids/resolve_btfids";
+
+/// The `(name, cwd)` of every line of a capture's `args` file (`name<TAB>cwd<TAB>args`),
+/// in order (later lines are later builds).
+fn args_lines(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(args) = std::fs::read_to_string(dir.join("args")) else {
+        return Vec::new();
+    };
+    args.lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some((f.next()?.to_string(), PathBuf::from(f.next()?)))
+        })
+        .collect()
+}
+
+/// The stock `resolve_btfids` of the build tree a capture came from: the working directory
+/// of the last line of the capture's `args` file (the latest build: a capture directory
+/// copied along with its kernel tree, then filled again by that tree's build, has the
+/// lines of both) that has `tools/bpf/resolve_btfids/resolve_btfids`.
+#[allow(dead_code)] // xtask compiles this file too, and asks each input (`DetachedInput::stock`)
 pub fn stock_from_args(dir: &Path) -> Option<PathBuf> {
-    let args = std::fs::read_to_string(dir.join("args")).ok()?;
-    args.lines().find_map(|l| {
-        let p = Path::new(l.split('\t').nth(1)?).join("tools/bpf/resolve_btfids/resolve_btfids");
+    args_lines(dir).into_iter().rev().find_map(|(_, cwd)| {
+        let p = cwd.join(TREE_TOOL);
         p.exists().then_some(p)
     })
 }
@@ -65,8 +83,6 @@ pub fn detached_btf(file: &Path) -> Option<PathBuf> {
 }
 
 /// One Linux 7.3 input (`scripts/gen-btf.sh` flow) of a capture directory.
-// xtask compiles this file too (`cargo xtask bench`), and does not read 7.3 captures yet.
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetachedInput {
     /// The ELF as resolve_btfids got it (vmlinux's is `tmp_vmlinux1`).
@@ -77,12 +93,68 @@ pub struct DetachedInput {
     pub args: Vec<String>,
     /// Whether it was resolved on a base (`-b`/`--btf_base`: a module).
     pub module: bool,
+    /// The working directory of the build that captured it last (its kernel tree), from
+    /// the capture's `args` file.
+    pub tree: Option<PathBuf>,
+}
+
+impl DetachedInput {
+    /// The stock tool of the tree this input came from: `tools/bpf/resolve_btfids/
+    /// resolve_btfids` of [`DetachedInput::tree`], if it exists.
+    pub fn stock(&self) -> Option<PathBuf> {
+        let p = self.tree.as_ref()?.join(TREE_TOOL);
+        p.exists().then_some(p)
+    }
+
+    /// The arguments to run a resolve_btfids on a copy of [`DetachedInput::elf`] as the
+    /// build did (the copy's path goes after them): `--btf FILE`, `-b BASE` for a module
+    /// (`base`: the capture's [`Capture::base`]; `None` when a module has none), and
+    /// `--distill_base` when the build passed it. `--fatal_warnings` (the stock 7.3 tool
+    /// never fails on it; btfids-post does) and `--verbose` are left out.
+    pub fn replay_args(&self, base: Option<&Path>) -> Option<Vec<std::ffi::OsString>> {
+        let mut args = vec!["--btf".into(), self.btf.clone().into_os_string()];
+        if self.args.iter().any(|a| a == "--distill_base") {
+            args.push("--distill_base".into());
+        }
+        if self.module {
+            args.push("-b".into());
+            args.push(base?.as_os_str().to_owned());
+        }
+        Some(args)
+    }
+}
+
+/// Whether `tool` is Linux 7.3's resolve_btfids (the one `scripts/gen-btf.sh` calls: it
+/// knows `--patch_btfids` and writes `OBJ.BTF`/`OBJ.BTF_ids` instead of changing OBJ):
+/// by the `main.c` beside it when it sits in a kernel tree, else by its usage text.
+pub fn is_73_tool(tool: &Path) -> bool {
+    if let Ok(src) = std::fs::read_to_string(tool.with_file_name("main.c")) {
+        return src.contains("patch_btfids");
+    }
+    std::process::Command::new(tool)
+        .arg("-h")
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout).contains("patch_btfids")
+                || String::from_utf8_lossy(&o.stderr).contains("patch_btfids")
+        })
+}
+
+/// Whether `tool` knows this project's extended kfunc sets (patch 0002 of `patches/`:
+/// 28-byte entries when the set8 header has `BTF_SET8_KFUNC_ARGS`): by the `main.c`
+/// beside it when it sits in a kernel tree, else by the message only that patch adds.
+pub fn knows_extended_sets(tool: &Path) -> bool {
+    if let Ok(src) = std::fs::read_to_string(tool.with_file_name("main.c")) {
+        return src.contains("BTF_SET8_KFUNC_ARGS");
+    }
+    let needle = b"FAILED extended set8";
+    std::fs::read(tool).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
 }
 
 /// List the Linux 7.3 inputs of a capture directory (files with a `.BTF.1` beside them),
 /// sorted; the base of the modules is [`Capture::base`] of [`read`].
-#[allow(dead_code)] // not used by xtask, which compiles this file too
 pub fn read_detached(dir: &Path) -> Result<Vec<DetachedInput>, String> {
+    let lines = args_lines(dir);
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
         let elf = e.map_err(|e| format!("{}: {e}", dir.display()))?.path();
@@ -101,11 +173,17 @@ pub fn read_detached(dir: &Path) -> Result<Vec<DetachedInput>, String> {
         let module = args
             .iter()
             .any(|a| a == "-b" || a == "--btf_base" || a.starts_with("--btf_base="));
+        let tree = lines
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, cwd)| cwd.clone());
         out.push(DetachedInput {
             elf,
             btf,
             args,
             module,
+            tree,
         });
     }
     out.sort_by(|a, b| a.elf.cmp(&b.elf));

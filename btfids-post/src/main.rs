@@ -160,6 +160,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// The exit status of a failed drop-in run: resolve_btfids' `main()` returns -1 on its
+/// failures (exit status 255; a few paths of 7.3's return a negative errno instead, e.g.
+/// -EINVAL, 234, for an arena type that is not a pointer). Kbuild only tests for non-zero.
+/// `dump`, `check` and `audit` exit with 1.
+fn failed() -> ExitCode {
+    ExitCode::from(255)
+}
+
 fn patch_btfids(blob: &std::path::Path, obj: &std::path::Path, verbose: u8) -> ExitCode {
     match detached::patch_btfids(blob, obj) {
         Ok(changed) => {
@@ -179,7 +187,7 @@ fn patch_btfids(blob: &std::path::Path, obj: &std::path::Path, verbose: u8) -> E
         }
         Err(e) => {
             eprintln!("btfids-post: error: {e}");
-            ExitCode::FAILURE
+            failed()
         }
     }
 }
@@ -209,7 +217,7 @@ fn run_detached(obj: &std::path::Path, opts: &Options) -> ExitCode {
         }
         Err(e) => {
             eprintln!("btfids-post: error: {e}");
-            ExitCode::FAILURE
+            failed()
         }
     }
 }
@@ -239,7 +247,7 @@ fn run_in_place(elf: &std::path::Path, opts: &Options) -> ExitCode {
         }
         Err(e) => {
             eprintln!("btfids-post: error: {e}");
-            ExitCode::FAILURE
+            failed()
         }
     }
 }

@@ -1,15 +1,22 @@
-//! Differential test on real kernel inputs captured before resolution by
+//! Differential tests on real kernel inputs captured before resolution by
 //! `scripts/resolve-btfids-capture.sh`: vmlinux and every module, each run through the stock
-//! resolve_btfids and through btfids-post; outputs must be byte-identical, warnings equal,
-//! and a second btfids-post run must change nothing.
+//! resolve_btfids and through btfids-post.
+//!
+//! - Linux 7.3 captures (`scripts/gen-btf.sh`: the ELF, its detached BTF `<name>.BTF.1`,
+//!   `base.vmlinux`): `captured_7_3_inputs_match_stock_resolve_btfids`, against the tree's
+//!   own 7.3 resolve_btfids (found through the capture's `args` file): `OBJ.BTF`,
+//!   `OBJ.BTF_ids`, `OBJ.BTF.base`, stderr and exit status must be identical, OBJ unchanged.
+//! - Linux 6.12 captures (the ELF alone, resolved in place):
+//!   `captured_inputs_match_stock_resolve_btfids`, against a Linux 6.12 resolve_btfids only
+//!   (7.3's has no in-place mode): the outputs byte-identical, warnings equal, a second
+//!   btfids-post run changes nothing.
 //!
 //! Inputs: `$BTFIDS_INPUTS` (a capture directory, or several separated by ':'), else every
 //! `~/.cache/kfunc-args/kernel/*/{,linux/}btfids-inputs/` and `~/.cache/kfunc-args/post/capture*/`.
-//! Stock tool: `$RESOLVE_BTFIDS`, else `<build dir from the args file>/tools/bpf/
-//! resolve_btfids/resolve_btfids`. With no inputs on this machine the test says why and
-//! is skipped. Inputs with extended sets or `.kfunc.meta` records (Rust modules) cannot be
-//! compared with the stock tool: they are processed twice (no change the second time) and
-//! must pass `check`.
+//! With no inputs on this machine the tests say why and are skipped. Inputs with
+//! `.kfunc.meta` records (Rust modules), or extended sets when the stock tool does not know
+//! them (not built with patch 0002), cannot be compared with the stock tool: btfids-post
+//! processes them alone.
 
 mod common;
 
@@ -71,11 +78,19 @@ fn own_only(f: &Path, base: Option<&Path>, work: &Path) {
     eprintln!("processed, idempotent, check ok: {}", f.display());
 }
 
+/// The Linux 6.12 resolve_btfids for a 6.12 capture: `$RESOLVE_BTFIDS`, else the tree's
+/// own, else [`common::stock_resolve_btfids`]; 7.3 tools are passed over (they do not
+/// resolve in place).
 fn stock_for(dir: &Path) -> Option<PathBuf> {
     if let Ok(p) = std::env::var("RESOLVE_BTFIDS") {
-        return Some(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        if !common::is_73_tool(&p) {
+            return Some(p);
+        }
     }
-    btfids_post::capture::stock_from_args(dir).or_else(common::stock_resolve_btfids)
+    btfids_post::capture::stock_from_args(dir)
+        .filter(|p| !common::is_73_tool(p))
+        .or_else(common::stock_resolve_btfids)
 }
 
 #[test]
@@ -90,15 +105,18 @@ fn captured_inputs_match_stock_resolve_btfids() {
     }
     let mut compared = 0;
     let mut skipped = Vec::new();
+    let mut dirs_612 = 0;
     for dir in dirs {
         let btfids_post::capture::Capture { base, files } =
             btfids_post::capture::read(&dir).unwrap();
         if files.is_empty() {
             continue; // Linux 7.3 captures only: captured_7_3_inputs_match_stock_resolve_btfids
         }
+        dirs_612 += 1;
         let Some(stock) = stock_for(&dir) else {
             skipped.push(format!(
-                "{}: no stock resolve_btfids (set RESOLVE_BTFIDS)",
+                "{}: no Linux 6.12 resolve_btfids (7.3's does not resolve in place; set \
+                 RESOLVE_BTFIDS to a 6.12 tool)",
                 dir.display()
             ));
             continue;
@@ -121,10 +139,12 @@ fn captured_inputs_match_stock_resolve_btfids() {
             let has_meta = bytes.windows(12).any(|w| w == b".kfunc.meta\0");
             // A patched kernel's resolve_btfids (patch 0002) knows extended sets: compare
             // those too; Rust records (BTF generation) are this tool's alone.
-            let stock_knows_ext = stock
-                .parent()
-                .and_then(|d| std::fs::read_to_string(d.join("main.c")).ok())
-                .is_some_and(|m| m.contains("is_set8_args"));
+            // (`is_set8_args`: the 6.12 series' name of that check.)
+            let stock_knows_ext = common::knows_extended_sets(&stock)
+                || stock
+                    .parent()
+                    .and_then(|d| std::fs::read_to_string(d.join("main.c")).ok())
+                    .is_some_and(|m| m.contains("is_set8_args"));
             if (sets.iter().any(|s| s.layout == Layout::Extended) && !stock_knows_ext) || has_meta {
                 skipped.push(format!(
                     "{}: extended sets or .kfunc.meta: not comparable with the stock tool, checked alone",
@@ -190,7 +210,12 @@ fn captured_inputs_match_stock_resolve_btfids() {
     for s in &skipped {
         eprintln!("skipped: {s}");
     }
-    if compared == 0 {
+    if dirs_612 == 0 {
+        eprintln!(
+            "SKIPPED captured_inputs_match_stock_resolve_btfids: no Linux 6.12 captures (Linux \
+             7.3 ones are compared by captured_7_3_inputs_match_stock_resolve_btfids)"
+        );
+    } else if compared == 0 {
         eprintln!(
             "SKIPPED captured_inputs_match_stock_resolve_btfids: nothing comparable ({} skipped)",
             skipped.len()
@@ -211,14 +236,19 @@ fn detached_outputs(obj: &Path) -> DetachedOutputs {
 }
 
 /// Linux 7.3 captures (`scripts/gen-btf.sh` flow: the ELF, its detached BTF and the base
-/// saved by the capture wrapper): each input through the stock 7.3 resolve_btfids and
+/// saved by the capture wrapper): each input through the 7.3 resolve_btfids of the tree it
+/// came from (another 7.3 tool, with a note, when that tree has none any more) and
 /// btfids-post with `--btf` (and `-b` for modules, and `--distill_base` when the build
-/// passed it); `OBJ.BTF`, `OBJ.BTF_ids`, `OBJ.BTF.base` and stderr must be identical, OBJ
-/// unchanged. `--fatal_warnings` is left out (the stock tool never fails on it). Inputs
-/// with extended sets or `.kfunc.meta` records are run through btfids-post alone.
+/// passed it); exit status, `OBJ.BTF`, `OBJ.BTF_ids`, `OBJ.BTF.base` and stderr must be
+/// identical, OBJ unchanged; an input the stock tool refuses (a stale capture) must be
+/// refused alike: same exit status, nothing written. `--fatal_warnings` is left out (the
+/// stock tool never fails on it), and so is `--verbose`. Inputs with `.kfunc.meta` records, or with extended sets
+/// when the stock tool does not know them (an unpatched tree), are run through btfids-post
+/// alone; a patched tree's tool (patch 0002) is compared on extended sets too.
 #[test]
 fn captured_7_3_inputs_match_stock_resolve_btfids() {
     let mut compared = 0;
+    let mut refused = 0;
     let mut notes = Vec::new();
     for dir in capture_dirs() {
         let inputs = btfids_post::capture::read_detached(&dir).unwrap();
@@ -226,33 +256,41 @@ fn captured_7_3_inputs_match_stock_resolve_btfids() {
             continue;
         }
         let base = btfids_post::capture::read(&dir).unwrap().base;
-        let stock = btfids_post::capture::stock_from_args(&dir)
-            .filter(|s| common::is_73_tool(s))
-            .or_else(common::stock_resolve_btfids_73);
         let work = common::tmpdir("captured-73");
         for inp in inputs {
             let name = inp.elf.file_name().unwrap().to_string_lossy().into_owned();
-            let mut args: Vec<std::ffi::OsString> = vec!["--btf".into(), inp.btf.clone().into()];
-            if inp.args.iter().any(|a| a == "--distill_base") {
-                args.push("--distill_base".into());
+            // The tree's own tool (of the build that captured the input last).
+            let own = inp.stock().filter(|s| common::is_73_tool(s));
+            if own.is_none() {
+                notes.push(format!(
+                    "{}: the tree that captured it ({:?}) has no 7.3 resolve_btfids; compared \
+                     with {:?}",
+                    inp.elf.display(),
+                    inp.tree,
+                    common::stock_resolve_btfids_73()
+                ));
             }
-            if inp.module {
-                let Some(b) = &base else {
-                    notes.push(format!("{}: no base.vmlinux beside it", inp.elf.display()));
-                    continue;
-                };
-                args.push("-b".into());
-                args.push(b.clone().into());
-            }
+            let stock = own.or_else(common::stock_resolve_btfids_73);
+            let stock_knows_ext = stock.as_deref().is_some_and(common::knows_extended_sets);
+            let Some(args) = inp.replay_args(base.as_deref()) else {
+                notes.push(format!("{}: no base.vmlinux beside it", inp.elf.display()));
+                continue;
+            };
             let bytes = std::fs::read(&inp.elf).unwrap();
-            let own_only = {
+            let (own_only, extended) = {
                 let c = btfids_post::detached::collect(&inp.elf, &bytes).unwrap();
-                !c.records.is_empty()
-                    || c.ids.as_ref().is_some_and(|i| {
-                        i.sets
-                            .iter()
-                            .any(|s| s.layout != Layout::Set && s.layout != Layout::Legacy)
-                    })
+                let layouts: Vec<Layout> = c
+                    .ids
+                    .iter()
+                    .flat_map(|i| i.sets.iter().map(|s| s.layout))
+                    .collect();
+                let extended = layouts.contains(&Layout::Extended);
+                (
+                    !c.records.is_empty()
+                        || layouts.contains(&Layout::Converted)
+                        || (extended && !stock_knows_ext),
+                    extended,
+                )
             };
             let run = |tool: &Path, sub: &str| {
                 let d = work.join(sub);
@@ -265,23 +303,24 @@ fn captured_7_3_inputs_match_stock_resolve_btfids() {
                     .output()
                     .unwrap();
                 assert!(
-                    o.status.success(),
-                    "{} on {}: {}",
-                    tool.display(),
-                    inp.elf.display(),
-                    String::from_utf8_lossy(&o.stderr)
-                );
-                assert!(
                     std::fs::read(&obj).unwrap() == bytes,
                     "{}: OBJ changed",
                     tool.display()
                 );
-                (detached_outputs(&obj), o.stderr)
+                let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+                (detached_outputs(&obj), stderr, o.status.code())
             };
-            let (mine, my_err) = run(&common::bin(), "post");
+            let (mine, my_err, my_code) = run(&common::bin(), "post");
             if own_only {
+                assert_eq!(
+                    my_code,
+                    Some(0),
+                    "btfids-post on {}: {my_err}",
+                    inp.elf.display()
+                );
                 notes.push(format!(
-                    "{}: extended sets or .kfunc.meta: processed by btfids-post alone",
+                    "{}: .kfunc.meta records, or extended sets the stock tool does not know: \
+                     processed by btfids-post alone",
                     inp.elf.display()
                 ));
                 continue;
@@ -293,7 +332,31 @@ fn captured_7_3_inputs_match_stock_resolve_btfids() {
                 ));
                 continue;
             };
-            let (theirs, their_err) = run(stock, "stock");
+            let (theirs, their_err, their_code) = run(stock, "stock");
+            assert_eq!(
+                my_code,
+                their_code,
+                "{}: exit status differs: stock: {their_err}; btfids-post: {my_err}",
+                inp.elf.display()
+            );
+            if their_code != Some(0) {
+                // Both refuse it (e.g. a module whose BTF is split on another vmlinux than
+                // the captured base: a stale capture): nothing written by either.
+                let none = (None, None, None);
+                assert!(
+                    mine == none && theirs == none,
+                    "{}: outputs written on failure",
+                    inp.elf.display()
+                );
+                notes.push(format!(
+                    "{}: refused by both alike (exit status {their_code:?}; stock: {}) — a stale \
+                     capture? capture it again",
+                    inp.elf.display(),
+                    their_err.lines().next().unwrap_or("")
+                ));
+                refused += 1;
+                continue;
+            }
             assert!(mine.0 == theirs.0, "{}: OBJ.BTF differs", inp.elf.display());
             assert!(
                 mine.1 == theirs.1,
@@ -306,7 +369,18 @@ fn captured_7_3_inputs_match_stock_resolve_btfids() {
                 inp.elf.display()
             );
             assert_eq!(my_err, their_err, "{}: stderr differs", inp.elf.display());
-            eprintln!("identical: {}", inp.elf.display());
+            eprintln!(
+                "identical: {} ({} bytes of OBJ.BTF{}{}) against {}",
+                inp.elf.display(),
+                mine.0.as_ref().map_or(0, Vec::len),
+                if mine.1.is_some() {
+                    ", OBJ.BTF_ids"
+                } else {
+                    ""
+                },
+                if extended { "; extended sets" } else { "" },
+                stock.display()
+            );
             compared += 1;
         }
         let _ = std::fs::remove_dir_all(&work);
@@ -314,6 +388,7 @@ fn captured_7_3_inputs_match_stock_resolve_btfids() {
     for n in &notes {
         eprintln!("note: {n}");
     }
+    eprintln!("Linux 7.3 captures: {compared} identical, {refused} refused by both alike");
     if compared == 0 {
         eprintln!(
             "SKIPPED captured_7_3_inputs_match_stock_resolve_btfids: no Linux 7.3 captures \

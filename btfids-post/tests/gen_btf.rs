@@ -5,6 +5,7 @@
 //! `common::stock_resolve_btfids_73`; tests that need it print `SKIPPED` without it) on
 //! synthetic modules and vmlinux BTF (both byte orders, ELF64 and ELF32) that exercise every
 //! btf2btf phase, and on BTF pahole writes for a C file (when clang and pahole exist);
+//! extended sets against the patched 7.3 resolve_btfids (`common::patched_resolve_btfids_73`);
 //! then Rust kfuncs (BTF generated and tagged), errors, `--fatal_warnings`,
 //! `--distill_base` (also compared with the stock tool) and `--patch_btfids`.
 
@@ -207,76 +208,6 @@ fn object(is64: bool, e: Endian, ids: Ids) -> Vec<u8> {
     build(is64, e, &secs, &ids.syms)
 }
 
-/// The files of one run of one tool: OBJ.BTF, OBJ.BTF_ids (if written), OBJ afterwards.
-#[derive(Debug, PartialEq, Eq)]
-struct Outputs {
-    ok: bool,
-    btf: Option<Vec<u8>>,
-    btf_ids: Option<Vec<u8>>,
-    btf_base: Option<Vec<u8>>,
-    obj: Vec<u8>,
-}
-
-fn outputs(ok: bool, obj: &Path) -> Outputs {
-    let read = |suffix: &str| {
-        let mut p = obj.as_os_str().to_owned();
-        p.push(suffix);
-        std::fs::read(PathBuf::from(p)).ok()
-    };
-    Outputs {
-        ok,
-        btf: read(".BTF"),
-        btf_ids: read(".BTF_ids"),
-        btf_base: read(".BTF.base"),
-        obj: std::fs::read(obj).unwrap(),
-    }
-}
-
-/// Run `tool ARGS OBJ` on a fresh copy `dir/<sub>/<name>` of `obj` (so that both tools
-/// see the same file name); returns the outputs and stderr.
-fn run_tool(
-    tool: &Path,
-    args: &[&OsStr],
-    dir: &Path,
-    sub: &str,
-    name: &str,
-    obj: &[u8],
-) -> (Outputs, String) {
-    let d = dir.join(sub);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    let p = write(&d, name, obj);
-    let o = Command::new(tool).args(args).arg(&p).output().unwrap();
-    (
-        outputs(o.status.success(), &p),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-/// Run the stock tool and btfids-post with the same arguments on copies of `obj`: same
-/// exit status, same output files byte for byte, same stderr, OBJ unchanged.
-fn same_as_stock(stock: &Path, args: &[&OsStr], dir: &Path, tag: &str, obj: &[u8]) -> Outputs {
-    let (s, serr) = run_tool(stock, args, dir, &format!("{tag}-stock"), "obj.ko", obj);
-    let (p, perr) = run_tool(&bin(), args, dir, &format!("{tag}-post"), "obj.ko", obj);
-    assert!(s.ok, "{tag}: the stock tool failed: {serr}");
-    assert!(p.ok, "{tag}: btfids-post failed: {perr}");
-    assert_eq!(p.obj, obj, "{tag}: btfids-post changed OBJ");
-    assert!(s.btf.is_some(), "{tag}: stock wrote no OBJ.BTF");
-    if s.btf != p.btf {
-        let d = dir.join(format!("{tag}-stock"));
-        panic!(
-            "{tag}: OBJ.BTF differs from the stock tool's ({} vs {} bytes; see {})",
-            s.btf.as_ref().map_or(0, Vec::len),
-            p.btf.as_ref().map_or(0, Vec::len),
-            d.display()
-        );
-    }
-    assert!(s.btf_ids == p.btf_ids, "{tag}: OBJ.BTF_ids differs");
-    assert!(s.btf_base == p.btf_base, "{tag}: OBJ.BTF.base differs");
-    assert_eq!(perr, serr, "{tag}: stderr differs");
-    p
-}
-
 fn stock_or_skip(test: &str) -> Option<PathBuf> {
     let s = stock_resolve_btfids_73();
     if s.is_none() {
@@ -384,6 +315,142 @@ fn vmlinux_matches_stock_7_3() {
     let obj = build(true, e, &[sec(".data", vec![0; 8])], &[]);
     let out = same_as_stock(&stock, &[os("--btf"), os(&btfp)], &dir, "no-ids", &obj);
     assert!(out.btf_ids.is_none());
+}
+
+/// The fixture's kfuncs in extended sets (this project's 28-byte entries, patch 0001's
+/// macros): every btf2btf case (fastcall, implicit args with and without `_impl` twin,
+/// arena by flag, with `base_kfunc` a FUNC only in the base), and `k_plain` in a legacy
+/// set too, with the same `KF_*` flags and per-argument flags that are ignored by btf2btf.
+fn ext_fixture_ids(e: Endian, base_kfunc: bool) -> Ids {
+    let mut xset_a = vec![
+        (
+            "k_plain",
+            KF_ACQUIRE | KF_RET_NULL,
+            [KF_PARAM_ACQUIRE, 0, 0, 0, 0],
+        ),
+        ("k_fast", KF_FASTCALL, [0; 5]),
+        (
+            "k_implicit",
+            KF_IMPLICIT_ARGS | KF_FASTCALL,
+            [KF_PARAM_CONST, 0, 0, 0, 0],
+        ),
+        (
+            "k_arena",
+            KF_ARENA_RET | KF_ARENA_ARG2,
+            [0, KF_PARAM_ARENA, 0, 0, 0],
+        ),
+    ];
+    if base_kfunc {
+        xset_a.push(("bpf_base_kfunc", 0, [KF_PARAM_NULLABLE, 0, 0, 0, 0]));
+    }
+    let mut ids = Ids::new(e);
+    ids.id("struct", "mod_obj");
+    ids.id("struct", "nothing_here");
+    ids.set8("xset_a", BTF_SET8_ARGS_HEADER_FLAGS, &xset_a);
+    ids.set8(
+        "xset_b",
+        BTF_SET8_ARGS_HEADER_FLAGS,
+        &[
+            ("k_legacy", KF_IMPLICIT_ARGS, [KF_PARAM_RELEASE, 0, 0, 0, 0]),
+            ("k_arena2", KF_ARENA_RET | KF_ARENA_ARG2, [0; 5]),
+        ],
+    );
+    ids.set8(
+        "lset",
+        BTF_SET8_KFUNCS,
+        &[("k_plain", KF_ACQUIRE | KF_RET_NULL, [0; 5])],
+    );
+    ids
+}
+
+/// btf2btf reads the `KF_*` flags of extended entries at their 28-byte stride: the
+/// patched 7.3 resolve_btfids (patch 0002) and btfids-post give the same OBJ.BTF,
+/// OBJ.BTF_ids (and OBJ.BTF.base) for a module (plain and `--distill_base`) and a vmlinux,
+/// in both byte orders and ELF classes, with the decl tags and prototypes the flags ask for.
+///
+/// One deliberate difference: with `--distill_base`, an extended-set entry naming a FUNC
+/// of the base (distilled away: no FUNC left to resolve it to) is refused by btfids-post,
+/// while the patched tool warns and leaves id 0 (which the patched kernel's registration
+/// refuses at load time); without it they agree.
+#[test]
+fn extended_sets_btf2btf_match_the_patched_resolve_btfids() {
+    let stock = match patched_resolve_btfids_73() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("SKIPPED extended_sets_btf2btf_match_the_patched_resolve_btfids: {why}");
+            return;
+        }
+    };
+    let dir = tmpdir("gen-btf-ext");
+    for e in [Endian::Little, Endian::Big] {
+        let (base, split) = split_fixture(e);
+        let basep = write(&dir, &format!("vmlinux-{e:?}.btf"), &base);
+        let btfp = write(&dir, &format!("obj-{e:?}.BTF.1"), &split);
+        let vmp = write(&dir, &format!("vm-{e:?}.BTF.1"), &vmlinux_fixture(e));
+        for is64 in [true, false] {
+            let tag = format!("{e:?}-{}", if is64 { 64 } else { 32 });
+            let obj = object(is64, e, ext_fixture_ids(e, true));
+            let args = [os("--btf"), os(&btfp), os("-b"), os(&basep)];
+            let out = same_as_stock(&stock, &args, &dir, &tag, &obj);
+            let dargs = [&[os("--distill_base")], &args[..]].concat();
+            let dtag = format!("{tag}-distill-base-kfunc");
+            let s = run_tool_status(&stock, &dargs, &dir, &format!("{dtag}-s"), "obj.ko", &obj);
+            let p = run_tool_status(&bin(), &dargs, &dir, &format!("{dtag}-p"), "obj.ko", &obj);
+            assert!(
+                s.out.ok
+                    && s.stderr
+                        .contains("WARN: resolve_btfids: unresolved symbol bpf_base_kfunc"),
+                "{dtag}: {}",
+                s.stderr
+            );
+            let needle =
+                "set 'xset_a': kfunc bpf_base_kfunc: no .kfunc.meta record and no BTF FUNC";
+            assert!(
+                !p.out.ok && p.stderr.contains(needle),
+                "{dtag}: {}",
+                p.stderr
+            );
+            assert_eq!(
+                files_in(&p.dir),
+                ["obj.ko"],
+                "{dtag}: btfids-post wrote files"
+            );
+            let obj_d = object(is64, e, ext_fixture_ids(e, false));
+            let d = same_as_stock(&stock, &dargs, &dir, &format!("{tag}-distill"), &obj_d);
+            assert!(d.btf_base.is_some());
+            let v = same_as_stock(
+                &stock,
+                &[os("--btf"), os(&vmp)],
+                &dir,
+                &format!("{tag}-vm"),
+                &obj,
+            );
+            assert!(v.btf_ids.is_some());
+            let b = Btf::parse(&base, None).unwrap();
+            let fin = out.btf.unwrap();
+            let btf = Btf::parse(&fin, Some(&b)).unwrap();
+            let tags = decl_tags(&btf);
+            for k in [
+                "k_plain",
+                "k_fast",
+                "k_implicit",
+                "k_arena",
+                "k_legacy",
+                "k_arena2",
+            ] {
+                assert!(
+                    tags.contains(&("bpf_kfunc".into(), k.into(), -1)),
+                    "{tag} {k}: {tags:?}"
+                );
+            }
+            assert!(tags.contains(&("bpf_fastcall".into(), "k_fast".into(), -1)));
+            assert!(tags.contains(&("bpf_fastcall".into(), "k_implicit_impl".into(), -1)));
+            let p = btf.ty(find_func(&btf, "k_implicit").size_type).unwrap();
+            assert_eq!(p.vlen(), 1, "{tag}: k_implicit keeps its implicit argument");
+            let p = btf.ty(find_func(&btf, "k_legacy").size_type).unwrap();
+            assert_eq!(p.vlen(), 1, "{tag}: k_legacy keeps its implicit argument");
+        }
+    }
 }
 
 /// clang and pahole, when both exist.
@@ -717,6 +784,38 @@ fn gen_btf_embed_and_check(dir: &Path, basep: &Path, p: &Path) {
     );
 }
 
+/// Split BTF on `base` with a FUNC whose type is the base's `int` (type 1), not a
+/// FUNC_PROTO: what a module's BTF looks like split on another vmlinux than pahole's.
+fn func_not_proto_btf(e: Endian, base: &[u8]) -> Vec<u8> {
+    let b = Btf::parse(base, None).unwrap();
+    let mut m = BtfBuilder::new(e, Some(&b));
+    func(&mut m, "k_bad", 1);
+    m.finish()
+}
+
+/// BTF libbpf refuses to load (a FUNC whose type is no FUNC_PROTO) is refused by both
+/// tools alike: same exit status, nothing written.
+#[test]
+fn invalid_btf_is_refused_like_stock() {
+    let Some(stock) = stock_or_skip("invalid_btf_is_refused_like_stock") else {
+        return;
+    };
+    let dir = tmpdir("gen-btf-invalid");
+    for e in [Endian::Little, Endian::Big] {
+        let (base, _) = split_fixture(e);
+        let basep = write(&dir, &format!("vmlinux-{e:?}"), &base);
+        let btfp = write(
+            &dir,
+            &format!("bad-{e:?}.BTF.1"),
+            &func_not_proto_btf(e, &base),
+        );
+        let obj = object(true, e, fixture_ids(e, |_| {}));
+        let args = [os("--btf"), os(&btfp), os("-b"), os(&basep)];
+        let (s, _) = refused_alike(&stock, &args, &dir, &format!("{e:?}"), &obj, "load BTF");
+        assert!(s.stderr.contains("is not FUNC_PROTO"), "{}", s.stderr);
+    }
+}
+
 #[test]
 fn errors_write_nothing_and_leave_obj_alone() {
     let dir = tmpdir("gen-btf-errors");
@@ -726,7 +825,14 @@ fn errors_write_nothing_and_leave_obj_alone() {
     let btfp = write(&dir, "obj.BTF.1", &split);
     let garbage = write(&dir, "garbage.BTF.1", b"not BTF at all");
     let absent = dir.join("absent.BTF.1");
+    let notproto = write(&dir, "notproto.BTF.1", &func_not_proto_btf(e, &base));
     let cases: Vec<(&str, Vec<u8>, Vec<&OsStr>, &str)> = vec![
+        (
+            "func-not-proto",
+            object(true, e, fixture_ids(e, |_| {})),
+            vec![os("--btf"), os(&notproto), os("-b"), os(&basep)],
+            "FUNC refers to type 1, which is not a FUNC_PROTO",
+        ),
         (
             "inconsistent-flags",
             object(
@@ -807,11 +913,7 @@ fn errors_write_nothing_and_leave_obj_alone() {
         assert!(r.stderr.contains(needle), "{name}: {}", r.stderr);
         assert!(!r.stderr.contains("panicked"), "{name}: {}", r.stderr);
         assert_eq!(std::fs::read(&p).unwrap(), obj, "{name}: OBJ changed");
-        let left: Vec<String> = std::fs::read_dir(&d)
-            .unwrap()
-            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(left, ["obj.ko"], "{name}: files written");
+        assert_eq!(files_in(&d), ["obj.ko"], "{name}: files written");
     }
 }
 

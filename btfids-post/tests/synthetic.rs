@@ -1,6 +1,9 @@
-//! Synthetic inputs built by the test: differential runs against the stock resolve_btfids
-//! (every class and byte order), extended sets, BTF generation for Rust kfuncs, record
-//! cross-checks, idempotence, and a corpus of malformed inputs.
+//! Synthetic inputs built by the test: extended sets in the Linux 7.3 flow against the
+//! patched 7.3 resolve_btfids (every class and byte order); the Linux 6.12 in-place mode
+//! against a Linux 6.12 resolve_btfids when one exists (7.3 tools no longer resolve in
+//! place: that comparison is skipped with them), and against itself: extended sets, BTF
+//! generation for Rust kfuncs, record cross-checks, idempotence, and a corpus of
+//! malformed inputs. The 7.3 flow's other comparisons are in `tests/gen_btf.rs`.
 
 mod common;
 
@@ -235,18 +238,18 @@ fn assert_settled(basep: &Path, p: &Path, once: &[u8]) {
     assert!(c.ok, "{}{}", c.stdout, c.stderr);
 }
 
-/// What the stock tool and btfids-post made of two copies of one input.
+/// What a Linux 6.12 resolve_btfids and btfids-post's in-place mode made of two copies of
+/// one input.
 struct Both {
     elf: Vec<u8>,
     stock_out: Vec<u8>,
     post_out: Vec<u8>,
-    post_file: PathBuf,
     stock_stderr: String,
     post_stderr: String,
 }
 
-/// Write `elf` twice (`dir/{tag}-a.ko`, `dir/{tag}-b.ko`), run `stock ARGS a` and
-/// `btfids-post ARGS b`; both must succeed.
+/// Write `elf` twice (`dir/{tag}-a.ko`, `dir/{tag}-b.ko`), run `stock ARGS a` (a Linux 6.12
+/// tool: in place) and `btfids-post ARGS b`; both must succeed.
 fn run_both(stock: &Path, args: &[&OsStr], dir: &Path, tag: &str, elf: Vec<u8>) -> Both {
     let a = write(dir, &format!("{tag}-a.ko"), &elf);
     let b = write(dir, &format!("{tag}-b.ko"), &elf);
@@ -274,16 +277,23 @@ fn run_both(stock: &Path, args: &[&OsStr], dir: &Path, tag: &str, elf: Vec<u8>) 
         elf,
         stock_out: std::fs::read(&a).unwrap(),
         post_out: std::fs::read(&b).unwrap(),
-        post_file: b,
         stock_stderr,
         post_stderr: mine.stderr,
     }
 }
 
+/// The Linux 6.12 in-place mode (`btfids-post [-b BASE] ELF`, `--btf FILE --in-place`)
+/// against a Linux 6.12 resolve_btfids, which resolves in place too. Linux 7.3's tool has
+/// no such mode (it writes OBJ.BTF and OBJ.BTF_ids): with only 7.3 tools this is skipped;
+/// `tests/gen_btf.rs` compares the 7.3 flow.
 #[test]
 fn differential_against_stock_resolve_btfids() {
     let Some(stock) = stock_resolve_btfids() else {
-        eprintln!("SKIPPED differential_against_stock_resolve_btfids: no stock resolve_btfids (set RESOLVE_BTFIDS=path)");
+        eprintln!(
+            "SKIPPED differential_against_stock_resolve_btfids: no Linux 6.12 resolve_btfids \
+             (this compares the 6.12 in-place mode; Linux 7.3's tool has none, and is passed \
+             over; set RESOLVE_BTFIDS to a 6.12 tool)"
+        );
         return;
     };
     let dir = tmpdir("diff");
@@ -334,50 +344,20 @@ fn differential_against_stock_resolve_btfids() {
     assert!(r.stock_out == r.post_out, ".BTF.base output differs");
 }
 
-/// The patched kernel's resolve_btfids (patch 0002 teaches it extended sets):
-/// $RESOLVE_BTFIDS_PATCHED, else the newest ~/.cache/kfunc-args/kernel/patched-*/linux tree
-/// whose main.c knows `is_set8_args`.
-fn patched_resolve_btfids() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("RESOLVE_BTFIDS_PATCHED") {
-        return Some(PathBuf::from(p));
-    }
-    let home = std::env::var("HOME").ok()?;
-    let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
-    for d in std::fs::read_dir(Path::new(&home).join(".cache/kfunc-args/kernel"))
-        .ok()?
-        .flatten()
-    {
-        if !d.file_name().to_string_lossy().starts_with("patched-") {
-            continue;
-        }
-        let dir = d.path().join("linux/tools/bpf/resolve_btfids");
-        let bin = dir.join("resolve_btfids");
-        let knows =
-            std::fs::read_to_string(dir.join("main.c")).is_ok_and(|m| m.contains("is_set8_args"));
-        let Ok(t) = std::fs::metadata(&bin).and_then(|m| m.modified()) else {
-            continue;
-        };
-        // A 7.3 tree's tool writes OBJ.BTF/OBJ.BTF_ids instead of resolving in place.
-        if knows && !is_73_tool(&bin) && best.as_ref().is_none_or(|(bt, _)| t > *bt) {
-            best = Some((t, bin));
-        }
-    }
-    best.map(|(_, b)| b)
-}
-
-/// A C module with an extended set (patched kernel macros), no records.
-fn c_ext_module(is64: bool, e: Endian, base: &Btf<'_>) -> Vec<u8> {
+/// A C module's `.BTF_ids` with two extended sets (the macros of patch 0001) and a legacy
+/// kfunc set8, no records: `mod_func` and `bpf_c_kfunc` in all three with the same `KF_*`
+/// flags (7.3's resolve_btfids refuses a kfunc whose flags differ between sets), listed in
+/// an order the sort changes; the per-argument flags of an entry may differ between sets
+/// (nothing compares them); one unresolved id. `tweak` adds to it.
+fn c_ext_ids(e: Endian, tweak: impl FnOnce(&mut Ids)) -> Ids {
+    let acq = KF_ACQUIRE | KF_RET_NULL;
     let mut ids = Ids::new(e);
     ids.id("struct", "mod_struct");
     ids.set8(
         "xset",
         BTF_SET8_ARGS_HEADER_FLAGS,
         &[
-            (
-                "mod_func",
-                KF_ACQUIRE | KF_RET_NULL,
-                [KF_PARAM_ACQUIRE, 0, 0, 0, KF_PARAM_STR],
-            ),
+            ("mod_func", acq, [KF_PARAM_ACQUIRE, 0, 0, 0, KF_PARAM_STR]),
             (
                 "bpf_c_kfunc",
                 KF_RELEASE,
@@ -387,39 +367,187 @@ fn c_ext_module(is64: bool, e: Endian, base: &Btf<'_>) -> Vec<u8> {
     );
     ids.id("func", "nothing_here");
     ids.set8(
+        "xset2",
+        BTF_SET8_ARGS_HEADER_FLAGS,
+        &[
+            ("mod_func", acq, [KF_PARAM_ACQUIRE, KF_PARAM_CONST, 0, 0, 0]),
+            ("bpf_c_kfunc", KF_RELEASE, [KF_PARAM_RELEASE, 0, 0, 0, 0]),
+        ],
+    );
+    ids.set8(
         "lset",
         BTF_SET8_KFUNCS,
         &[
-            ("mod_func", KF_SLEEPABLE, [0; 5]),
-            ("bpf_c_kfunc", 0, [0; 5]),
+            ("mod_func", acq, [0; 5]),
+            ("bpf_c_kfunc", KF_RELEASE, [0; 5]),
         ],
     );
-    ids_module(is64, base, ids, Vec::new())
+    tweak(&mut ids);
+    ids
 }
 
+/// The object of the Linux 7.3 flow: `ids` as `.BTF_ids` and a symbol table (its BTF is in
+/// the detached file gen-btf.sh passes with `--btf`).
+fn ids_object(is64: bool, e: Endian, ids: Ids) -> Vec<u8> {
+    build(is64, e, &[sec(".BTF_ids", ids.data)], &ids.syms)
+}
+
+/// The extended sets of a resolved `OBJ.BTF_ids` (`ids` laid out as [`c_ext_ids`] laid it
+/// out) read back through the final BTF: each sorted by id, and every entry still carries
+/// the flags and per-argument flags it was declared with.
+fn assert_ext_sets_moved_with_their_flags(ids: &Ids, blob: &[u8], btf: &Btf<'_>) {
+    let e = ids.e;
+    let mut seen = 0;
+    for s in ids
+        .syms
+        .iter()
+        .filter(|s| s.name.starts_with("__BTF_ID__set8__"))
+    {
+        let off = s.value as usize;
+        let header = e.u32(&ids.data, off + 4).unwrap();
+        if header & BTF_SET8_KFUNC_ARGS == 0 {
+            continue;
+        }
+        let n = (s.size as usize - 8) / SET8_ARGS_ENTRY_SIZE;
+        let read = |d: &[u8]| -> Vec<Set8ArgsEntry> {
+            (0..n)
+                .map(|i| Set8ArgsEntry::read(&d[off + 8 + i * SET8_ARGS_ENTRY_SIZE..], e).unwrap())
+                .collect()
+        };
+        assert_eq!(e.u32(blob, off), Some(n as u32), "{}: cnt", s.name);
+        assert_eq!(e.u32(blob, off + 4), Some(header), "{}: header", s.name);
+        let before = read(&ids.data);
+        let after = read(blob);
+        assert!(
+            after.windows(2).all(|w| w[0].id < w[1].id),
+            "{}: not sorted: {after:?}",
+            s.name
+        );
+        // Declared: (name of the entry's symbol, flags, arg flags); resolved: by the FUNC
+        // name the id has in the final BTF.
+        for (i, b) in before.iter().enumerate() {
+            let at = (off + 8 + i * SET8_ARGS_ENTRY_SIZE) as u64;
+            let sym = ids.syms.iter().find(|x| x.value == at).unwrap();
+            let fname = sym.name.strip_prefix("__BTF_ID__func__").unwrap();
+            let fname = &fname[..fname.rfind("__").unwrap()];
+            let a = after
+                .iter()
+                .find(|a| btf.ty(a.id).is_some_and(|t| btf.name(t.name_off) == fname))
+                .unwrap_or_else(|| panic!("{}: no entry for {fname}: {after:?}", s.name));
+            assert_eq!(
+                (a.flags, a.arg_flags),
+                (b.flags, b.arg_flags),
+                "{}: {fname}",
+                s.name
+            );
+        }
+        seen += 1;
+    }
+    assert!(seen > 0, "no extended set");
+}
+
+/// Extended sets in the Linux 7.3 flow (`--btf OBJ.BTF.1 -b vmlinux OBJ`, and with
+/// `--distill_base`), against the patched 7.3 resolve_btfids (patch 0002 teaches it the
+/// 28-byte entries): OBJ.BTF_ids, OBJ.BTF, OBJ.BTF.base, stderr and exit status identical
+/// in both byte orders and ELF classes. A kfunc whose `KF_*` flags differ between two sets
+/// (an extended and a legacy one, or two extended ones) is refused by both alike: failing
+/// exit status, the same message, nothing written.
 #[test]
 fn extended_sets_match_the_patched_resolve_btfids() {
-    let Some(stock) = patched_resolve_btfids() else {
-        eprintln!(
-            "SKIPPED extended_sets_match_the_patched_resolve_btfids: no patched resolve_btfids \
-             (set RESOLVE_BTFIDS_PATCHED=path)"
-        );
-        return;
+    let stock = match patched_resolve_btfids_73() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("SKIPPED extended_sets_match_the_patched_resolve_btfids: {why}");
+            return;
+        }
     };
     let dir = tmpdir("diff-ext");
     for e in [Endian::Little, Endian::Big] {
         let (base_bytes, basep) = base_file(&dir, &format!("base-{e:?}"), e);
         let base = Btf::parse(&base_bytes, None).unwrap();
+        let btfp = write(&dir, &format!("mod-{e:?}.BTF.1"), &split_btf(&base));
+        let args = [os("--btf"), os(&btfp), os("-b"), os(&basep)];
+        let dargs = [&[os("--distill_base")], &args[..]].concat();
         for is64 in [true, false] {
-            let tag = format!("{e:?}-{is64}");
-            let elf = c_ext_module(is64, e, &base);
-            let r = run_both(&stock, &[os("-b"), os(&basep)], &dir, &tag, elf);
-            assert_ne!(r.stock_out, r.elf);
-            assert!(r.stock_out == r.post_out, "extended-set output differs from the patched resolve_btfids for {e:?} ELF64={is64}");
-            assert_eq!(r.post_stderr, r.stock_stderr, "warnings differ");
-            // The set really moved: entries sorted, arg flags with their ids.
-            let c = check(&basep, &r.post_file);
-            assert!(c.ok, "{}", c.stdout);
+            let tag = format!("{e:?}-{}", if is64 { 64 } else { 32 });
+            let ids = c_ext_ids(e, |_| {});
+            let obj = ids_object(is64, e, c_ext_ids(e, |_| {}));
+            let out = same_as_stock(&stock, &args, &dir, &tag, &obj);
+            let blob = out.btf_ids.expect("OBJ.BTF_ids");
+            assert_ne!(blob, ids.data, "{tag}: nothing resolved");
+            let fin = out.btf.expect("OBJ.BTF");
+            let btf = Btf::parse(&fin, Some(&base)).unwrap();
+            assert_ext_sets_moved_with_their_flags(&ids, &blob, &btf);
+            // Out-of-tree modules: the same with a distilled base.
+            let d = same_as_stock(&stock, &dargs, &dir, &format!("{tag}-distill"), &obj);
+            assert!(d.btf_base.is_some(), "{tag}: no OBJ.BTF.base");
+            let dbase = d.btf_base.unwrap();
+            let dbase = Btf::parse(&dbase, None).unwrap();
+            let fin = d.btf.unwrap();
+            let btf = Btf::parse(&fin, Some(&dbase)).unwrap();
+            assert_ext_sets_moved_with_their_flags(&ids, d.btf_ids.as_ref().unwrap(), &btf);
+
+            // Inconsistent flags: mod_func is KF_ACQUIRE|KF_RET_NULL in the extended sets;
+            // a further set, legacy or extended, gives it other flags.
+            let lbad = |ids: &mut Ids| {
+                ids.set8(
+                    "lbad",
+                    BTF_SET8_KFUNCS,
+                    &[("mod_func", KF_SLEEPABLE, [0; 5])],
+                )
+            };
+            let xbad = |ids: &mut Ids| {
+                let entries = [("mod_func", KF_ACQUIRE, [KF_PARAM_ACQUIRE, 0, 0, 0, 0])];
+                ids.set8("xbad", BTF_SET8_ARGS_HEADER_FLAGS, &entries)
+            };
+            let acq = KF_ACQUIRE | KF_RET_NULL;
+            for (kind, obj, other) in [
+                (
+                    "legacy",
+                    ids_object(is64, e, c_ext_ids(e, lbad)),
+                    KF_SLEEPABLE,
+                ),
+                (
+                    "extended",
+                    ids_object(is64, e, c_ext_ids(e, xbad)),
+                    KF_ACQUIRE,
+                ),
+            ] {
+                let needle = format!(
+                    "ERROR: resolve_btfids: kfunc mod_func has inconsistent flags across BTF ID \
+                     sets: {acq:#x} != {other:#x}"
+                );
+                for (variant, a) in [("", &args[..]), ("-distill", &dargs[..])] {
+                    let tag = format!("{tag}-inconsistent-{kind}{variant}");
+                    refused_alike(&stock, a, &dir, &tag, &obj, &needle);
+                }
+            }
+            // An extended set whose size is not a header and whole 28-byte entries.
+            let odd = ids_object(
+                is64,
+                e,
+                c_ext_ids(e, |ids| {
+                    ids.set8(
+                        "odd",
+                        BTF_SET8_ARGS_HEADER_FLAGS,
+                        &[("mod_func", KF_ACQUIRE | KF_RET_NULL, [0; 5])],
+                    );
+                    let s = ids
+                        .syms
+                        .iter_mut()
+                        .find(|s| s.name == "__BTF_ID__set8__odd")
+                        .unwrap();
+                    s.size -= 4;
+                }),
+            );
+            refused_alike(
+                &stock,
+                &args,
+                &dir,
+                &format!("{tag}-odd"),
+                &odd,
+                "is not a header and",
+            );
         }
     }
 }

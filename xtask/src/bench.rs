@@ -1,25 +1,55 @@
-//! `cargo xtask bench [--inputs DIR[:DIR..]] [--stock RESOLVE_BTFIDS] [--rounds N]`:
-//! btfids-post against the stock `resolve_btfids` on the same captured inputs (vmlinux and
-//! every module, saved before resolution by `btfids-post/scripts/resolve-btfids-capture.sh`).
+//! `cargo xtask bench [--inputs DIR[:DIR..]] [--rounds N]`: btfids-post against the stock
+//! Linux 7.3 `resolve_btfids` on the same captured inputs, in the flow of 7.3's
+//! `scripts/gen-btf.sh`.
 //!
-//! Each round copies the inputs twice, runs each tool over all of them (one process per
-//! file, as Kbuild does), checks that every output is byte-identical, and measures the
-//! wall time of each tool's batch and the peak RSS of its processes (`/usr/bin/time -f %M`).
-//! Files with extended sets or `.kfunc.meta` records are left out (the stock tool does not
-//! know them). Prints each round, then the medians, the time ratio and the RSS figures.
+//! Inputs: capture directories of `btfids-post/scripts/resolve-btfids-capture.sh` (by
+//! default every one of `~/.cache/kfunc-args` that holds Linux 7.3 inputs:
+//! `kernel/*/linux/btfids-inputs`, `post/capture*`): each ELF as resolve_btfids got it
+//! (vmlinux's `.tmp_vmlinux1` is saved as `tmp_vmlinux1`), the detached BTF pahole wrote
+//! for it (`<name>.BTF.1`) and the base of the modules (`base.vmlinux`). The stock tool of
+//! an input is always `tools/bpf/resolve_btfids/resolve_btfids` of the kernel tree the
+//! capture came from (the working directory its `args` file records), so a patched tree's
+//! inputs run against the patched tool (patch 0002: it knows extended sets).
+//!
+//! Each input is run as Kbuild runs it, one process per file and step:
+//! 1. `resolve_btfids [--distill_base] [-b BASE] --btf OBJ.BTF.1 OBJ`, which writes
+//!    `OBJ.BTF`, `OBJ.BTF_ids` and `OBJ.BTF.base` and only reads OBJ;
+//! 2. when `OBJ.BTF_ids` was written, `resolve_btfids --patch_btfids OBJ.BTF_ids COPY` on a
+//!    fresh copy of OBJ (made outside the timing: gen-btf.sh and link-vmlinux.sh patch the
+//!    object that is linked last, of the same layout).
+//!
+//! Each round runs both tools on every input (which tool goes first alternates between
+//! rounds) under `/usr/bin/time -f %M` (the peak RSS of the tool alone), and compares what
+//! they did byte for byte: exit status, stderr, `OBJ.BTF`, `OBJ.BTF_ids`, `OBJ.BTF.base`,
+//! the patched copy; OBJ must be unchanged at the end. Inputs with `.kfunc.meta` records
+//! (BTF made for Rust kfuncs: btfids-post's alone), and inputs with extended sets when the
+//! tree's tool does not know them, are left out; Linux 6.12 captures (resolved in place)
+//! are listed and left out. Prints, per input and step and overall: byte identity, the
+//! median wall times and their ratio (btfids-post / stock), the peak RSS of each.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Run `tool args` under `/usr/bin/time -f %M` (peak RSS of the tool alone; `wait4` on a
-/// child that this process `vfork`ed would report this process's RSS as the floor).
-/// Returns (success, wall time, peak RSS in KiB).
-fn measure(
-    tool: &Path,
-    args: &[&std::ffi::OsStr],
-    rss_file: &Path,
-) -> Result<(bool, Duration, i64), String> {
+/// Where captures are and which stock tool made them: shared with btfids-post's captured
+/// test (compiled here from its source: xtask does not depend on btfids-post).
+#[path = "../../btfids-post/src/capture.rs"]
+mod capture;
+
+/// One process run under `/usr/bin/time`.
+struct Measured {
+    code: Option<i32>,
+    stderr: Vec<u8>,
+    wall: Duration,
+    /// Peak RSS in KiB.
+    rss: i64,
+}
+
+/// Run `tool args` under `/usr/bin/time -f %M -o rss_file` (the peak RSS of the tool alone;
+/// `wait4` on a child that this process `vfork`ed would report this process's RSS as the
+/// floor). The tool's stderr is kept (compared between the tools).
+fn measure(tool: &Path, args: &[OsString], rss_file: &Path) -> Result<Measured, String> {
     let mut cmd = Command::new("/usr/bin/time");
     cmd.arg("-f")
         .arg("%M")
@@ -27,9 +57,8 @@ fn measure(
         .arg(rss_file)
         .arg(tool)
         .args(args);
-    cmd.stderr(std::process::Stdio::null());
     let t = Instant::now();
-    let st = cmd.status().map_err(|e| {
+    let out = cmd.output().map_err(|e| {
         format!(
             "/usr/bin/time {}: {e} (apt-get install time)",
             tool.display()
@@ -40,7 +69,12 @@ fn measure(
         .ok()
         .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
         .ok_or_else(|| format!("no RSS figure from /usr/bin/time for {}", tool.display()))?;
-    Ok((st.success(), wall, rss))
+    Ok(Measured {
+        code: out.status.code(),
+        stderr: out.stderr,
+        wall,
+        rss,
+    })
 }
 
 /// Compare two files without reading them whole.
@@ -66,6 +100,17 @@ fn same_file(a: &Path, b: &Path) -> Result<bool, String> {
     }
 }
 
+/// Copy `from` to `to` and write the copy back to disk: without that, the first small
+/// write into a file with 90 MB of dirty pages waits on writeback throttling, which then
+/// dominates what is measured.
+fn copy_synced(from: &Path, to: &Path) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("{} -> {}: {e}", from.display(), to.display());
+    std::fs::copy(from, to).map_err(err)?;
+    std::fs::File::open(to)
+        .and_then(|f| f.sync_all())
+        .map_err(err)
+}
+
 /// Whether a file names a `.kfunc.meta` section (streamed).
 fn has_meta(p: &Path) -> Result<bool, String> {
     use std::io::Read;
@@ -87,24 +132,79 @@ fn has_meta(p: &Path) -> Result<bool, String> {
     }
 }
 
-/// Where captures are and which stock tool made them: shared with btfids-post's captured
-/// test (compiled here from its source: xtask does not depend on btfids-post).
-#[path = "../../btfids-post/src/capture.rs"]
-mod capture;
-
-/// The capture directories that hold a vmlinux.
-fn default_dirs() -> Vec<PathBuf> {
-    capture::default_dirs()
-        .into_iter()
-        .filter(|p| p.join("vmlinux").exists())
-        .collect()
+/// Whether `btfids-post dump` lists an extended set in `elf`.
+fn has_extended_sets(post: &Path, elf: &Path) -> Result<bool, String> {
+    let out = Command::new(post)
+        .arg("dump")
+        .arg(elf)
+        .output()
+        .map_err(|e| format!("{} dump: {e}", post.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} dump {}: {}",
+            post.display(),
+            elf.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).contains("(Extended)"))
 }
 
+/// `path` with `suffix` appended to its file name (main.c's `make_out_path()`).
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The files the `--btf` step writes beside OBJ.
+const OUTPUTS: [&str; 3] = [".BTF", ".BTF_ids", ".BTF.base"];
+
+/// One benchmarked input.
 struct Input {
-    file: PathBuf,
-    base: Option<PathBuf>,
+    /// `<kernel tree directory>/<captured file>`, for the report.
+    label: String,
+    elf: PathBuf,
+    /// The `--btf` step's arguments (OBJ goes after them).
+    args: Vec<OsString>,
     /// The stock tool of the tree this input came from.
     stock: PathBuf,
+    size: u64,
+    module: bool,
+    extended: bool,
+}
+
+/// Figures of one tool on one step of one input.
+#[derive(Default, Clone)]
+struct Figures {
+    walls: Vec<Duration>,
+    rss: i64,
+}
+
+impl Figures {
+    fn add(&mut self, m: &Measured) {
+        self.walls.push(m.wall);
+        self.rss = self.rss.max(m.rss);
+    }
+}
+
+/// Both tools on one step of one input: `[stock, btfids-post]`, and whether every round
+/// gave byte-identical results.
+#[derive(Clone)]
+struct Step {
+    tools: [Figures; 2],
+    identical: bool,
+    runs: usize,
+}
+
+impl Default for Step {
+    fn default() -> Self {
+        Step {
+            tools: Default::default(),
+            identical: true,
+            runs: 0,
+        }
+    }
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -112,12 +212,24 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// Entry point of `cargo xtask bench`.
-pub fn run(args: &[String]) -> Result<(), String> {
-    // `/usr/bin/time` measures each tool's peak RSS.
-    crate::deps::ensure_debian_packages(&["time"])?;
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// The arguments of `cargo xtask bench`.
+struct Args {
+    dirs: Vec<PathBuf>,
+    rounds: usize,
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut dirs = Vec::new();
-    let mut stock: Option<PathBuf> = None;
     let mut rounds = 9usize;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -128,21 +240,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
         };
         match a.as_str() {
             "--inputs" => dirs.extend(val()?.split(':').map(PathBuf::from)),
-            "--stock" => stock = Some(val()?.into()),
             "--rounds" => {
                 rounds = val()?
                     .parse()
-                    .map_err(|_| "bench: --rounds N".to_string())?
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or("bench: --rounds N (N >= 1)")?
             }
-            _ => return Err(format!("bench: unknown argument {a}")),
+            _ => {
+                return Err(format!(
+                    "bench: unknown argument {a} (bench [--inputs DIR[:DIR..]] [--rounds N])"
+                ))
+            }
         }
     }
-    if dirs.is_empty() {
-        dirs = default_dirs();
-    }
-    if dirs.is_empty() {
-        return Err("bench: no captured inputs (~/.cache/kfunc-args/kernel/*/btfids-inputs); use --inputs DIR".into());
-    }
+    Ok(Args { dirs, rounds })
+}
+
+/// Build btfids-post (release); its path.
+fn build_post() -> Result<PathBuf, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("no workspace root")?
@@ -156,49 +272,329 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err("bench: cargo build --release -p btfids-post failed".into());
     }
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or(root.join("target"), PathBuf::from);
-    let post = target.join("release/btfids-post");
+    Ok(target.join("release/btfids-post"))
+}
 
-    let mut inputs = Vec::new();
+/// The inputs of the capture directories, and what was left out (with the reason).
+fn collect_inputs(dirs: &[PathBuf], post: &Path) -> Result<(Vec<Input>, Vec<String>), String> {
+    let mut inputs: Vec<Input> = Vec::new();
     let mut left_out = Vec::new();
-    for d in &dirs {
-        let Some(dir_stock) = stock.clone().or_else(|| capture::stock_from_args(d)) else {
-            return Err(format!(
-                "bench: no stock resolve_btfids for {}; use --stock PATH",
-                d.display()
+    // (stock, name, sizes and mtime of the ELF and its BTF) of each input taken: a capture
+    // directory copied along with its kernel tree holds the same captures until that tree
+    // is built again.
+    let mut seen: Vec<(PathBuf, String, u64, Option<std::time::SystemTime>, u64)> = Vec::new();
+    for d in dirs {
+        let cap = capture::read(d)?;
+        for f in &cap.files {
+            left_out.push(format!(
+                "{}: a Linux 6.12 capture (resolved in place; no --btf file)",
+                f.display()
             ));
-        };
-        let capture::Capture { base, files } = capture::read(d)?;
-        for f in files {
-            let is_mod = f.extension().is_some_and(|x| x == "ko");
-            let mut dump = Command::new(&post);
-            dump.arg("dump");
-            if let (true, Some(b)) = (is_mod, &base) {
-                dump.arg("-b").arg(b);
-            }
-            let out = dump.arg(&f).output().map_err(|e| format!("{e}"))?;
-            if String::from_utf8_lossy(&out.stdout).contains("(Extended)") || has_meta(&f)? {
-                left_out.push(f);
+        }
+        for inp in capture::read_detached(d)? {
+            let out = |why: String| format!("{}: {why}", inp.elf.display());
+            // The stock tool is the one of the tree the input came from, never another.
+            let Some(stock) = inp.stock() else {
+                left_out.push(out(format!(
+                    "the kernel tree that captured it ({}) has no {} (the stock tool must be \
+                     that tree's own)",
+                    inp.tree
+                        .as_ref()
+                        .map_or("not in the capture's args file".into(), |t| t
+                            .display()
+                            .to_string()),
+                    capture::TREE_TOOL
+                )));
+                continue;
+            };
+            if !capture::is_73_tool(&stock) {
+                left_out.push(out(format!(
+                    "{} is not a Linux 7.3 resolve_btfids",
+                    stock.display()
+                )));
                 continue;
             }
+            let Some(args) = inp.replay_args(cap.base.as_deref()) else {
+                left_out.push(out("a module, but no base.vmlinux in the capture".into()));
+                continue;
+            };
+            let name = inp.elf.file_name().unwrap().to_string_lossy().into_owned();
+            let meta =
+                std::fs::metadata(&inp.elf).map_err(|e| format!("{}: {e}", inp.elf.display()))?;
+            let key = (
+                stock.clone(),
+                name.clone(),
+                meta.len(),
+                meta.modified().ok(),
+                std::fs::metadata(&inp.btf).map_or(0, |m| m.len()),
+            );
+            if let Some(i) = seen.iter().position(|k| *k == key) {
+                left_out.push(out(format!(
+                    "the same capture as {} (a copy)",
+                    inputs[i].elf.display()
+                )));
+                continue;
+            }
+            if has_meta(&inp.elf)? {
+                left_out.push(out(
+                    ".kfunc.meta records (BTF for Rust kfuncs: btfids-post's alone)".into(),
+                ));
+                continue;
+            }
+            let extended = has_extended_sets(post, &inp.elf)?;
+            if extended && !capture::knows_extended_sets(&stock) {
+                left_out.push(out(format!(
+                    "extended sets, which {} does not know",
+                    stock.display()
+                )));
+                continue;
+            }
+            if let Some(why) = preflight(&stock, post, &inp.elf, &args)? {
+                left_out.push(out(why));
+                continue;
+            }
+            // `<cache>/<tree>/linux` -> `<tree>`; else the tree directory's own name.
+            let tree_label = inp
+                .tree
+                .as_deref()
+                .and_then(|t| {
+                    let n = t.file_name()?.to_string_lossy().into_owned();
+                    if n == "linux" {
+                        t.parent()?
+                            .file_name()
+                            .map(|p| p.to_string_lossy().into_owned())
+                    } else {
+                        Some(n)
+                    }
+                })
+                .unwrap_or_else(|| d.display().to_string());
+            seen.push(key);
             inputs.push(Input {
-                base: if is_mod { base.clone() } else { None },
-                file: f,
-                stock: dir_stock.clone(),
+                label: format!("{tree_label}/{name}"),
+                size: meta.len(),
+                elf: inp.elf,
+                args,
+                stock,
+                module: inp.module,
+                extended,
             });
         }
+    }
+    Ok((inputs, left_out))
+}
+
+/// One untimed `--btf` run of the stock tool (it also warms the page cache): `Some`
+/// reason to leave the input out when the stock tool refuses it (a capture whose modules
+/// are split on another vmlinux than its `base.vmlinux`, say), saying whether btfids-post
+/// refuses it too.
+fn preflight(
+    stock: &Path,
+    post: &Path,
+    elf: &Path,
+    args: &[OsString],
+) -> Result<Option<String>, String> {
+    let dir = std::env::temp_dir().join(format!("xtask-bench-pre-{}", std::process::id()));
+    let run = |tool: &Path| -> Result<(Option<i32>, String), String> {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let obj = dir.join(elf.file_name().unwrap());
+        std::fs::copy(elf, &obj).map_err(|e| format!("{}: {e}", elf.display()))?;
+        let o = Command::new(tool)
+            .args(args)
+            .arg(&obj)
+            .output()
+            .map_err(|e| format!("{}: {e}", tool.display()))?;
+        let err = String::from_utf8_lossy(&o.stderr)
+            .trim_end()
+            .replace('\n', " / ");
+        Ok((o.status.code(), err))
+    };
+    let (code, err) = run(stock)?;
+    let why = if code == Some(0) {
+        None
+    } else {
+        let (pcode, _) = run(post)?;
+        Some(format!(
+            "the stock tool refuses it (exit status {code:?}: {err}); btfids-post {} \
+             (a stale capture? capture it again)",
+            if pcode == code {
+                "refuses it alike".to_string()
+            } else {
+                format!("exits with {pcode:?}")
+            }
+        ))
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(why)
+}
+
+/// The working copies of one input: `work/<i>/{stock,post}/<name>`.
+struct Copies {
+    objs: [PathBuf; 2],
+    patch: [PathBuf; 2],
+}
+
+/// Run the `--btf` step, then the `--patch_btfids` step, of both tools (in `order`) on
+/// one input; compare what they did. Returns (identical `--btf` step, identical patch
+/// step when there was one); appends the differences to `diffs`.
+fn round_on_input(
+    inp: &Input,
+    post: &Path,
+    c: &Copies,
+    order: [usize; 2],
+    rss_file: &Path,
+    steps: &mut [Step; 2],
+    diffs: &mut Vec<String>,
+) -> Result<(), String> {
+    let tools: [&Path; 2] = [&inp.stock, post];
+    // Step 1: --btf.
+    let mut runs: [Option<Measured>; 2] = [None, None];
+    for &t in &order {
+        for s in OUTPUTS {
+            let _ = std::fs::remove_file(suffixed(&c.objs[t], s));
+        }
+        let mut args = inp.args.clone();
+        args.push(c.objs[t].clone().into_os_string());
+        let m = measure(tools[t], &args, rss_file)?;
+        steps[0].tools[t].add(&m);
+        runs[t] = Some(m);
+    }
+    let [Some(s), Some(p)] = runs else {
+        unreachable!()
+    };
+    let mut same = true;
+    let mut note = |what: String| {
+        same = false;
+        diffs.push(format!("{}: {what}", inp.label));
+    };
+    if s.code != p.code {
+        note(format!(
+            "--btf exit status: stock {:?}, btfids-post {:?}",
+            s.code, p.code
+        ));
+    }
+    if s.code != Some(0) {
+        note(format!(
+            "--btf: the stock tool failed: {}",
+            String::from_utf8_lossy(&s.stderr)
+        ));
+    }
+    if s.stderr != p.stderr {
+        note(format!(
+            "--btf stderr differs:\n  stock: {}\n  post:  {}",
+            String::from_utf8_lossy(&s.stderr).trim_end(),
+            String::from_utf8_lossy(&p.stderr).trim_end()
+        ));
+    }
+    for suffix in OUTPUTS {
+        let (a, b) = (suffixed(&c.objs[0], suffix), suffixed(&c.objs[1], suffix));
+        match (a.exists(), b.exists()) {
+            (false, false) => {}
+            (true, true) => {
+                if !same_file(&a, &b)? {
+                    note(format!("OBJ{suffix} differs"));
+                }
+            }
+            (x, y) => note(format!(
+                "OBJ{suffix} written by stock: {x}, by btfids-post: {y}"
+            )),
+        }
+    }
+    steps[0].identical &= same;
+    steps[0].runs += 1;
+    // Step 2: --patch_btfids on fresh copies, when both wrote OBJ.BTF_ids.
+    let blobs = [
+        suffixed(&c.objs[0], ".BTF_ids"),
+        suffixed(&c.objs[1], ".BTF_ids"),
+    ];
+    if !(blobs[0].exists() && blobs[1].exists()) {
+        return Ok(());
+    }
+    let mut codes = [None, None];
+    for &t in &order {
+        copy_synced(&inp.elf, &c.patch[t])?;
+        let args: Vec<OsString> = vec![
+            "--patch_btfids".into(),
+            blobs[t].clone().into_os_string(),
+            c.patch[t].clone().into_os_string(),
+        ];
+        let m = measure(tools[t], &args, rss_file)?;
+        steps[1].tools[t].add(&m);
+        codes[t] = Some(m.code);
+    }
+    let mut same = true;
+    if codes[0] != codes[1] || codes[0] != Some(Some(0)) {
+        same = false;
+        diffs.push(format!(
+            "{}: --patch_btfids exit status: stock {:?}, btfids-post {:?}",
+            inp.label, codes[0], codes[1]
+        ));
+    } else if !same_file(&c.patch[0], &c.patch[1])? {
+        same = false;
+        diffs.push(format!("{}: the patched object differs", inp.label));
+    }
+    steps[1].identical &= same;
+    steps[1].runs += 1;
+    Ok(())
+}
+
+const STEP_NAMES: [&str; 2] = ["--btf", "--patch_btfids"];
+
+/// One line of the report: identity, medians, ratio, peak RSS.
+fn report_line(label: &str, step: &str, st: &Step) {
+    if st.runs == 0 {
+        return;
+    }
+    let (s, p) = (
+        median(st.tools[0].walls.clone()),
+        median(st.tools[1].walls.clone()),
+    );
+    println!(
+        "{label:<44} {step:<14} {:<9} {:>9.2} {:>9.2} {:>6.3} {:>10} {:>10}",
+        if st.identical { "yes" } else { "NO" },
+        ms(s),
+        ms(p),
+        p.as_secs_f64() / s.as_secs_f64(),
+        st.tools[0].rss,
+        st.tools[1].rss
+    );
+}
+
+/// Entry point of `cargo xtask bench`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let Args { mut dirs, rounds } = parse_args(args)?;
+    // `/usr/bin/time` measures each tool's peak RSS.
+    crate::deps::ensure_debian_packages(&["time"])?;
+    if dirs.is_empty() {
+        dirs = capture::default_dirs()
+            .into_iter()
+            .filter(|d| capture::read_detached(d).is_ok_and(|v| !v.is_empty()))
+            .collect();
+    }
+    if dirs.is_empty() {
+        return Err(
+            "bench: no Linux 7.3 captures (~/.cache/kfunc-args/kernel/*/linux/\
+                    btfids-inputs, written when the kernels are built through \
+                    btfids-post/scripts/resolve-btfids-capture.sh); use --inputs DIR"
+                .into(),
+        );
+    }
+    let post = build_post()?;
+    let (inputs, left_out) = collect_inputs(&dirs, &post)?;
+    for l in &left_out {
+        println!("left out: {l}");
     }
     if inputs.is_empty() {
         return Err("bench: no comparable inputs".into());
     }
-    let total: u64 = inputs
-        .iter()
-        .map(|i| std::fs::metadata(&i.file).map_or(0, |m| m.len()))
-        .sum();
+    let total: u64 = inputs.iter().map(|i| i.size).sum();
     println!(
-        "bench: {} inputs ({} modules, {:.1} MB) from {}; {} left out (extended sets / records)",
+        "bench: {} inputs ({} modules, {:.1} MB; {} with extended sets) from {}; {} left out; \
+         {rounds} rounds",
         inputs.len(),
-        inputs.iter().filter(|i| i.base.is_some()).count(),
+        inputs.iter().filter(|i| i.module).count(),
         total as f64 / 1e6,
+        inputs.iter().filter(|i| i.extended).count(),
         dirs.iter()
             .map(|d| d.display().to_string())
             .collect::<Vec<_>>()
@@ -211,88 +607,153 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .collect();
     stocks.dedup();
     println!("stock: {}\npost:  {}", stocks.join(", "), post.display());
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("load average at start: {} ({cpus} CPUs)", loadavg());
 
     let work = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
-    let (mut ts, mut tp) = (Vec::new(), Vec::new());
-    let (mut rss_s, mut rss_p) = (0i64, 0i64);
-    for round in 0..rounds {
-        let _ = std::fs::remove_dir_all(&work);
-        let (ds, dp) = (work.join("stock"), work.join("post"));
-        std::fs::create_dir_all(&ds).map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(&dp).map_err(|e| e.to_string())?;
-        let mut pairs = Vec::new();
-        for (i, inp) in inputs.iter().enumerate() {
-            let name = format!("{i}-{}", inp.file.file_name().unwrap().to_string_lossy());
-            let (a, b) = (ds.join(&name), dp.join(&name));
-            std::fs::copy(&inp.file, &a).map_err(|e| e.to_string())?;
-            std::fs::copy(&inp.file, &b).map_err(|e| e.to_string())?;
-            pairs.push((a, b, inp.base.clone(), inp.stock.clone()));
+    let _ = std::fs::remove_dir_all(&work);
+    let mut copies = Vec::new();
+    for (i, inp) in inputs.iter().enumerate() {
+        let name = inp.elf.file_name().unwrap();
+        let mk = |side: &str, prefix: &str| -> Result<PathBuf, String> {
+            let d = work.join(i.to_string()).join(side);
+            std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+            let mut n = OsString::from(prefix);
+            n.push(name);
+            Ok(d.join(n))
+        };
+        let c = Copies {
+            objs: [mk("stock", "")?, mk("post", "")?],
+            patch: [mk("stock", "patched-")?, mk("post", "patched-")?],
+        };
+        for o in &c.objs {
+            copy_synced(&inp.elf, o)?;
         }
-        let rss_file = work.join("rss");
-        let batch = |stock_side: bool| -> Result<(Duration, i64), String> {
-            let mut wall = Duration::ZERO;
-            let mut rss = 0;
-            for (a, b, base, stock) in &pairs {
-                let tool: &Path = if stock_side { stock } else { &post };
-                let file = if stock_side { a } else { b };
-                let mut args: Vec<&std::ffi::OsStr> = Vec::new();
-                if let Some(bp) = base {
-                    args.push("-b".as_ref());
-                    args.push(bp.as_os_str());
-                }
-                args.push(file.as_os_str());
-                let (ok, w, r) = measure(tool, &args, &rss_file)?;
-                if !ok {
-                    return Err(format!("{} failed on {}", tool.display(), file.display()));
-                }
-                wall += w;
-                rss = rss.max(r);
-            }
-            Ok((wall, rss))
-        };
-        // Alternate the order so neither tool always runs on a warm cache.
-        let (s, p) = if round % 2 == 0 {
-            let s = batch(true)?;
-            (s, batch(false)?)
-        } else {
-            let p = batch(false)?;
-            (batch(true)?, p)
-        };
-        for (a, b, _, _) in &pairs {
-            if !same_file(a, b)? {
-                return Err(format!("bench: outputs differ for {}", a.display()));
+        copies.push(c);
+    }
+    let rss_file = work.join("rss");
+    let mut steps: Vec<[Step; 2]> = vec![Default::default(); inputs.len()];
+    let mut diffs = Vec::new();
+    // Per round: the sum over inputs of each tool's wall time, per step.
+    let mut totals: [[Vec<Duration>; 2]; 2] = Default::default();
+    for round in 0..rounds {
+        // Alternate so that neither tool always runs right after the other on a warm cache.
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        let before: Vec<[[usize; 2]; 2]> = steps
+            .iter()
+            .map(|s| {
+                [
+                    [s[0].tools[0].walls.len(), s[0].tools[1].walls.len()],
+                    [s[1].tools[0].walls.len(), s[1].tools[1].walls.len()],
+                ]
+            })
+            .collect();
+        for (i, inp) in inputs.iter().enumerate() {
+            round_on_input(
+                inp,
+                &post,
+                &copies[i],
+                order,
+                &rss_file,
+                &mut steps[i],
+                &mut diffs,
+            )?;
+        }
+        for (step, per_tool) in totals.iter_mut().enumerate() {
+            for (tool, v) in per_tool.iter_mut().enumerate() {
+                let sum: Duration = steps
+                    .iter()
+                    .zip(&before)
+                    .flat_map(|(s, b)| s[step].tools[tool].walls[b[step][tool]..].iter())
+                    .sum();
+                v.push(sum);
             }
         }
         println!(
-            "round {}: stock {:8.2} ms  post {:8.2} ms  (outputs byte-identical: {} files)",
+            "round {:>2}: --btf stock {:8.2} ms, post {:8.2} ms; --patch_btfids stock {:8.2} ms, \
+             post {:8.2} ms",
             round + 1,
-            s.0.as_secs_f64() * 1e3,
-            p.0.as_secs_f64() * 1e3,
-            pairs.len()
+            ms(totals[0][0][round]),
+            ms(totals[0][1][round]),
+            ms(totals[1][0][round]),
+            ms(totals[1][1][round])
         );
-        ts.push(s.0);
-        tp.push(p.0);
-        rss_s = rss_s.max(s.1);
-        rss_p = rss_p.max(p.1);
+    }
+    // OBJ is only read by the --btf step.
+    for (inp, c) in inputs.iter().zip(&copies) {
+        for (t, o) in c.objs.iter().enumerate() {
+            if !same_file(&inp.elf, o)? {
+                diffs.push(format!(
+                    "{}: the --btf step of {} changed OBJ",
+                    inp.label,
+                    ["the stock tool", "btfids-post"][t]
+                ));
+            }
+        }
     }
     let _ = std::fs::remove_dir_all(&work);
-    let (mins, minp) = (*ts.iter().min().unwrap(), *tp.iter().min().unwrap());
-    let (ms, mp) = (median(ts), median(tp));
+    println!("load average at end: {}", loadavg());
+
     println!(
-        "best round: stock {:.2} ms, btfids-post {:.2} ms: ratio {:.3}",
-        mins.as_secs_f64() * 1e3,
-        minp.as_secs_f64() * 1e3,
-        minp.as_secs_f64() / mins.as_secs_f64()
+        "\n{:<44} {:<14} {:<9} {:>9} {:>9} {:>6} {:>10} {:>10}",
+        "input", "step", "identical", "stock ms", "post ms", "ratio", "stock KiB", "post KiB"
     );
     println!(
-        "median wall: stock {:.2} ms, btfids-post {:.2} ms: ratio post/stock {:.3} (goal <= 0.5)",
-        ms.as_secs_f64() * 1e3,
-        mp.as_secs_f64() * 1e3,
-        mp.as_secs_f64() / ms.as_secs_f64()
+        "{:<44} {:<14} {:<9} {:>9} {:>9} {:>6} {:>10} {:>10}",
+        "", "", "", "median", "median", "post/", "peak RSS", "peak RSS"
     );
+    for (inp, st) in inputs.iter().zip(&steps) {
+        for (k, name) in STEP_NAMES.iter().enumerate() {
+            report_line(&inp.label, name, &st[k]);
+        }
+    }
+    for (k, name) in STEP_NAMES.iter().enumerate() {
+        let ran: Vec<&Step> = steps.iter().map(|s| &s[k]).filter(|s| s.runs > 0).collect();
+        if ran.is_empty() {
+            continue;
+        }
+        let all = Step {
+            tools: [0, 1].map(|t| Figures {
+                walls: totals[k][t].clone(),
+                rss: ran.iter().map(|s| s.tools[t].rss).max().unwrap_or(0),
+            }),
+            identical: ran.iter().all(|s| s.identical),
+            runs: rounds,
+        };
+        report_line(
+            &format!("all {} inputs (sum per round)", ran.len()),
+            name,
+            &all,
+        );
+    }
+    let both = Step {
+        tools: [0, 1].map(|t| Figures {
+            walls: (0..rounds)
+                .map(|r| totals[0][t][r] + totals[1][t][r])
+                .collect(),
+            rss: steps
+                .iter()
+                .flat_map(|s| s.iter().map(|x| x.tools[t].rss))
+                .max()
+                .unwrap_or(0),
+        }),
+        identical: steps.iter().flatten().all(|s| s.identical),
+        runs: rounds,
+    };
+    report_line("overall (both steps)", "", &both);
+    if !diffs.is_empty() {
+        diffs.dedup();
+        for d in &diffs {
+            println!("DIFFERENCE: {d}");
+        }
+        return Err(format!(
+            "bench: the outputs of btfids-post and the stock tool differ ({} differences)",
+            diffs.len()
+        ));
+    }
     println!(
-        "peak RSS: stock {} KiB, btfids-post {} KiB (goal: post <= stock)",
-        rss_s, rss_p
+        "outputs byte-identical on every input, step and round; OBJ unchanged by --btf \
+         (goals: ratio <= 0.5, post RSS <= stock RSS)"
     );
     Ok(())
 }

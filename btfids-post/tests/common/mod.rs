@@ -286,21 +286,7 @@ pub fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
-/// Whether `tool` is Linux 7.3's resolve_btfids (the one `scripts/gen-btf.sh` calls: it
-/// knows `--patch_btfids` and writes `OBJ.BTF`/`OBJ.BTF_ids` instead of changing OBJ):
-/// by the `main.c` beside it when it sits in a kernel tree, else by its usage text.
-pub fn is_73_tool(tool: &Path) -> bool {
-    if let Ok(src) = std::fs::read_to_string(tool.with_file_name("main.c")) {
-        return src.contains("patch_btfids");
-    }
-    std::process::Command::new(tool)
-        .arg("-h")
-        .output()
-        .is_ok_and(|o| {
-            String::from_utf8_lossy(&o.stdout).contains("patch_btfids")
-                || String::from_utf8_lossy(&o.stderr).contains("patch_btfids")
-        })
-}
+pub use btfids_post::capture::{is_73_tool, knows_extended_sets};
 
 /// The `tools/bpf/resolve_btfids/resolve_btfids` of every kernel tree `cargo xtask kernel`
 /// built whose directory name starts with `prefix`, sorted.
@@ -363,4 +349,194 @@ pub fn stock_resolve_btfids_73() -> Option<PathBuf> {
         cands.push(Path::new(&home).join("k73-tools/tools/bpf/resolve_btfids/resolve_btfids"));
     }
     cands.into_iter().find(|p| p.exists() && is_73_tool(p))
+}
+
+/// The patched Linux 7.3 resolve_btfids (a 7.3 tool that [`knows_extended_sets`]):
+/// `$RESOLVE_BTFIDS_PATCHED`, else the newest
+/// `~/.cache/kfunc-args/kernel/patched-*/linux/tools/bpf/resolve_btfids/resolve_btfids`.
+/// `Err` says why there is none (the reason of a `SKIPPED` line).
+pub fn patched_resolve_btfids_73() -> Result<PathBuf, String> {
+    let fit = |p: &Path| -> Result<(), String> {
+        if !p.exists() {
+            Err(format!("{} does not exist", p.display()))
+        } else if !is_73_tool(p) {
+            Err(format!(
+                "{} is not a Linux 7.3 resolve_btfids (no --patch_btfids)",
+                p.display()
+            ))
+        } else if !knows_extended_sets(p) {
+            Err(format!(
+                "{} does not know extended kfunc sets (not built from a tree with patch 0002)",
+                p.display()
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    if let Some(p) = std::env::var_os("RESOLVE_BTFIDS_PATCHED") {
+        let p = PathBuf::from(p);
+        return fit(&p).map(|()| p);
+    }
+    let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
+    for bin in cached_tools("patched-") {
+        let Ok(t) = std::fs::metadata(&bin).and_then(|m| m.modified()) else {
+            continue;
+        };
+        if fit(&bin).is_ok() && best.as_ref().is_none_or(|(bt, _)| t > *bt) {
+            best = Some((t, bin));
+        }
+    }
+    best.map(|(_, b)| b).ok_or_else(|| {
+        "no patched Linux 7.3 resolve_btfids (set RESOLVE_BTFIDS_PATCHED=path, or build the \
+         patched kernel: cargo xtask kernel)"
+            .into()
+    })
+}
+
+/// The files of one run of one tool in the Linux 7.3 flow: OBJ.BTF, OBJ.BTF_ids,
+/// OBJ.BTF.base (each if written), OBJ afterwards.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outputs {
+    pub ok: bool,
+    pub btf: Option<Vec<u8>>,
+    pub btf_ids: Option<Vec<u8>>,
+    pub btf_base: Option<Vec<u8>>,
+    pub obj: Vec<u8>,
+}
+
+pub fn outputs(ok: bool, obj: &Path) -> Outputs {
+    let read = |suffix: &str| {
+        let mut p = obj.as_os_str().to_owned();
+        p.push(suffix);
+        std::fs::read(PathBuf::from(p)).ok()
+    };
+    Outputs {
+        ok,
+        btf: read(".BTF"),
+        btf_ids: read(".BTF_ids"),
+        btf_base: read(".BTF.base"),
+        obj: std::fs::read(obj).unwrap(),
+    }
+}
+
+/// One run of [`run_tool_status`]: outputs, stderr, exit code (`None`: killed by a signal),
+/// and the directory it ran in.
+pub struct ToolRun {
+    pub out: Outputs,
+    pub stderr: String,
+    pub code: Option<i32>,
+    pub dir: PathBuf,
+}
+
+/// Run `tool ARGS OBJ` on a fresh copy `dir/<sub>/<name>` of `obj` (so that both tools
+/// see the same file name, and the directory holds nothing else).
+pub fn run_tool_status(
+    tool: &Path,
+    args: &[&OsStr],
+    dir: &Path,
+    sub: &str,
+    name: &str,
+    obj: &[u8],
+) -> ToolRun {
+    let d = dir.join(sub);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let p = write(&d, name, obj);
+    let o = std::process::Command::new(tool)
+        .args(args)
+        .arg(&p)
+        .output()
+        .unwrap();
+    ToolRun {
+        out: outputs(o.status.success(), &p),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        code: o.status.code(),
+        dir: d,
+    }
+}
+
+/// [`run_tool_status`]: the outputs and stderr.
+pub fn run_tool(
+    tool: &Path,
+    args: &[&OsStr],
+    dir: &Path,
+    sub: &str,
+    name: &str,
+    obj: &[u8],
+) -> (Outputs, String) {
+    let r = run_tool_status(tool, args, dir, sub, name, obj);
+    (r.out, r.stderr)
+}
+
+/// Run the stock tool and btfids-post with the same arguments on copies of `obj` (the
+/// Linux 7.3 flow): both succeed, same output files byte for byte, same stderr, OBJ
+/// unchanged.
+pub fn same_as_stock(stock: &Path, args: &[&OsStr], dir: &Path, tag: &str, obj: &[u8]) -> Outputs {
+    let s = run_tool_status(stock, args, dir, &format!("{tag}-stock"), "obj.ko", obj);
+    let p = run_tool_status(&bin(), args, dir, &format!("{tag}-post"), "obj.ko", obj);
+    assert!(s.out.ok, "{tag}: the stock tool failed: {}", s.stderr);
+    assert!(p.out.ok, "{tag}: btfids-post failed: {}", p.stderr);
+    assert_eq!(p.code, s.code, "{tag}: exit status differs");
+    assert_eq!(p.out.obj, obj, "{tag}: btfids-post changed OBJ");
+    assert!(s.out.btf.is_some(), "{tag}: stock wrote no OBJ.BTF");
+    if s.out.btf != p.out.btf {
+        panic!(
+            "{tag}: OBJ.BTF differs from the stock tool's ({} vs {} bytes; see {})",
+            s.out.btf.as_ref().map_or(0, Vec::len),
+            p.out.btf.as_ref().map_or(0, Vec::len),
+            s.dir.display()
+        );
+    }
+    assert!(s.out.btf_ids == p.out.btf_ids, "{tag}: OBJ.BTF_ids differs");
+    assert!(
+        s.out.btf_base == p.out.btf_base,
+        "{tag}: OBJ.BTF.base differs"
+    );
+    assert_eq!(p.stderr, s.stderr, "{tag}: stderr differs");
+    p.out
+}
+
+/// The names of the files in `dir`, sorted.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Run the stock tool and btfids-post with the same arguments on copies of `obj` (the
+/// Linux 7.3 flow): both must refuse it alike: the same failing exit status, `needle` in
+/// both stderrs, nothing written beside OBJ, OBJ unchanged. Returns (stock, btfids-post)
+/// runs. (The messages are not compared whole: btfids-post names the file in its one
+/// error line, the stock tool may add a line saying which phase failed.)
+pub fn refused_alike(
+    stock: &Path,
+    args: &[&OsStr],
+    dir: &Path,
+    tag: &str,
+    obj: &[u8],
+    needle: &str,
+) -> (ToolRun, ToolRun) {
+    let s = run_tool_status(stock, args, dir, &format!("{tag}-stock"), "obj.ko", obj);
+    let p = run_tool_status(&bin(), args, dir, &format!("{tag}-post"), "obj.ko", obj);
+    for (who, r) in [("stock", &s), ("btfids-post", &p)] {
+        assert!(!r.out.ok, "{tag}: {who} accepted it: {}", r.stderr);
+        assert!(r.code.is_some(), "{tag}: {who} was killed: {}", r.stderr);
+        assert!(
+            r.stderr.contains(needle),
+            "{tag}: {who} stderr lacks '{needle}': {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("panicked"), "{tag}: {who}: {}", r.stderr);
+        assert_eq!(r.out.obj, obj, "{tag}: {who} changed OBJ");
+        assert_eq!(files_in(&r.dir), ["obj.ko"], "{tag}: {who} wrote files");
+    }
+    assert_eq!(
+        p.code, s.code,
+        "{tag}: exit status differs: {}{}",
+        s.stderr, p.stderr
+    );
+    (s, p)
 }
