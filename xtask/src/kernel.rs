@@ -423,6 +423,8 @@ fn copy_configured_tree(src: &Path, dir: &Path, log: &Path) -> Result<(), String
         log,
     )?;
     fs::rename(&tmp, &tree).map_err(|e| format!("{}: {e}", tree.display()))?;
+    // resolve_btfids inputs captured while linking the source tree are not this tree's.
+    let _ = fs::remove_dir_all(tree.join("btfids-inputs"));
     for step in ["unpacked", "configured"] {
         mark(dir, step)?;
     }
