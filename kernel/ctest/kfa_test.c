@@ -114,6 +114,12 @@ __bpf_kfunc int *kfa_bad_acquire(struct kfa_obj *o)
 	return &o->v;
 }
 
+/* Never called: two scalars, for the two-constants refusal. */
+__bpf_kfunc int kfa_two(int a, int b)
+{
+	return a + b;
+}
+
 __bpf_kfunc_end_defs();
 
 BTF_KFUNCS_ARGS_START(kfa_set)
@@ -157,10 +163,20 @@ BTF_KFUNCS_ARGS_END(kfa_bad8)
 BTF_KFUNCS_ARGS_START(kfa_bad9)		/* an acquire source that may be NULL */
 BTF_ID_FLAGS_ARGS(func, kfa_obj_get, KF_ACQUIRE | KF_RET_NULL, KF_PARAM_ACQUIRE | KF_PARAM_NULLABLE)
 BTF_KFUNCS_ARGS_END(kfa_bad9)
+BTF_KFUNCS_ARGS_START(kfa_bad10)	/* a size that is also a constant: memory unchecked */
+BTF_ID_FLAGS_ARGS(func, kfa_sum, 0, 0, KF_PARAM_SIZE | KF_PARAM_MEM(0) | KF_PARAM_CONST)
+BTF_KFUNCS_ARGS_END(kfa_bad10)
+BTF_KFUNCS_ARGS_START(kfa_bad11)	/* two constants (the verifier records one) */
+BTF_ID_FLAGS_ARGS(func, kfa_two, 0, KF_PARAM_CONST, KF_PARAM_CONST)
+BTF_KFUNCS_ARGS_END(kfa_bad11)
+BTF_KFUNCS_ARGS_START(kfa_bad12)	/* one kfunc twice, with different argument flags */
+BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0, KF_PARAM_NULLABLE)
+BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0)
+BTF_KFUNCS_ARGS_END(kfa_bad12)
 
 static struct btf_id_set8 *const kfa_bad_sets[] = {
 	&kfa_bad1, &kfa_bad2, &kfa_bad3, &kfa_bad4, &kfa_bad5, &kfa_bad6, &kfa_bad7,
-	&kfa_bad8, &kfa_bad9,
+	&kfa_bad8, &kfa_bad9, &kfa_bad10, &kfa_bad11, &kfa_bad12,
 };
 
 static struct btf_kfunc_id_set kfa_kfunc_set = {
