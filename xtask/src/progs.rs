@@ -616,8 +616,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     crate::deps::ensure_debian_packages(PACKAGES)?;
+    // test_progs needs only the unpatched kernel: built (and run once) before the patched
+    // kernel, so that a build problem shows before a long kernel build.
     let unpatched = kernel::ensure_kernel_flavor(Variant::Unpatched, Flavor::Selftests)?;
-    let patched = kernel::ensure_kernel_flavor(Variant::Patched, Flavor::Selftests)?;
     let out = build_test_progs(&unpatched)?;
     print_left_out()?;
     if !deny.is_empty() {
@@ -625,6 +626,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let limit = Duration::from_secs(timeout);
     let (a, sa) = run_on(&unpatched, &out, &tests, &deny, limit, Testmod::Suffixes)?;
+    let patched = kernel::ensure_kernel_flavor(Variant::Patched, Flavor::Selftests)?;
     let (b, sb) = run_on(&patched, &out, &tests, &deny, limit, Testmod::Suffixes)?;
     let (c, sc) = run_on(&patched, &out, &tests, &deny, limit, Testmod::Flags)?;
     let (d, sd) = run_on(&patched, &out, &tests, &deny, limit, Testmod::Control)?;
@@ -781,11 +783,11 @@ pub fn veristat(args: &[String]) -> Result<(), String> {
     }
     crate::deps::ensure_debian_packages(PACKAGES)?;
     let unpatched = kernel::ensure_kernel_flavor(Variant::Unpatched, Flavor::Selftests)?;
-    let patched = kernel::ensure_kernel_flavor(Variant::Patched, Flavor::Selftests)?;
     let out = build_test_progs(&unpatched)?;
     print_left_out()?;
     let limit = Duration::from_secs(5400);
     let a = veristat_on(&unpatched, &out, &objects, limit)?;
+    let patched = kernel::ensure_kernel_flavor(Variant::Patched, Flavor::Selftests)?;
     let b = veristat_on(&patched, &out, &objects, limit)?;
     if a.is_empty() || b.is_empty() {
         return Err("veristat: a run gave no result".into());
