@@ -23,3 +23,14 @@ int sum_too_long(void *ctx)
 
 	return bpf_sample_sum(buf, 64);
 }
+
+SEC("syscall")
+__description("a 16-byte buffer with its size: the whole buffer is live for the stack liveness "
+	      "analysis of 7.3 (the flagged size pair counts, as __sz does)")
+__flag_arg(size) __success_args __retval_args(136)
+int sum_buffer16(void *ctx)
+{
+	__u8 buf[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+
+	return bpf_sample_sum(buf, sizeof(buf));
+}
