@@ -599,13 +599,20 @@ pub fn demo(args: &[String]) -> Result<(), String> {
         if t.verdict == "accepted" {
             println!("  run:      {}", t.detail);
         }
-        let mut in_test = false;
-        for l in &r.runner_output {
-            if l.starts_with("TEST ") {
-                in_test = l.contains(&format!(" {name} "));
-            } else if in_test && l.starts_with("  | ") && t.verdict == "rejected" {
-                println!("  verifier: {}", &l[4..]);
+        // The refusal: the verifier's message the annotation expects, found in its log
+        // (7.3's log goes on with a diagnosis block after it).
+        if t.verdict == "rejected" {
+            let msg = t.detail.strip_prefix("msg: ").unwrap_or(&t.detail);
+            let mut in_test = false;
+            let mut line = None;
+            for l in &r.runner_output {
+                if l.starts_with("TEST ") {
+                    in_test = l.contains(&format!(" {name} "));
+                } else if in_test && line.is_none() && l.starts_with("  | ") && l.contains(msg) {
+                    line = Some(l[4..].to_string());
+                }
             }
+            println!("  verifier: {}", line.as_deref().unwrap_or(msg));
         }
         println!(
             "  without per-argument flags: {} (legacy annotation; `cargo xtask selftests` checks it)",
