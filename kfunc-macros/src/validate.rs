@@ -684,6 +684,14 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
             "const_size",
             "`const_size` already requires a known constant; remove `constant`".into(),
         ),
+        (
+            "size",
+            "constant",
+            "a size that must be a known constant is `const_size`; `constant` on a `size` \
+             argument makes 7.3's verifier classify it as a plain constant and leave the \
+             memory unchecked (registration refuses it)"
+                .into(),
+        ),
     ];
     for (k, why) in grammar::NEVER_NULL {
         conflicts.push((k, "nullable", (*why).into()));
