@@ -69,8 +69,11 @@ const KMODS: &[&str] = &[
 ];
 
 /// Host programs the tests run (`ip netns add` etc.: busybox's `ip` has no netns), put
-/// first in the VM's PATH.
-const HOST_TOOLS: &[&str] = &["/usr/sbin/ip", "/usr/sbin/tc"];
+/// first in the VM's PATH; and the host's `/bin/sh` (dash): `test_progs` runs them through
+/// `system()`, and Debian's static busybox shell runs its own applets before it searches
+/// the PATH (standalone shell), so with busybox as `/bin/sh` every `ip` is busybox's.
+/// (`busybox --install` in the VM's `/init` leaves an existing `/bin/sh` alone.)
+const HOST_TOOLS: &[&str] = &["/usr/sbin/ip", "/usr/sbin/tc", "/bin/sh"];
 
 /// Debian packages the `test_progs` build and run need.
 const PACKAGES: &[&str] = &[
@@ -441,9 +444,10 @@ fn stage(
     Ok((label, files))
 }
 
-/// Boot `kt` with `files`, run `command` in `/progs` after the usual mounts, with kernel
-/// messages held back from the console until the end (they would interleave with the
-/// results on the one serial console; printed after the run, the problem scan sees them).
+/// Boot `kt` with `files`, run `command` in `/progs` after the usual mounts (`/run` for
+/// iproute2's `ip netns`), with kernel messages held back from the console until the end
+/// (they would interleave with the results on the one serial console; printed after the
+/// run, the problem scan sees them).
 fn boot(
     kt: &KernelTree,
     label: &str,
@@ -455,7 +459,7 @@ fn boot(
 ) -> Result<vm::VmOutcome, String> {
     let command = format!(
         "export PATH=/usr/sbin:/bin\n\
-         mkdir -p /var/run && mount -t tmpfs tmpfs /var/run\n\
+         mkdir -p /run /var/run && mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/run\n\
          mount -t bpf bpf /sys/fs/bpf\n\
          mount -t debugfs debugfs /sys/kernel/debug\n\
          mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null\n\
