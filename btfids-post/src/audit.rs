@@ -30,8 +30,8 @@ use btfids_post::{Error, Options};
 use kfunc_layout::{
     describe_arg_flags, describe_flags, kf_arg_mem, ARG_FLAGS, BTF_SET8_KFUNCS, FUNC_FLAGS,
     KF_ACQUIRE, KF_ITER_DESTROY, KF_ITER_NEW, KF_ITER_NEXT, KF_PARAM_ACQUIRE, KF_PARAM_ARENA,
-    KF_PARAM_CONST_SIZE, KF_PARAM_IGNORE, KF_PARAM_ITER, KF_PARAM_MAP, KF_PARAM_RCU,
-    KF_PARAM_RELEASE, KF_PARAM_SIZE, KF_PARAM_STR, KF_RCU, KF_RELEASE, MAX_ARGS,
+    KF_PARAM_CONST_SIZE, KF_PARAM_IGNORE, KF_PARAM_ITER, KF_PARAM_MAP, KF_PARAM_NULLABLE,
+    KF_PARAM_RCU, KF_PARAM_RELEASE, KF_PARAM_SIZE, KF_PARAM_STR, KF_RCU, KF_RELEASE, MAX_ARGS,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -140,8 +140,10 @@ pub struct Audit {
     pub summary: AuditSummary,
 }
 
-/// The compound suffix of 7.3's arena arguments: the verifier reads `x__arena__nullable`
-/// as an arena pointer (`is_kfunc_arg_arena()`), like `x__arena`, which may be NULL too.
+/// The compound suffix of 7.3's nullable arena arguments: `x__arena__nullable` is an arena
+/// pointer (`is_kfunc_arg_arena()`) that the JIT's function model keeps NULL
+/// (`BTF_FMODEL_ARENA_ARG | BTF_FMODEL_NULLABLE_ARG`; an `__arena` one is rebased even
+/// when NULL): `KF_PARAM_ARENA | KF_PARAM_NULLABLE`, as the series' registration reads it.
 const ARENA_NULLABLE: &str = "__arena__nullable";
 
 /// The suffix of `name` that the 7.3 verifier recognises, with the flags it implies
@@ -149,7 +151,7 @@ const ARENA_NULLABLE: &str = "__arena__nullable";
 /// must be longer than the suffix.
 pub fn suffix_of(name: &str) -> Option<(&'static str, u32)> {
     if name.len() > ARENA_NULLABLE.len() && name.ends_with(ARENA_NULLABLE) {
-        return Some((ARENA_NULLABLE, KF_PARAM_ARENA));
+        return Some((ARENA_NULLABLE, KF_PARAM_ARENA | KF_PARAM_NULLABLE));
     }
     ARG_FLAGS.iter().find_map(|f| {
         let s = f.suffix?;
@@ -688,7 +690,6 @@ pub fn main(args: &[String]) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kfunc_layout::KF_PARAM_NULLABLE;
 
     fn p(name: &str, ptr: bool, obj: bool) -> (String, bool, bool) {
         (name.to_string(), ptr, obj)
@@ -706,10 +707,10 @@ mod tests {
         }
         assert_eq!(suffix_of("len__szk").map(|x| x.0), Some("__szk"));
         assert_eq!(suffix_of("plain"), None);
-        // 7.3's compound arena suffix is one suffix: an arena pointer, not a nullable one.
+        // 7.3's compound arena suffix is one suffix: a nullable arena pointer.
         assert_eq!(
             suffix_of("val__arena__nullable"),
-            Some(("__arena__nullable", KF_PARAM_ARENA))
+            Some(("__arena__nullable", KF_PARAM_ARENA | KF_PARAM_NULLABLE))
         );
         assert_eq!(plain("val__arena__nullable"), "val");
         assert_eq!(
