@@ -533,6 +533,115 @@ fn run_on(
     Ok((parse(&o.console), summary))
 }
 
+/// The FUNCs of a `bpftool btf dump file` (raw format) text: name -> the parameter names
+/// of each FUNC of that name, in type id order.
+pub fn parse_btf_funcs(dump: &str) -> BTreeMap<String, Vec<Vec<String>>> {
+    let mut protos: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    let mut funcs: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
+    let mut params_of: Option<u32> = None;
+    for l in dump.lines() {
+        if let Some(p) = l.strip_prefix("\t'") {
+            if let (Some(id), Some((name, _))) = (params_of, p.split_once('\'')) {
+                protos.entry(id).or_default().push(name.to_string());
+            }
+            continue;
+        }
+        params_of = None;
+        // [12] FUNC 'name' type_id=34 linkage=static / [34] FUNC_PROTO '(anon)' ret_type_id=..
+        let Some((id, rest)) = l.strip_prefix('[').and_then(|r| r.split_once("] ")) else {
+            continue;
+        };
+        let Ok(id) = id.parse::<u32>() else { continue };
+        if rest.starts_with("FUNC_PROTO ") {
+            protos.insert(id, Vec::new());
+            params_of = Some(id);
+        } else if let Some(r) = rest.strip_prefix("FUNC '") {
+            let Some((name, tail)) = r.split_once('\'') else {
+                continue;
+            };
+            let proto = tail
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("type_id="))
+                .and_then(|t| t.parse().ok());
+            if let Some(proto) = proto {
+                funcs.entry(name.to_string()).or_default().push((id, proto));
+            }
+        }
+    }
+    funcs
+        .into_iter()
+        .map(|(name, mut v)| {
+            v.sort();
+            let params = v
+                .iter()
+                .map(|(_, p)| protos.get(p).cloned().unwrap_or_default())
+                .collect();
+            (name, params)
+        })
+        .collect()
+}
+
+/// Function names that have several FUNCs in `a` or `b` and whose first FUNC (the one a
+/// lookup by name finds) has other parameter names in `b` than in `a`: (name, a's, b's).
+pub fn first_func_differences(
+    a: &BTreeMap<String, Vec<Vec<String>>>,
+    b: &BTreeMap<String, Vec<Vec<String>>>,
+) -> Vec<(String, Vec<String>, Vec<String>)> {
+    a.iter()
+        .filter_map(|(name, fa)| {
+            let fb = b.get(name)?;
+            let (pa, pb) = (fa.first()?, fb.first()?);
+            ((fa.len() > 1 || fb.len() > 1) && pa != pb)
+                .then(|| (name.clone(), pa.clone(), pb.clone()))
+        })
+        .collect()
+}
+
+/// A kernel BTF difference between the two kernels that the series does not make: 7.3's
+/// selftests vmlinux has ~150 function names with two FUNCs (a weak and a strong
+/// definition, or static functions of the same name), and pahole 1.24 (`-j`) encodes the
+/// compilation units in a different order in each build, so a lookup by name (libbpf's
+/// attach target, `BTF_ID(func, ..)`) can find another FUNC, with other parameter names,
+/// on each kernel. Where those names carry a suffix the verifier reads (`file__nullable`
+/// of `bpf_lsm_mmap_file`), a test's result can differ for that reason alone: printed.
+fn report_btf_order(out: &Path, a: &KernelTree, b: &KernelTree) -> Result<(), String> {
+    let bpftool = out.join("tools/sbin/bpftool");
+    let funcs = |kt: &KernelTree| -> Result<_, String> {
+        let o = Command::new(&bpftool)
+            .args(["btf", "dump", "file"])
+            .arg(&kt.vmlinux)
+            .output()
+            .map_err(|e| format!("{}: {e}", bpftool.display()))?;
+        if !o.status.success() {
+            return Err(format!("bpftool btf dump {} failed", kt.vmlinux.display()));
+        }
+        Ok(parse_btf_funcs(&String::from_utf8_lossy(&o.stdout)))
+    };
+    let d = first_func_differences(&funcs(a)?, &funcs(b)?);
+    let suffixed = |v: &[String]| {
+        v.iter().any(|p| {
+            kfunc_layout::ARG_FLAGS
+                .iter()
+                .filter_map(|f| f.suffix)
+                .any(|s| p.len() > s.len() && p.ends_with(s))
+        })
+    };
+    println!(
+        "progs: vmlinux BTF: {} function name(s) with several FUNCs find another first FUNC \
+         (other parameter names) on the patched kernel than on the unpatched one (pahole's \
+         compilation unit order, not the series); with a suffix the verifier reads:",
+        d.len()
+    );
+    for (name, pa, pb) in d.iter().filter(|(_, pa, pb)| suffixed(pa) || suffixed(pb)) {
+        println!(
+            "  BTF {name}: unpatched ({}), patched ({})",
+            pa.join(", "),
+            pb.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn usage() -> String {
     format!(
         "usage: cargo xtask progs [--tests PATTERNS] [--deny PATTERNS] [--timeout SECONDS]\n\
@@ -656,6 +765,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // No regression: whatever passes on the unpatched kernel passes on the patched one.
     let regress = compare(&a, "unpatched", &b, "patched");
     report("unpatched -> patched", &regress);
+    report_btf_order(&out, &unpatched, &patched)?;
     // Parity: bpf_testmod's suffixes as per-argument flags change no result.
     let parity = compare(&b, "suffixes", &c, "per-argument flags");
     report("bpf_testmod suffixes -> per-argument flags", &parity);
@@ -934,6 +1044,35 @@ mod tests {
              BTF_ID_FLAGS_ARGS(func, e, 0)\n\
              \tBTF_ID_FLAGS_ARGS(func, c, 0, KF_PARAM_ITER)\n\
              BTF_KFUNCS_ARGS_END(s)"
+        );
+    }
+
+    #[test]
+    fn finds_same_name_funcs_that_resolve_differently() {
+        let a = "[1] FUNC_PROTO '(anon)' ret_type_id=0 vlen=1\n\
+                 \t'file__nullable' type_id=5\n\
+                 [2] FUNC_PROTO '(anon)' ret_type_id=0 vlen=1\n\
+                 \t'file' type_id=5\n\
+                 [3] FUNC 'hook' type_id=1 linkage=static\n\
+                 [4] FUNC 'hook' type_id=2 linkage=static\n\
+                 [5] FUNC 'single' type_id=2 linkage=static\n";
+        let b = "[1] FUNC_PROTO '(anon)' ret_type_id=0 vlen=1\n\
+                 \t'file' type_id=5\n\
+                 [2] FUNC_PROTO '(anon)' ret_type_id=0 vlen=1\n\
+                 \t'file__nullable' type_id=5\n\
+                 [3] FUNC 'hook' type_id=1 linkage=static\n\
+                 [4] FUNC 'hook' type_id=2 linkage=static\n\
+                 [5] FUNC 'single' type_id=1 linkage=static\n";
+        let (fa, fb) = (parse_btf_funcs(a), parse_btf_funcs(b));
+        assert_eq!(fa["hook"], [vec!["file__nullable"], vec!["file"]]);
+        // A name with one FUNC is not a lookup ambiguity, whatever its parameters.
+        assert_eq!(
+            first_func_differences(&fa, &fb),
+            [(
+                "hook".to_string(),
+                vec!["file__nullable".to_string()],
+                vec!["file".to_string()]
+            )]
         );
     }
 
