@@ -445,10 +445,10 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
 pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTree, String> {
     let label = variant.name();
     deps::ensure_debian_packages(KERNEL_PACKAGES)?;
-    if flavor == Flavor::Tiny {
-        deps::ensure_rust_src()?;
-        deps::ensure_bindgen()?;
-    }
+    // Every flavor: the cache key records the rustc and bindgen versions (a selftests kernel
+    // has no Rust, but its key is computed the same way), so both must be there first.
+    deps::ensure_rust_src()?;
+    deps::ensure_bindgen()?;
     let inputs = cache_inputs(variant, flavor)?;
     let key = cache_key(&inputs);
     let tag = format!("{}{label}", flavor.prefix());
