@@ -105,7 +105,8 @@ pub struct FlagDef {
 }
 
 macro_rules! flags {
-    ($table:ident, $doc:literal, $( $konst:ident = $value:expr, $kw:literal, $suffix:expr, $fdoc:literal; )*) => {
+    ($table:ident, $doc:literal, $enum:ident, $enum_doc:literal,
+     $( $variant:ident: $konst:ident = $value:expr, $kw:literal, $suffix:expr, $fdoc:literal; )*) => {
         $(
             #[doc = $fdoc]
             pub const $konst: u32 = $value;
@@ -114,50 +115,90 @@ macro_rules! flags {
         pub const $table: &[FlagDef] = &[
             $( FlagDef { keyword: $kw, c_name: stringify!($konst), value: $konst, suffix: $suffix, doc: $fdoc }, )*
         ];
+
+        #[doc = $enum_doc]
+        ///
+        /// Variant `i` is entry `i` of the table, so a `match` over the variants is a match
+        /// over the table: a flag added to the table is a new variant every exhaustive
+        /// `match` has to handle.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $enum {
+            $(
+                #[doc = concat!("`", $kw, "` (`", stringify!($konst), "`): ", $fdoc, ".")]
+                $variant,
+            )*
+        }
+
+        impl $enum {
+            #[doc = concat!("Every flag, in the order of [`", stringify!($table), "`].")]
+            pub const ALL: &'static [$enum] = &[ $( $enum::$variant, )* ];
+
+            #[doc = concat!("The flag's entry in [`", stringify!($table), "`].")]
+            pub const fn def(self) -> &'static FlagDef {
+                &$table[self as usize]
+            }
+
+            /// The flag's bit.
+            pub const fn value(self) -> u32 {
+                self.def().value
+            }
+
+            /// The flag's `#[kfunc(...)]` keyword.
+            pub const fn keyword(self) -> &'static str {
+                self.def().keyword
+            }
+
+            /// The flag written `keyword` in `#[kfunc(...)]`, if there is one.
+            pub fn from_keyword(keyword: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|f| f.keyword() == keyword)
+            }
+        }
     };
 }
 
 flags! {
     FUNC_FLAGS, "Function flags of Linux 7.3 (`include/linux/btf.h`), in bit order.",
-    KF_ACQUIRE = 1 << 0, "acquire", None, "kfunc is an acquire function: it returns a new reference";
-    KF_RELEASE = 1 << 1, "release", None, "kfunc is a release function: it releases a referenced argument";
-    KF_RET_NULL = 1 << 2, "ret_null", None, "kfunc returns a pointer that may be NULL";
-    KF_SLEEPABLE = 1 << 5, "sleepable", None, "kfunc may sleep";
-    KF_DESTRUCTIVE = 1 << 6, "destructive", None, "kfunc performs destructive actions";
-    KF_RCU = 1 << 7, "rcu_args", None, "kfunc takes either rcu or trusted pointer arguments";
-    KF_ITER_NEW = 1 << 8, "iter_new", None, "kfunc implements BPF iter constructor";
-    KF_ITER_NEXT = 1 << 9, "iter_next", None, "kfunc implements BPF iter next method";
-    KF_ITER_DESTROY = 1 << 10, "iter_destroy", None, "kfunc implements BPF iter destructor";
-    KF_RCU_PROTECTED = 1 << 11, "rcu_protected", None, "kfunc should be protected by rcu cs when they are invoked";
-    KF_FASTCALL = 1 << 12, "fastcall", None, "kfunc supports bpf_fastcall protocol";
-    KF_ARENA_RET = 1 << 13, "arena_ret", None, "kfunc returns an arena pointer";
-    KF_ARENA_ARG1 = 1 << 14, "arena_arg1", None, "kfunc takes an arena pointer as its first argument";
-    KF_ARENA_ARG2 = 1 << 15, "arena_arg2", None, "kfunc takes an arena pointer as its second argument";
-    KF_IMPLICIT_ARGS = 1 << 16, "implicit_args", None, "kfunc has implicit arguments supplied by the verifier";
-    KF_SPINLOCK_SAFE = 1 << 17, "spinlock_safe", None, "kfunc is allowed inside bpf_spin_lock-ed region";
-    KF_PERFMON = 1 << 18, "perfmon", None, "kfunc requires CAP_PERFMON";
+    FuncFlag, "A function flag (`KF_*`) by name.",
+    Acquire: KF_ACQUIRE = 1 << 0, "acquire", None, "kfunc is an acquire function: it returns a new reference";
+    Release: KF_RELEASE = 1 << 1, "release", None, "kfunc is a release function: it releases a referenced argument";
+    RetNull: KF_RET_NULL = 1 << 2, "ret_null", None, "kfunc returns a pointer that may be NULL";
+    Sleepable: KF_SLEEPABLE = 1 << 5, "sleepable", None, "kfunc may sleep";
+    Destructive: KF_DESTRUCTIVE = 1 << 6, "destructive", None, "kfunc performs destructive actions";
+    RcuArgs: KF_RCU = 1 << 7, "rcu_args", None, "kfunc takes either rcu or trusted pointer arguments";
+    IterNew: KF_ITER_NEW = 1 << 8, "iter_new", None, "kfunc implements BPF iter constructor";
+    IterNext: KF_ITER_NEXT = 1 << 9, "iter_next", None, "kfunc implements BPF iter next method";
+    IterDestroy: KF_ITER_DESTROY = 1 << 10, "iter_destroy", None, "kfunc implements BPF iter destructor";
+    RcuProtected: KF_RCU_PROTECTED = 1 << 11, "rcu_protected", None, "kfunc should be protected by rcu cs when they are invoked";
+    Fastcall: KF_FASTCALL = 1 << 12, "fastcall", None, "kfunc supports bpf_fastcall protocol";
+    ArenaRet: KF_ARENA_RET = 1 << 13, "arena_ret", None, "kfunc returns an arena pointer";
+    ArenaArg1: KF_ARENA_ARG1 = 1 << 14, "arena_arg1", None, "kfunc takes an arena pointer as its first argument";
+    ArenaArg2: KF_ARENA_ARG2 = 1 << 15, "arena_arg2", None, "kfunc takes an arena pointer as its second argument";
+    ImplicitArgs: KF_IMPLICIT_ARGS = 1 << 16, "implicit_args", None, "kfunc has implicit arguments supplied by the verifier";
+    SpinlockSafe: KF_SPINLOCK_SAFE = 1 << 17, "spinlock_safe", None, "kfunc is allowed inside bpf_spin_lock-ed region";
+    Perfmon: KF_PERFMON = 1 << 18, "perfmon", None, "kfunc requires CAP_PERFMON";
 }
 
 flags! {
     ARG_FLAGS, "Per-argument flags (`KF_PARAM_*`), in bit order.",
-    KF_PARAM_RELEASE = 1 << 0, "release", None, "argument is released by the kfunc (must be a referenced pointer)";
-    KF_PARAM_NULLABLE = 1 << 1, "nullable", Some("__nullable"), "pointer argument may be NULL";
-    KF_PARAM_RCU = 1 << 2, "rcu", None, "pointer argument may be RCU-protected instead of trusted";
-    KF_PARAM_ACQUIRE = 1 << 3, "acquire", None, "the returned reference is taken on the object this argument points to";
-    KF_PARAM_CONST = 1 << 4, "constant", Some("__k"), "scalar argument must be a known constant";
-    KF_PARAM_IGNORE = 1 << 5, "ignore", Some("__ign"), "argument is not checked by the verifier";
-    KF_PARAM_UNINIT = 1 << 6, "uninit", Some("__uninit"), "pointer argument may point to uninitialized memory the kfunc initializes";
-    KF_PARAM_ALLOC = 1 << 7, "alloc", Some("__alloc"), "pointer argument must point to an object from bpf_obj_new";
-    KF_PARAM_REFCOUNTED_KPTR = 1 << 8, "refcounted_kptr", Some("__refcounted_kptr"), "pointer argument must be a refcounted local kptr";
-    KF_PARAM_STR = 1 << 9, "str", Some("__str"), "pointer argument must point to a constant NUL-terminated string in a read-only map";
-    KF_PARAM_MAP = 1 << 10, "map", Some("__map"), "pointer argument must be a BPF map";
-    KF_PARAM_CONST_MAP = 1 << 11, "const_map", Some("__const_map"), "pointer argument must be a BPF map known at verification time";
-    KF_PARAM_ITER = 1 << 12, "iter", Some("__iter"), "pointer argument is a BPF iterator state";
-    KF_PARAM_SIZE = 1 << 13, "size", Some("__sz"), "scalar argument is the size in bytes of memory argument `mem`";
-    KF_PARAM_CONST_SIZE = 1 << 14, "const_size", Some("__szk"), "scalar argument is the constant size in bytes of memory argument `mem`";
-    KF_PARAM_IRQ_FLAG = 1 << 15, "irq_flag", Some("__irq_flag"), "pointer argument is the saved IRQ flags of bpf_local_irq_save/restore";
-    KF_PARAM_NONOWN_ALLOWED = 1 << 16, "nonown_allowed", Some("__nonown_allowed"), "pointer argument may also be a non-owning reference";
-    KF_PARAM_ARENA = 1 << 17, "arena", Some("__arena"), "pointer argument is an arena pointer (NULL allowed)";
+    ArgFlag, "A per-argument flag (`KF_PARAM_*`) by name.",
+    Release: KF_PARAM_RELEASE = 1 << 0, "release", None, "argument is released by the kfunc (must be a referenced pointer)";
+    Nullable: KF_PARAM_NULLABLE = 1 << 1, "nullable", Some("__nullable"), "pointer argument may be NULL";
+    Rcu: KF_PARAM_RCU = 1 << 2, "rcu", None, "pointer argument may be RCU-protected instead of trusted";
+    Acquire: KF_PARAM_ACQUIRE = 1 << 3, "acquire", None, "the returned reference is taken on the object this argument points to";
+    Constant: KF_PARAM_CONST = 1 << 4, "constant", Some("__k"), "scalar argument must be a known constant";
+    Ignore: KF_PARAM_IGNORE = 1 << 5, "ignore", Some("__ign"), "argument is not checked by the verifier";
+    Uninit: KF_PARAM_UNINIT = 1 << 6, "uninit", Some("__uninit"), "pointer argument may point to uninitialized memory the kfunc initializes";
+    Alloc: KF_PARAM_ALLOC = 1 << 7, "alloc", Some("__alloc"), "pointer argument must point to an object from bpf_obj_new";
+    RefcountedKptr: KF_PARAM_REFCOUNTED_KPTR = 1 << 8, "refcounted_kptr", Some("__refcounted_kptr"), "pointer argument must be a refcounted local kptr";
+    Str: KF_PARAM_STR = 1 << 9, "str", Some("__str"), "pointer argument must point to a constant NUL-terminated string in a read-only map";
+    Map: KF_PARAM_MAP = 1 << 10, "map", Some("__map"), "pointer argument must be a BPF map";
+    ConstMap: KF_PARAM_CONST_MAP = 1 << 11, "const_map", Some("__const_map"), "pointer argument must be a BPF map known at verification time";
+    Iter: KF_PARAM_ITER = 1 << 12, "iter", Some("__iter"), "pointer argument is a BPF iterator state";
+    Size: KF_PARAM_SIZE = 1 << 13, "size", Some("__sz"), "scalar argument is the size in bytes of memory argument `mem`";
+    ConstSize: KF_PARAM_CONST_SIZE = 1 << 14, "const_size", Some("__szk"), "scalar argument is the constant size in bytes of memory argument `mem`";
+    IrqFlag: KF_PARAM_IRQ_FLAG = 1 << 15, "irq_flag", Some("__irq_flag"), "pointer argument is the saved IRQ flags of bpf_local_irq_save/restore";
+    NonownAllowed: KF_PARAM_NONOWN_ALLOWED = 1 << 16, "nonown_allowed", Some("__nonown_allowed"), "pointer argument may also be a non-owning reference";
+    Arena: KF_PARAM_ARENA = 1 << 17, "arena", Some("__arena"), "pointer argument is an arena pointer (NULL allowed)";
 }
 
 /// Shift of the 3-bit field naming the memory argument of a size argument.
@@ -223,6 +264,18 @@ pub const SET8_ARGS_ENTRY_SIZE: usize = 8 + 4 * MAX_ARGS;
 
 /// ELF section holding the `#[kfunc]` metadata records.
 pub const META_SECTION: &str = ".kfunc.meta";
+/// ELF section holding the BTF ids that resolve_btfids patches (`BTF_IDS_SECTION` of
+/// `tools/bpf/resolve_btfids/main.c`): the sets and every `__BTF_ID__*` symbol.
+pub const BTF_IDS_SECTION: &str = ".BTF_ids";
+/// ELF section holding BTF (`BTF_ELF_SEC`).
+pub const BTF_SECTION: &str = ".BTF";
+/// ELF section holding a distilled base BTF (`BTF_BASE_ELF_SEC`, Linux 7.3 out-of-tree
+/// modules).
+pub const BTF_BASE_SECTION: &str = ".BTF.base";
+/// Size of the header of a plain `struct btf_id_set` (`u32 cnt`).
+pub const SET_HEADER_SIZE: usize = 4;
+/// Size of an entry of a plain `struct btf_id_set` (`u32 id`).
+pub const SET_ENTRY_SIZE: usize = 4;
 /// Record magic: the bytes `K F M R` in memory on a little-endian target.
 pub const META_MAGIC: u32 = u32::from_le_bytes(*b"KFMR");
 /// Record layout version.
@@ -326,6 +379,150 @@ impl Set8ArgsEntry {
             out[8 + 4 * i..12 + 4 * i].copy_from_slice(&e.u32_bytes(*a));
         }
         out
+    }
+}
+
+impl Set8ArgsEntry {
+    /// The legacy `{ id, flags }` pair of this entry (what `--legacy-set8` keeps).
+    pub fn legacy(&self) -> Set8Entry {
+        Set8Entry {
+            id: self.id,
+            flags: self.flags,
+        }
+    }
+}
+
+/// One legacy set8 entry (`struct btf_id_set8`'s `{ id, flags }` pair).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Set8Entry {
+    /// BTF id.
+    pub id: u32,
+    /// `KF_*` function flags.
+    pub flags: u32,
+}
+
+impl Set8Entry {
+    /// Decode a pair from the first [`SET8_LEGACY_ENTRY_SIZE`] bytes (`None` if too short).
+    pub fn read(b: &[u8], e: Endian) -> Option<Self> {
+        Some(Self {
+            id: e.u32(b, 0)?,
+            flags: e.u32(b, 4)?,
+        })
+    }
+    /// Encode the pair.
+    pub fn write(&self, e: Endian) -> [u8; SET8_LEGACY_ENTRY_SIZE] {
+        let mut out = [0u8; SET8_LEGACY_ENTRY_SIZE];
+        out[0..4].copy_from_slice(&e.u32_bytes(self.id));
+        out[4..8].copy_from_slice(&e.u32_bytes(self.flags));
+        out
+    }
+}
+
+/// The header of a `struct btf_id_set8`: the entry count, then the header flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Set8Header {
+    /// Number of entries.
+    pub cnt: u32,
+    /// `BTF_SET8_*` header flags (and, for an extended set, the layout version).
+    pub flags: u32,
+}
+
+impl Set8Header {
+    /// Decode a header from the first [`SET8_HEADER_SIZE`] bytes (`None` if too short).
+    pub fn read(b: &[u8], e: Endian) -> Option<Self> {
+        Some(Self {
+            cnt: e.u32(b, 0)?,
+            flags: e.u32(b, 4)?,
+        })
+    }
+    /// Encode the header.
+    pub fn write(&self, e: Endian) -> [u8; SET8_HEADER_SIZE] {
+        let mut out = [0u8; SET8_HEADER_SIZE];
+        out[0..4].copy_from_slice(&e.u32_bytes(self.cnt));
+        out[4..8].copy_from_slice(&e.u32_bytes(self.flags));
+        out
+    }
+    /// Whether the header announces extended entries: [`set8_is_extended`] of the flags.
+    pub fn is_extended(&self) -> Result<bool, LayoutError> {
+        set8_is_extended(self.flags)
+    }
+}
+
+/// How a set stores its entries: the three layouts of `.BTF_ids` sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetLayout {
+    /// `struct btf_id_set`: `u32 cnt`, then `u32` ids.
+    Set,
+    /// Legacy `struct btf_id_set8`: [`Set8Header`], then [`Set8Entry`] pairs.
+    Set8,
+    /// Extended set8: [`Set8Header`] with [`BTF_SET8_KFUNC_ARGS`], then [`Set8ArgsEntry`]s.
+    Set8Args,
+}
+
+impl SetLayout {
+    /// Bytes before the first entry.
+    pub const fn header_size(self) -> usize {
+        match self {
+            SetLayout::Set => SET_HEADER_SIZE,
+            SetLayout::Set8 | SetLayout::Set8Args => SET8_HEADER_SIZE,
+        }
+    }
+    /// Size of one entry.
+    pub const fn entry_size(self) -> usize {
+        match self {
+            SetLayout::Set => SET_ENTRY_SIZE,
+            SetLayout::Set8 => SET8_LEGACY_ENTRY_SIZE,
+            SetLayout::Set8Args => SET8_ARGS_ENTRY_SIZE,
+        }
+    }
+    /// The `cnt` every set header starts with.
+    pub fn read_cnt(self, header: &[u8], e: Endian) -> Option<u32> {
+        e.u32(header, 0)
+    }
+    /// Decode one entry from the start of `b` (`None` if too short).
+    pub fn read_entry(self, b: &[u8], e: Endian) -> Option<SetEntry> {
+        Some(match self {
+            SetLayout::Set => SetEntry::Id(e.u32(b, 0)?),
+            SetLayout::Set8 => SetEntry::Pair(Set8Entry::read(b, e)?),
+            SetLayout::Set8Args => SetEntry::Args(Set8ArgsEntry::read(b, e)?),
+        })
+    }
+}
+
+/// One entry of a set of any [`SetLayout`], decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetEntry {
+    /// An id of a plain set.
+    Id(u32),
+    /// A legacy set8 pair.
+    Pair(Set8Entry),
+    /// An extended set8 entry.
+    Args(Set8ArgsEntry),
+}
+
+impl SetEntry {
+    /// The BTF id (the first word of every layout).
+    pub fn id(&self) -> u32 {
+        match self {
+            SetEntry::Id(id) => *id,
+            SetEntry::Pair(p) => p.id,
+            SetEntry::Args(a) => a.id,
+        }
+    }
+    /// The `KF_*` function flags (set8 layouts only).
+    pub fn flags(&self) -> Option<u32> {
+        match self {
+            SetEntry::Id(_) => None,
+            SetEntry::Pair(p) => Some(p.flags),
+            SetEntry::Args(a) => Some(a.flags),
+        }
+    }
+    /// The `KF_PARAM_*` flags of each argument (extended entries only).
+    pub fn arg_flags(&self) -> Option<[u32; MAX_ARGS]> {
+        match self {
+            SetEntry::Args(a) => Some(a.arg_flags),
+            _ => None,
+        }
     }
 }
 
@@ -798,6 +995,54 @@ mod tests {
         }
         assert_eq!(e.write(Endian::Big)[3], 0x34);
         assert_eq!(e.write(Endian::Little)[0], 0x34);
+    }
+
+    #[test]
+    fn set_layouts_decode_header_and_entries() {
+        let h = Set8Header {
+            cnt: 3,
+            flags: BTF_SET8_ARGS_HEADER_FLAGS,
+        };
+        let p = Set8Entry {
+            id: 7,
+            flags: KF_RELEASE,
+        };
+        let a = Set8ArgsEntry {
+            id: 9,
+            flags: KF_ACQUIRE,
+            arg_flags: [KF_PARAM_NULLABLE, 0, 0, 0, KF_PARAM_STR],
+        };
+        for end in [Endian::Little, Endian::Big] {
+            assert_eq!(Set8Header::read(&h.write(end), end), Some(h));
+            assert_eq!(h.is_extended(), Ok(true));
+            assert_eq!(Set8Entry::read(&p.write(end), end), Some(p));
+            assert_eq!(a.legacy().write(end), a.write(end)[..8]);
+            let mut set = h.write(end).to_vec();
+            set.extend_from_slice(&a.write(end));
+            let l = SetLayout::Set8Args;
+            assert_eq!(l.read_cnt(&set, end), Some(3));
+            let en = l.read_entry(&set[l.header_size()..], end).unwrap();
+            assert_eq!(
+                (en.id(), en.flags(), en.arg_flags()),
+                (9, Some(KF_ACQUIRE), Some(a.arg_flags))
+            );
+            let en = SetLayout::Set8.read_entry(&p.write(end), end).unwrap();
+            assert_eq!(
+                (en.id(), en.flags(), en.arg_flags()),
+                (7, Some(KF_RELEASE), None)
+            );
+            let en = SetLayout::Set.read_entry(&end.u32_bytes(5), end).unwrap();
+            assert_eq!((en.id(), en.flags()), (5, None));
+        }
+        assert_eq!(
+            SetLayout::Set.header_size() + SetLayout::Set.entry_size(),
+            8
+        );
+        assert_eq!(SetLayout::Set8Args.entry_size(), SET8_ARGS_ENTRY_SIZE);
+        assert_eq!(
+            SetLayout::Set8Args.read_entry(&[0; 27], Endian::Little),
+            None
+        );
     }
 
     #[test]
