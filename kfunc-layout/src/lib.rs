@@ -1057,6 +1057,39 @@ mod tests {
     }
 
     #[test]
+    fn flag_enums_follow_the_tables() {
+        fn snake(variant: impl fmt::Debug) -> String {
+            let mut out = String::new();
+            for c in format!("{variant:?}").chars() {
+                if c.is_ascii_uppercase() && !out.is_empty() {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            }
+            out
+        }
+        assert_eq!(FuncFlag::ALL.len(), FUNC_FLAGS.len());
+        for (i, (&f, def)) in FuncFlag::ALL.iter().zip(FUNC_FLAGS).enumerate() {
+            assert_eq!(f as usize, i);
+            assert_eq!(f.def(), def);
+            assert_eq!(f.value(), def.value);
+            assert_eq!(snake(f), def.keyword, "variant named after its keyword");
+            assert_eq!(FuncFlag::from_keyword(def.keyword), Some(f));
+        }
+        assert_eq!(ArgFlag::ALL.len(), ARG_FLAGS.len());
+        for (i, (&f, def)) in ArgFlag::ALL.iter().zip(ARG_FLAGS).enumerate() {
+            assert_eq!(f as usize, i);
+            assert_eq!(f.def(), def);
+            assert_eq!(f.value(), def.value);
+            assert_eq!(snake(f), def.keyword, "variant named after its keyword");
+            assert_eq!(ArgFlag::from_keyword(def.keyword), Some(f));
+        }
+        assert_eq!(ArgFlag::Size.value(), KF_PARAM_SIZE);
+        assert_eq!(FuncFlag::RcuArgs.keyword(), "rcu_args");
+        assert_eq!(FuncFlag::from_keyword("trusted_args"), None);
+    }
+
+    #[test]
     fn record_round_trip_and_rejections() {
         let r = MetaRecord {
             name: "bpf_sample_get",
