@@ -222,41 +222,6 @@ fn loadavg() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// The arguments of `cargo xtask bench`.
-struct Args {
-    dirs: Vec<PathBuf>,
-    rounds: usize,
-}
-
-fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut dirs = Vec::new();
-    let mut rounds = 9usize;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("bench: {a} needs a value"))
-        };
-        match a.as_str() {
-            "--inputs" => dirs.extend(val()?.split(':').map(PathBuf::from)),
-            "--rounds" => {
-                rounds = val()?
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or("bench: --rounds N (N >= 1)")?
-            }
-            _ => {
-                return Err(format!(
-                    "bench: unknown argument {a} (bench [--inputs DIR[:DIR..]] [--rounds N])"
-                ))
-            }
-        }
-    }
-    Ok(Args { dirs, rounds })
-}
-
 /// Build btfids-post (release); its path.
 fn build_post() -> Result<PathBuf, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -561,8 +526,9 @@ fn report_line(label: &str, step: &str, st: &Step) {
 }
 
 /// Entry point of `cargo xtask bench`.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let Args { mut dirs, rounds } = parse_args(args)?;
+pub fn run(f: &crate::flags::Bench) -> Result<(), String> {
+    let mut dirs = f.inputs.clone();
+    let rounds = usize::try_from(f.rounds).map_err(|e| format!("--rounds: {e}"))?;
     // `/usr/bin/time` measures each tool's peak RSS.
     crate::deps::ensure_debian_packages(&["time"])?;
     if dirs.is_empty() {

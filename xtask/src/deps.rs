@@ -29,6 +29,55 @@ pub fn run_visible(cmd: &mut Command, what: &str) -> Result<(), String> {
     }
 }
 
+/// Output lines a user cannot act on, each with the explanation printed once instead.
+const NOISE: &[(&str, &str)] = &[(
+    "die__process_class: tag not supported",
+    "pahole 1.24 does not know some DWARF tags rustc emits for Rust compile units (module \
+     BTF step); it skips those types, and btfids-post writes the BTF of the Rust kfuncs \
+     itself",
+)];
+
+/// Like [`run_visible`], with the [`NOISE`] lines of its output left out and explained once.
+pub fn run_filtered(cmd: &mut Command, what: &str) -> Result<(), String> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
+    fn forward(r: impl std::io::Read, mut w: impl Write) -> Vec<usize> {
+        let mut hidden = vec![0; NOISE.len()];
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            match NOISE.iter().position(|(p, _)| line.contains(p)) {
+                Some(i) => hidden[i] += 1,
+                None => {
+                    let _ = writeln!(w, "{line}");
+                }
+            }
+        }
+        hidden
+    }
+    let out = child.stdout.take().expect("piped stdout");
+    let err = child.stderr.take().expect("piped stderr");
+    let t = std::thread::spawn(move || forward(err, std::io::stderr()));
+    let mut hidden = forward(out, std::io::stdout());
+    for (h, e) in hidden.iter_mut().zip(t.join().unwrap_or_default()) {
+        *h += e;
+    }
+    let status = child.wait().map_err(|e| format!("{what}: {e}"))?;
+    for ((pattern, why), n) in NOISE.iter().zip(hidden) {
+        if n > 0 {
+            eprintln!("({n} line(s) \"{pattern}\" left out: {why})");
+        }
+    }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
 /// Run a command with stdin closed and its stdout and stderr appended to `log` (after a
 /// `### what` line); on failure, the error names the command and shows the log's last lines.
 pub fn run_logged(cmd: &mut Command, what: &str, log: &Path) -> Result<(), String> {

@@ -450,23 +450,9 @@ fn run_script(
     Ok((o.status.success(), last))
 }
 
-fn usage() -> String {
-    "usage: cargo xtask dropin [--no-vm]".into()
-}
-
 /// `cargo xtask dropin [--no-vm]`.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut with_vm = true;
-    for a in args {
-        match a.as_str() {
-            "--no-vm" => with_vm = false,
-            "-h" | "--help" => {
-                println!("{}", usage());
-                return Ok(());
-            }
-            o => return Err(format!("dropin: unknown argument {o}\n{}", usage())),
-        }
-    }
+pub fn run(f: &crate::flags::Dropin) -> Result<(), String> {
+    let with_vm = !f.no_vm;
     let t0 = Instant::now();
     let patched = kernel::ensure_kernel(Variant::Patched)?;
     let key = fnv(&[

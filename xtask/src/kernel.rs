@@ -697,15 +697,8 @@ fn remove_kos(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn usage() -> String {
-    "usage: cargo xtask kernel [--variant patched|unpatched|both] [--selftests-config] [--ctest]\n\
-     \x20 --selftests-config  the BPF selftests' configuration (the kernels of `cargo xtask progs`)\n\
-     \x20 --ctest  then run kernel/ctest/run.sh (C kfunc set smoke test in QEMU) on both variants"
-        .to_string()
-}
-
 /// Run `kernel/ctest/run.sh PATCHED UNPATCHED` (needs both variants, builds them if needed).
-fn ctest() -> Result<(), String> {
+fn ctest() -> Result<crate::test::Tally, String> {
     deps::ensure_debian_packages(&[
         "qemu-system-x86",
         "busybox-static",
@@ -719,42 +712,27 @@ fn ctest() -> Result<(), String> {
     let unpatched = ensure_kernel(Variant::Unpatched)?;
     let patched = ensure_kernel(Variant::Patched)?;
     let script = repo_root().join("kernel/ctest/run.sh");
-    let status = Command::new(&script)
-        .arg(&patched.tree)
+    let mut c = Command::new(&script);
+    c.arg(&patched.tree)
         .arg(&unpatched.tree)
-        .status()
-        .map_err(|e| format!("{}: {e}", script.display()))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{} failed ({status})", script.display()))
-    }
+        // Each checkout gets its own work directory (the script's default is in /tmp).
+        .env("OUT", crate::sample::target_dir().join("kfa-ctest"));
+    // An external script: its own `N passed, N failed` line is its tally.
+    crate::test::run_script(c)
 }
 
-/// `cargo xtask kernel [--variant patched|unpatched|both] [--ctest]` (default: patched).
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut which = "patched".to_string();
-    let mut run_ctest = false;
-    let mut flavor = Flavor::Tiny;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--ctest" => run_ctest = true,
-            "--selftests-config" => flavor = Flavor::Selftests,
-            "--variant" => which = it.next().ok_or_else(usage)?.clone(),
-            s if s.starts_with("--variant=") => which = s["--variant=".len()..].to_string(),
-            "-h" | "--help" => {
-                println!("{}", usage());
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument {other:?}\n{}", usage())),
-        }
-    }
-    let variants: &[Variant] = match which.as_str() {
-        "patched" => &[Variant::Patched],
-        "unpatched" => &[Variant::Unpatched],
-        "both" => &[Variant::Unpatched, Variant::Patched],
-        other => return Err(format!("unknown variant {other:?}\n{}", usage())),
+/// `cargo xtask kernel`: the kernels alone; with `--ctest`, the C kfunc set test's tally.
+pub fn run(f: &crate::flags::Kernel) -> Result<Option<crate::test::Tally>, String> {
+    use crate::flags::KernelVariants;
+    let flavor = if f.selftests_config {
+        Flavor::Selftests
+    } else {
+        Flavor::Tiny
+    };
+    let variants: &[Variant] = match f.variant {
+        KernelVariants::Patched => &[Variant::Patched],
+        KernelVariants::Unpatched => &[Variant::Unpatched],
+        KernelVariants::Both => &[Variant::Unpatched, Variant::Patched],
     };
     for &v in variants {
         let kt = ensure_kernel_flavor(v, flavor)?;
@@ -766,10 +744,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         );
         println!("{}", kt.tree.display());
     }
-    if run_ctest {
-        ctest()?;
+    if f.ctest {
+        return ctest().map(Some);
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]

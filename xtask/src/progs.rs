@@ -642,16 +642,6 @@ fn report_btf_order(out: &Path, a: &KernelTree, b: &KernelTree) -> Result<(), St
     Ok(())
 }
 
-fn usage() -> String {
-    format!(
-        "usage: cargo xtask progs [--tests PATTERNS] [--deny PATTERNS] [--timeout SECONDS]\n\
-         \x20 --tests    test_progs -t patterns, comma-separated (default: {})\n\
-         \x20 --deny     test_progs -d patterns (default: none)\n\
-         \x20 --timeout  per-kernel VM limit (default 5400)",
-        SUBSETS.join(",")
-    )
-}
-
 /// Two runs compared test by test.
 #[derive(Debug, Default)]
 pub struct Comparison {
@@ -710,24 +700,12 @@ fn report(what: &str, c: &Comparison) {
     }
 }
 
-/// `cargo xtask progs`.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut tests = SUBSETS.join(",");
-    let mut deny = String::new();
-    let mut timeout = 5400u64;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--tests" => tests = it.next().ok_or_else(usage)?.clone(),
-            "--deny" => deny = it.next().ok_or_else(usage)?.clone(),
-            "--timeout" => timeout = it.next().and_then(|s| s.parse().ok()).ok_or_else(usage)?,
-            "-h" | "--help" => {
-                println!("{}", usage());
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument {other:?}\n{}", usage())),
-        }
-    }
+/// `cargo xtask progs`: its tally (a test lost between runs, or a control that changes
+/// nothing, is a failure).
+pub fn run(f: &crate::flags::Progs) -> Result<crate::test::Tally, String> {
+    let tests = f.tests.clone().unwrap_or_else(|| SUBSETS.join(","));
+    let deny = f.deny.clone();
+    let timeout = f.timeout;
     crate::deps::ensure_debian_packages(PACKAGES)?;
     // test_progs needs only the unpatched kernel: built (and run once) before the patched
     // kernel, so that a build problem shows before a long kernel build.
@@ -779,18 +757,24 @@ pub fn run(args: &[String]) -> Result<(), String> {
         println!("  CONTROL {x}");
     }
     let lost = regress.lost.len() + parity.lost.len() + usize::from(control_changed == 0);
-    println!(
-        "progs: {} passed, {lost} failed, {} skipped",
-        regress.passed + parity.passed + usize::from(control_changed > 0),
-        regress.same_not_ok + parity.same_not_ok + regress.other.len() + parity.other.len()
-    );
-    if lost == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "{lost} test(s) pass in the reference run but not in the run compared with it"
-        ))
+    let t = crate::test::Tally {
+        passed: (regress.passed + parity.passed + usize::from(control_changed > 0)) as u64,
+        failed: lost as u64,
+        skipped: (regress.same_not_ok
+            + parity.same_not_ok
+            + regress.other.len()
+            + parity.other.len()) as u64,
+    };
+    if lost > 0 {
+        println!(
+            "progs: {lost} test(s) pass in the reference run but not in the run compared with it"
+        );
     }
+    println!(
+        "progs: {} passed, {} failed, {} skipped",
+        t.passed, t.failed, t.skipped
+    );
+    Ok(t)
 }
 
 /// One program's line of `veristat -o csv`: verdict, duration (us), instructions processed,
@@ -877,24 +861,8 @@ fn veristat_on(
 /// `cargo xtask veristat [--objects GLOB]`: the verifier's work on every program of the
 /// selftests' BPF objects, on the unpatched and the patched kernel: the same verdict, the
 /// same instructions processed and states for each program, and the verification time.
-pub fn veristat(args: &[String]) -> Result<(), String> {
-    let mut objects = "*.bpf.o".to_string();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--objects" => {
-                objects = it
-                    .next()
-                    .ok_or("usage: cargo xtask veristat [--objects GLOB]")?
-                    .clone()
-            }
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?}\nusage: cargo xtask veristat [--objects GLOB]"
-                ))
-            }
-        }
-    }
+pub fn veristat(f: &crate::flags::Veristat) -> Result<crate::test::Tally, String> {
+    let objects = f.objects.clone();
     crate::deps::ensure_debian_packages(PACKAGES)?;
     let unpatched = kernel::ensure_kernel_flavor(Variant::Unpatched, Flavor::Selftests)?;
     let out = build_test_progs(&unpatched)?;
@@ -963,14 +931,11 @@ pub fn veristat(args: &[String]) -> Result<(), String> {
         "veristat: {same} passed, {} failed, 0 skipped",
         differ.len()
     );
-    if differ.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} program(s) verified differently on the two kernels",
-            differ.len()
-        ))
-    }
+    Ok(crate::test::Tally {
+        passed: same as u64,
+        failed: differ.len() as u64,
+        skipped: 0,
+    })
 }
 
 #[cfg(test)]

@@ -41,30 +41,16 @@ impl Variant {
     }
 }
 
-/// Parse `--variant args|legacy|compat|both|all` (default `default`) from `args`; `both`
-/// is args and legacy, `all` adds compat.
-pub fn parse_variants(args: &[String], default: &str) -> Result<Vec<Variant>, String> {
-    let mut v = default.to_string();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if a == "--variant" {
-            v = it
-                .next()
-                .ok_or("--variant needs args, legacy, compat, both or all")?
-                .clone();
-        } else if let Some(x) = a.strip_prefix("--variant=") {
-            v = x.to_string();
-        }
-    }
-    match v.as_str() {
-        "args" => Ok(vec![Variant::Args]),
-        "legacy" => Ok(vec![Variant::Legacy]),
-        "compat" => Ok(vec![Variant::Compat]),
-        "both" => Ok(vec![Variant::Args, Variant::Legacy]),
-        "all" => Ok(vec![Variant::Args, Variant::Legacy, Variant::Compat]),
-        other => Err(format!(
-            "--variant {other}: use args, legacy, compat, both or all"
-        )),
+/// The sample builds a `--variant` value stands for: `both` is args and legacy, `all` adds
+/// compat.
+pub fn variants(v: crate::flags::SampleVariants) -> Vec<Variant> {
+    use crate::flags::SampleVariants as V;
+    match v {
+        V::Args => vec![Variant::Args],
+        V::Legacy => vec![Variant::Legacy],
+        V::Compat => vec![Variant::Compat],
+        V::Both => vec![Variant::Args, Variant::Legacy],
+        V::All => vec![Variant::Args, Variant::Legacy, Variant::Compat],
     }
 }
 
@@ -214,7 +200,7 @@ pub fn build_sample(variant: Variant, tree: &Path) -> Result<PathBuf, String> {
         .arg(format!("RESOLVE_BTFIDS={resolve}"))
         .arg("modules")
         .env("LIBCLANG_PATH", crate::kernel::LIBCLANG_PATH);
-    crate::deps::run_visible(
+    crate::deps::run_filtered(
         &mut make,
         &format!(
             "building kernel-sample ({}) against {}",
@@ -243,8 +229,8 @@ fn fingerprint(p: &Path) -> Result<String, String> {
 }
 
 /// `cargo xtask sample [--variant args|legacy|both]` (default `both`).
-pub fn run(args: &[String]) -> Result<(), String> {
-    for variant in parse_variants(args, "both")? {
+pub fn run(f: &crate::flags::Sample) -> Result<(), String> {
+    for variant in variants(f.variant) {
         let tree = kernel_tree(variant)?;
         let ko = build_sample(variant, &tree)?;
         println!("sample: {} -> {}", variant.name(), ko.display());

@@ -394,36 +394,15 @@ fn print_matrix(runs: &[VariantRun]) {
     }
 }
 
-/// `cargo xtask selftests [--variant args|legacy|compat|both|all] [--echo] [--only a,b]
-/// [--show-log N]`.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let variants = sample::parse_variants(args, "both")?;
-    let mut opts = RunOpts::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--echo" => opts.echo = true,
-            "--only" => {
-                opts.only = it
-                    .next()
-                    .ok_or("--only needs a comma-separated list of tests")?
-                    .split(',')
-                    .map(str::to_string)
-                    .collect()
-            }
-            "--show-log" => {
-                let v = it.next().ok_or("--show-log needs a number of lines")?;
-                opts.show_log = v
-                    .parse()
-                    .map_err(|_| format!("--show-log {v}: not a number"))?;
-            }
-            "--variant" => {
-                it.next();
-            }
-            s if s.starts_with("--variant=") => {}
-            other => return Err(format!("selftests: unknown argument {other}")),
-        }
-    }
+/// `cargo xtask selftests`: the sum of the runners' tallies; a variant that could not be
+/// built or booted, or whose VM run failed outside the runner's tests, counts as a failure.
+pub fn run(flags: &crate::flags::Selftests) -> Result<crate::test::Tally, String> {
+    let variants = sample::variants(flags.variant);
+    let opts = RunOpts {
+        echo: flags.echo,
+        only: flags.only.clone(),
+        show_log: flags.show_log,
+    };
     let t0 = Instant::now();
     let mut runs = Vec::new();
     let mut errors = Vec::new();
@@ -470,7 +449,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         // A VM run that failed outside the runner's tests (kernel WARN, rmmod, no summary)
         // still counts as a failure.
-        if r.vm_verdict.is_err() && r.summary.is_none_or(|(_, b, _)| b == 0) {
+        let runner_failed = r.summary.is_some_and(|(_, b, _)| b > 0);
+        if r.summary.is_none() || (r.vm_verdict.is_err() && !runner_failed) {
             f += 1;
         }
     }
@@ -481,11 +461,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     println!("\nselftests: {:.1} s wall", t0.elapsed().as_secs_f64());
     println!("selftests: {p} passed, {f} failed, {s} skipped");
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors.join("\n"))
-    }
+    Ok(crate::test::Tally {
+        passed: u64::from(p),
+        failed: u64::from(f),
+        skipped: u64::from(s),
+    })
 }
 
 /// Tests the demo shows, with the kfunc each exercises: one accepted and one rejected
@@ -519,10 +499,7 @@ fn description(src: &str, name: &str) -> Option<String> {
 
 /// `cargo xtask demo`: patched kernel, one program accepted and one rejected because of a
 /// per-argument flag, with the verifier's message.
-pub fn demo(args: &[String]) -> Result<(), String> {
-    if !args.is_empty() {
-        return Err("demo takes no arguments".into());
-    }
+pub fn demo(_: &crate::flags::Demo) -> Result<(), String> {
     let opts = RunOpts {
         only: DEMO_TESTS.iter().map(|(t, _)| t.to_string()).collect(),
         show_log: 1,

@@ -18,9 +18,14 @@
 //!    C conversion must behave like the Rust sample;
 //! 7. `cargo xtask regress`: the kernel's own `test_verifier` (and `bpf_testmod`) on the
 //!    unpatched and the patched kernel: every run the unpatched kernel passes must pass on
-//!    the patched one.
+//!    the patched one;
+//! 8. the README's commands from this checkout, as written: every command's `--help`,
+//!    `gen-header`, and the `vm` example booting the patched kernel.
 //!
-//! `--no-vm` skips steps 1 and 4 to 7 (reported as skipped, never as passed).
+//! Steps 4, 5, 7 and 8 are this crate's own commands, called in this process: their tallies
+//! are values. `cargo test` and the shell scripts are read from their summary lines.
+//!
+//! `--no-vm` skips steps 1 and 4 to 8 (reported as skipped, never as passed).
 //!
 //! Not run here, and counted as one skipped test: `cargo xtask progs`, the kernel's own
 //! `test_progs` on two kernels of the BPF selftests' configuration (too heavy for every run).
@@ -40,7 +45,8 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, o: Tally) {
+    /// Add `o`'s counts to these.
+    pub fn add(&mut self, o: Tally) {
         self.passed += o.passed;
         self.failed += o.failed;
         self.skipped += o.skipped;
@@ -176,27 +182,42 @@ fn count_into(
     Ok(())
 }
 
+/// Run an external test script (not an xtask command: those return their tally) and take
+/// its `N passed, N failed[, N skipped]` line(s) as its tally; a script that fails without
+/// reporting a failed test (a build error, a crash) counts as one failure.
+pub fn run_script(cmd: Command) -> Result<Tally, String> {
+    let mut t = Tally::default();
+    count_into(&mut t, cmd, parse_plain, false)?;
+    Ok(t)
+}
+
+/// Add the tally of one of this crate's commands, run in this process, to `total`; a
+/// command that could not run at all counts as one failure.
+fn add_result(total: &mut Tally, what: &str, r: Result<Tally, String>) {
+    match r {
+        Ok(t) => total.add(t),
+        Err(e) => {
+            println!("{what}: error: {e}");
+            total.failed += 1;
+        }
+    }
+}
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
 /// Number of steps of a full run.
-const STEPS: u32 = 7;
+const STEPS: u32 = 8;
 
 fn step(n: u32, what: &str) {
     println!("\n==> [{n}/{STEPS}] {what}");
 }
 
-fn xtask(args: &[&str]) -> Result<Command, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let mut c = Command::new(exe);
-    c.args(args);
-    Ok(c)
-}
-
-/// Entry point of `cargo xtask test [--no-vm]`.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let no_vm = args.iter().any(|a| a == "--no-vm");
+/// Entry point of `cargo xtask test [--no-vm]`: the sum of every runner's tally.
+pub fn run(f: &crate::flags::Test) -> Result<Tally, String> {
+    use crate::flags::{KernelVariants, SampleVariants};
+    let no_vm = f.no_vm;
     let mut total = Tally::default();
 
     // The two kernel trees (built or found in the cache once, here), for the later steps.
@@ -214,8 +235,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
             Ok(trees) => Some(trees),
             Err(e) => {
                 eprintln!("kernel build failed: {e}");
+                let t = Tally {
+                    failed: 1,
+                    ..Tally::default()
+                };
                 println!("\n0 passed, 1 failed, 0 skipped");
-                return Err("kernel build failed".into());
+                return Ok(t);
             }
         }
     };
@@ -279,17 +304,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
             4,
             "sample module and BPF selftests in QEMU (cargo xtask selftests)",
         );
-        let c = xtask(&["selftests", "--variant", "all"])?;
-        count_into(&mut total, c, parse_plain, false)?;
+        let r = crate::selftests::run(&crate::flags::Selftests {
+            variant: SampleVariants::All,
+            echo: false,
+            only: Vec::new(),
+            show_log: 0,
+        });
+        add_result(&mut total, "selftests", r);
 
         step(
             5,
             "C kfunc sets with BTF_ID_FLAGS_ARGS in QEMU (cargo xtask kernel --ctest)",
         );
-        let mut c = xtask(&["kernel", "--variant", "both", "--ctest"])?;
-        // Each checkout gets its own work directories (the scripts' defaults are in /tmp).
-        c.env("OUT", crate::sample::target_dir().join("kfa-ctest"));
-        count_into(&mut total, c, parse_plain, false)?;
+        let r = crate::kernel::run(&crate::flags::Kernel {
+            variant: KernelVariants::Both,
+            selftests_config: false,
+            ctest: true,
+        })
+        .and_then(|t| t.ok_or_else(|| "--ctest gave no tally".to_string()));
+        add_result(&mut total, "ctest", r);
 
         step(
             6,
@@ -305,16 +338,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 "RUST_SAMPLE_KO",
                 crate::sample::target_dir().join("kfunc-sample/args/kfunc_sample.ko"),
             );
-        count_into(&mut total, c, parse_plain, false)?;
+        add_result(&mut total, "parity", run_script(c));
 
         step(
             7,
             "regression: the kernel's test_verifier on both kernels (cargo xtask regress)",
         );
-        count_into(&mut total, xtask(&["regress"])?, parse_plain, false)?;
+        let r = crate::regress::run(&crate::flags::Regress {});
+        add_result(&mut total, "regress", r);
+
+        step(
+            8,
+            "the README's commands, run from this checkout as written (cargo xtask ... --help, gen-header, vm)",
+        );
+        add_result(&mut total, "readme", readme_commands(&patched.bzimage));
     } else {
         println!("\n==> [4-{STEPS}/{STEPS}] VM tests skipped (--no-vm)");
-        total.skipped += 4;
+        total.skipped += 5;
     }
 
     // Too heavy for every run: counted as one skipped test, with the reason.
@@ -329,11 +369,102 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "\n{} passed, {} failed, {} skipped",
         total.passed, total.failed, total.skipped
     );
-    if total.failed != 0 {
-        // The summary above must stay the last line: exit without another message.
-        std::process::exit(1);
+    // The summary above stays the last line: `main` exits 1 on a failure without another
+    // message.
+    Ok(total)
+}
+
+/// One check of [`readme_commands`]: run `cargo xtask ARGS` from the checkout's root (as a
+/// reader would) and apply `verify` to its stdout.
+fn readme_check(
+    t: &mut Tally,
+    args: &[String],
+    verify: impl Fn(&str) -> Result<(), String>,
+) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let shown = format!("cargo xtask {}", args.join(" "));
+    let o = Command::new(exe)
+        .args(args)
+        .current_dir(crate::kernel::repo_root())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let out = String::from_utf8_lossy(&o.stdout);
+    let verdict = if o.status.success() {
+        verify(&out)
+    } else {
+        Err(format!(
+            "exit {}: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        ))
+    };
+    match verdict {
+        Ok(()) => {
+            println!("readme: ok: {shown}");
+            t.passed += 1;
+        }
+        Err(e) => {
+            println!("readme: FAILED: {shown}: {e}");
+            t.failed += 1;
+        }
     }
     Ok(())
+}
+
+/// The README's commands as a reader runs them from a fresh clone: `--help` of every command,
+/// `gen-header`, and the `vm` example exactly as the README writes it (relative default work
+/// directory), its placeholders filled with the patched kernel, the Rust sample module and
+/// a file, booting to the command's exit status. (The heavy commands are run by the steps
+/// above; that every documented invocation parses is a unit test of `flags`.)
+fn readme_commands(bzimage: &std::path::Path) -> Result<Tally, String> {
+    use clap::CommandFactory;
+    let mut t = Tally::default();
+    for sub in crate::flags::Xtask::command().get_subcommands() {
+        let name = sub.get_name().to_string();
+        if name == "help" {
+            continue;
+        }
+        readme_check(&mut t, &[name.clone(), "--help".into()], |out| {
+            if out.contains("Usage: cargo xtask") {
+                Ok(())
+            } else {
+                Err("no usage text".into())
+            }
+        })?;
+    }
+    readme_check(&mut t, &["gen-header".into()], |out| {
+        if out == kfunc_layout::c_header() {
+            Ok(())
+        } else {
+            Err("differs from kfunc_layout::c_header()".into())
+        }
+    })?;
+    let root = crate::kernel::repo_root();
+    let readme =
+        std::fs::read_to_string(root.join("README.md")).map_err(|e| format!("README.md: {e}"))?;
+    let vm = crate::flags::documented_invocations(&readme)
+        .into_iter()
+        .find(|a| a.first().map(String::as_str) == Some("vm"))
+        .ok_or("README.md shows no `cargo xtask vm` example")?;
+    let ko = crate::sample::target_dir().join("kfunc-sample/args/kfunc_sample.ko");
+    let args: Vec<String> = vm
+        .iter()
+        .map(|w| match w.as_str() {
+            "BZIMAGE" => bzimage.display().to_string(),
+            "X.ko" => ko.display().to_string(),
+            "SRC:DST" => "README.md:/README.md".to_string(),
+            "CMD" => "grep -q per-argument /README.md".to_string(),
+            _ => w.clone(),
+        })
+        .collect();
+    readme_check(&mut t, &args, |out| {
+        if !out.contains("rc Some(0)") {
+            return Err("the command in the VM did not exit 0".into());
+        }
+        Ok(())
+    })?;
+    Ok(t)
 }
 
 #[cfg(test)]

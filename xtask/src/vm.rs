@@ -183,7 +183,10 @@ fn copy_file(from: &Path, to: &Path) -> Result<(), String> {
 
 /// Build `work_dir/initramfs.cpio.gz` for `spec` (busybox, modules, files, `/init`).
 pub fn build_initramfs(spec: &VmSpec) -> Result<PathBuf, String> {
-    let root = spec.work_dir.join("initramfs");
+    // Absolute: the cpio step below runs in the staging directory.
+    let work = std::path::absolute(&spec.work_dir)
+        .map_err(|e| format!("{}: {e}", spec.work_dir.display()))?;
+    let root = work.join("initramfs");
     if root.exists() {
         fs::remove_dir_all(&root).map_err(|e| format!("remove {}: {e}", root.display()))?;
     }
@@ -217,8 +220,8 @@ pub fn build_initramfs(spec: &VmSpec) -> Result<PathBuf, String> {
         fs::set_permissions(&init, fs::Permissions::from_mode(0o755))
             .map_err(|e| format!("chmod /init: {e}"))?;
     }
-    let out = spec.work_dir.join("initramfs.cpio.gz");
-    let tmp = spec.work_dir.join("initramfs.cpio.gz.tmp");
+    let out = work.join("initramfs.cpio.gz");
+    let tmp = work.join("initramfs.cpio.gz.tmp");
     let st = Command::new("bash")
         .arg("-c")
         .arg("set -euo pipefail; cd \"$1\"; find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 | gzip -1 > \"$2\"")
@@ -363,61 +366,32 @@ pub fn run_vm(spec: &VmSpec) -> Result<VmOutcome, String> {
 }
 
 /// `cargo xtask vm ...`: boot one VM by hand.
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(f: &crate::flags::Vm) -> Result<(), String> {
     let mut spec = VmSpec {
-        kernel: PathBuf::new(),
-        modules: Vec::new(),
+        kernel: f.kernel.clone(),
+        modules: f.modules.clone(),
         files: Vec::new(),
-        command: String::new(),
-        work_dir: PathBuf::from("target/kfunc-vm/manual"),
-        timeout: Duration::from_secs(120),
+        command: f.command.join(" "),
+        work_dir: f.work_dir.clone(),
+        timeout: Duration::from_secs(f.timeout),
         memory_mib: 512,
         cpus: 1,
         echo: true,
         progress: None,
     };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{a} needs a value"))
+    for v in &f.files {
+        let (h, g) = match v.split_once(':') {
+            Some((h, g)) => (h.to_string(), g.to_string()),
+            None => {
+                let name = Path::new(v)
+                    .file_name()
+                    .and_then(|s| s.to_str())
+                    .ok_or_else(|| format!("--file {v}: no file name"))?
+                    .to_string();
+                (v.clone(), format!("/{name}"))
+            }
         };
-        match a.as_str() {
-            "--kernel" => spec.kernel = val()?.into(),
-            "--module" => spec.modules.push(val()?.into()),
-            "--file" => {
-                let v = val()?;
-                let (h, g) = match v.split_once(':') {
-                    Some((h, g)) => (h.to_string(), g.to_string()),
-                    None => {
-                        let name = Path::new(&v)
-                            .file_name()
-                            .and_then(|s| s.to_str())
-                            .ok_or_else(|| format!("--file {v}: no file name"))?
-                            .to_string();
-                        (v.clone(), format!("/{name}"))
-                    }
-                };
-                spec.files.push((h.into(), g));
-            }
-            "--timeout" => {
-                let v = val()?;
-                spec.timeout = Duration::from_secs(
-                    v.parse()
-                        .map_err(|_| format!("--timeout {v}: not a number of seconds"))?,
-                );
-            }
-            "--work-dir" => spec.work_dir = val()?.into(),
-            "--" => {
-                spec.command = it.cloned().collect::<Vec<_>>().join(" ");
-                break;
-            }
-            other => return Err(format!("vm: unknown argument {other}")),
-        }
-    }
-    if spec.kernel.as_os_str().is_empty() {
-        return Err("vm: --kernel BZIMAGE is required".into());
+        spec.files.push((h.into(), g));
     }
     if spec.command.is_empty() {
         spec.command = "true".into();
@@ -467,5 +441,40 @@ mod tests {
         let rm_x = s.find("rmmod x_y ").unwrap();
         assert!(ins_x < ins_z && ins_z < run && run < rm_z && rm_z < rm_x);
         assert!(s.contains(RESULT_MARKER));
+    }
+
+    /// A relative work directory (the README's `vm` example uses the default
+    /// `target/kfunc-vm/manual`): the initramfs step once wrote its output relative to the
+    /// staging directory it had `cd`ed into.
+    #[test]
+    fn initramfs_with_a_relative_work_dir() {
+        if !["/bin/busybox", "/usr/bin/busybox"]
+            .iter()
+            .any(|p| Path::new(p).exists())
+        {
+            println!("SKIPPED initramfs_with_a_relative_work_dir: no busybox on this machine");
+            return;
+        }
+        // cargo test runs in xtask/: ../target is the workspace's target directory.
+        let rel = PathBuf::from(format!(
+            "../target/kfunc-vm/relative-{}",
+            std::process::id()
+        ));
+        let spec = VmSpec {
+            kernel: "bz".into(),
+            modules: vec![],
+            files: vec![],
+            command: "true".into(),
+            work_dir: rel.clone(),
+            timeout: Duration::from_secs(1),
+            memory_mib: 256,
+            cpus: 1,
+            echo: false,
+            progress: None,
+        };
+        let out = build_initramfs(&spec).unwrap();
+        assert!(out.is_absolute() && out.is_file(), "{}", out.display());
+        assert!(fs::metadata(&out).unwrap().len() > 0);
+        fs::remove_dir_all(&rel).unwrap();
     }
 }

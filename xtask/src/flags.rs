@@ -1,0 +1,352 @@
+//! Every `cargo xtask` command and flag, declared once (clap derive), the way rust-analyzer
+//! keeps its xtask flags in one file. Each command module takes its own struct from here;
+//! `cargo xtask <command> --help` prints what is declared below, defaults and environment
+//! variables included.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Orchestration of the per-argument kfunc flags prototype: kernel builds, the Rust sample
+/// module, VM selftests, the demo, benchmarks and the kernel's own test runners.
+///
+/// Kernels are cached in ~/.cache/kfunc-args/kernel/<variant>-<hash of the inputs>/; every
+/// command installs what it needs (Debian packages, rust-src, bindgen-cli) and says so.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    after_help = "Environment:\n  \
+        KFUNC_VM_ACCEL=tcg|kvm  QEMU accelerator of every VM step (default tcg)\n  \
+        KFUNC_ARGS_NO_ADOPT=1   build the unpatched kernel cold even if a finished manual \
+        build is there to copy\n  \
+        CARGO_TARGET_DIR        where the module builds and VM work directories go \
+        (default target/)\n  \
+        HOME                    the kernel cache is ~/.cache/kfunc-args/"
+)]
+pub struct Xtask {
+    /// The command to run.
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// `cargo xtask <command>`.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Build, post-process, boot the patched kernel, show a per-argument flag enforced.
+    Demo(Demo),
+    /// Every test: kernels, fmt, clippy, cargo test, VM selftests, ctest, parity, regress.
+    Test(Test),
+    /// Build the patched and/or unpatched kernel (cached on their inputs).
+    Kernel(Kernel),
+    /// Build the Rust sample module (kernel-sample/).
+    Sample(Sample),
+    /// The BPF selftests (selftests/) in a QEMU VM.
+    Selftests(Selftests),
+    /// Boot any kernel in QEMU with a busybox initramfs, modules and files, run a command.
+    Vm(Vm),
+    /// btfids-post against the stock resolve_btfids on the same inputs: time, memory, bytes.
+    Bench(Bench),
+    /// The whole patched kernel built with btfids-post as Kbuild's RESOLVE_BTFIDS, compared
+    /// with the stock tool's output.
+    Dropin(Dropin),
+    /// The kernel's own test_verifier on the unpatched and the patched kernel.
+    Regress(Regress),
+    /// The kernel's test_progs (kfunc and verifier subsets) on both kernels of the BPF
+    /// selftests' config: four runs.
+    Progs(Progs),
+    /// The verifier's work (verdict, instructions, states, time) per selftests program on
+    /// both kernels of the BPF selftests' config.
+    Veristat(Veristat),
+    /// Print the C header generated from kfunc-layout (include/linux/btf_kfunc_args.h).
+    GenHeader(GenHeader),
+}
+
+/// `cargo xtask demo`.
+#[derive(Debug, clap::Args)]
+pub struct Demo {}
+
+/// `cargo xtask test`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Ends in one line `N passed, N failed, N skipped`; exits 1 if any \
+                        test failed. `cargo xtask progs` is counted as one skipped test."
+)]
+pub struct Test {
+    /// Only the host part (fmt, clippy, cargo test); the kernel builds and VM steps are
+    /// reported as skipped.
+    #[arg(long)]
+    pub no_vm: bool,
+}
+
+/// Which kernels to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KernelVariants {
+    /// The 7.3 tree with patches/ applied.
+    Patched,
+    /// The 7.3 tree as Debian ships it.
+    Unpatched,
+    /// Unpatched, then patched.
+    Both,
+}
+
+/// `cargo xtask kernel`.
+#[derive(Debug, clap::Args)]
+pub struct Kernel {
+    /// Which kernel(s).
+    #[arg(long, value_enum, default_value_t = KernelVariants::Patched)]
+    pub variant: KernelVariants,
+    /// The BPF selftests' configuration (the kernels of `cargo xtask progs`).
+    #[arg(long)]
+    pub selftests_config: bool,
+    /// Then run kernel/ctest/run.sh (C kfunc set smoke test in QEMU) on both variants.
+    #[arg(long)]
+    pub ctest: bool,
+}
+
+/// Which builds of the Rust sample (and its selftests) to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SampleVariants {
+    /// Per-argument flags (`#[kfunc(...)]`), on the patched kernel.
+    Args,
+    /// The same kfuncs with name suffixes only, on the patched kernel.
+    Legacy,
+    /// The per-argument build on the unpatched kernel, which must refuse it.
+    Compat,
+    /// Args and legacy.
+    Both,
+    /// Args, legacy and compat.
+    All,
+}
+
+/// `cargo xtask sample`.
+#[derive(Debug, clap::Args)]
+pub struct Sample {
+    /// Which build(s) of the sample module (compat is the args build).
+    #[arg(long, value_enum, default_value_t = SampleVariants::Both)]
+    pub variant: SampleVariants,
+}
+
+/// `cargo xtask selftests`.
+#[derive(Debug, clap::Args)]
+pub struct Selftests {
+    /// Which variant(s) to run.
+    #[arg(long, value_enum, default_value_t = SampleVariants::Both)]
+    pub variant: SampleVariants,
+    /// Echo the VM's console while it runs.
+    #[arg(long)]
+    pub echo: bool,
+    /// Only these tests (comma-separated program names).
+    #[arg(long, value_delimiter = ',', value_name = "TEST,..")]
+    pub only: Vec<String>,
+    /// Show N lines of each program's verifier log.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub show_log: u32,
+}
+
+/// `cargo xtask vm`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Environment: KFUNC_VM_ACCEL=tcg|kvm chooses QEMU's accelerator \
+                        (default tcg; every VM command reads it)."
+)]
+pub struct Vm {
+    /// The kernel image to boot (bzImage).
+    #[arg(long, value_name = "BZIMAGE")]
+    pub kernel: PathBuf,
+    /// A module to insmod before the command (and rmmod after it); repeatable, in order.
+    #[arg(long = "module", value_name = "X.ko")]
+    pub modules: Vec<PathBuf>,
+    /// A file to copy into the initramfs: HOST_PATH[:GUEST_PATH] (default guest path:
+    /// /<file name>); repeatable.
+    #[arg(long = "file", value_name = "SRC[:DST]")]
+    pub files: Vec<String>,
+    /// VM time limit in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
+    /// Where the initramfs and console.log go (relative paths are taken from the current
+    /// directory).
+    #[arg(long, value_name = "DIR", default_value = "target/kfunc-vm/manual")]
+    pub work_dir: PathBuf,
+    /// The command to run in the VM (after `--`; default `true`).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// `cargo xtask bench`.
+#[derive(Debug, clap::Args)]
+pub struct Bench {
+    /// Capture directories (`DIR[:DIR..]`, repeatable; default: every Linux 7.3 capture in
+    /// ~/.cache/kfunc-args/kernel/*/linux/btfids-inputs).
+    #[arg(long = "inputs", value_name = "DIR[:DIR..]", value_delimiter = ':')]
+    pub inputs: Vec<PathBuf>,
+    /// Timed rounds per input and tool (the median is reported).
+    #[arg(long, value_name = "N", default_value_t = 9,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rounds: u64,
+}
+
+/// `cargo xtask dropin`.
+#[derive(Debug, clap::Args)]
+pub struct Dropin {
+    /// Build and compare only; do not boot the drop-in kernel.
+    #[arg(long)]
+    pub no_vm: bool,
+}
+
+/// `cargo xtask regress`.
+#[derive(Debug, clap::Args)]
+pub struct Regress {}
+
+/// `cargo xtask progs`.
+#[derive(Debug, clap::Args)]
+pub struct Progs {
+    /// test_progs -t patterns, comma-separated (default: the kfunc and verifier subsets,
+    /// `SUBSETS` in xtask/src/progs.rs).
+    #[arg(long, value_name = "PATTERNS")]
+    pub tests: Option<String>,
+    /// test_progs -d patterns, comma-separated.
+    #[arg(long, value_name = "PATTERNS", default_value = "")]
+    pub deny: String,
+    /// Per-run VM time limit in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5400)]
+    pub timeout: u64,
+}
+
+/// `cargo xtask veristat`.
+#[derive(Debug, clap::Args)]
+pub struct Veristat {
+    /// Which BPF objects of the selftests' build, as a shell glob.
+    #[arg(long, value_name = "GLOB", default_value = "*.bpf.o")]
+    pub objects: String,
+}
+
+/// `cargo xtask gen-header`.
+#[derive(Debug, clap::Args)]
+pub struct GenHeader {}
+
+/// Every `cargo xtask ...` the repository's Markdown files show, in code spans and code
+/// blocks: optional groups `[...]` taken, each `a|b|c` alternative tried, placeholders
+/// for numbers given one. Each must parse; a renamed flag or value fails here.
+pub fn documented_invocations(md: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for line in md.lines() {
+        let mut rest = line;
+        while let Some(i) = rest.find("cargo xtask") {
+            let tail = &rest[i + "cargo xtask".len()..];
+            let end = tail.find(['`', '#', '"', ')']).unwrap_or(tail.len());
+            let words: Vec<String> = tail[..end]
+                .split_whitespace()
+                .map(|w| w.trim_matches(['[', ']', ',', '.', ':', ';']).to_string())
+                .filter(|w| !w.is_empty() && w != "..")
+                .map(|w| match w.as_str() {
+                    "N" | "S" | "SECONDS" => "1".to_string(),
+                    _ => w,
+                })
+                .collect();
+            rest = &tail[end..];
+            if words.is_empty() {
+                continue;
+            }
+            let alts = words.iter().position(|w| w.contains('|'));
+            match alts {
+                None => out.push(words),
+                Some(j) => {
+                    for alt in words[j].split('|') {
+                        let mut v = words.clone();
+                        v[j] = alt.to_string();
+                        // Later alternatives: the first choice of each.
+                        for w in v.iter_mut() {
+                            if let Some((first, _)) = w.split_once('|') {
+                                *w = first.to_string();
+                            }
+                        }
+                        out.push(v);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_declaration_is_consistent() {
+        Xtask::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_help() {
+        let cmd = Xtask::command();
+        for sub in cmd.get_subcommands() {
+            let name = sub.get_name().to_string();
+            let e = Xtask::try_parse_from(["cargo xtask", &name, "--help"]).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp,
+                "{name} --help"
+            );
+            assert!(sub.get_about().is_some(), "{name} has no description");
+        }
+    }
+
+    /// The `vm` example of the README, exactly as written.
+    #[test]
+    fn vm_example_parses() {
+        let x = Xtask::try_parse_from(
+            "cargo-xtask vm --kernel BZIMAGE --module X.ko --file SRC:DST -- CMD".split(' '),
+        )
+        .unwrap();
+        let Cmd::Vm(vm) = x.cmd else { panic!() };
+        assert_eq!(vm.modules, [PathBuf::from("X.ko")]);
+        assert_eq!(vm.files, ["SRC:DST"]);
+        assert_eq!(vm.command, ["CMD"]);
+    }
+
+    fn markdown_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            if p.is_dir() && !name.starts_with('.') && name != "target" {
+                markdown_files(&p, out);
+            } else if name.ends_with(".md") {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    fn every_documented_invocation_parses() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
+        let mut files = Vec::new();
+        markdown_files(root, &mut files);
+        let mut checked = 0;
+        let mut bad = Vec::new();
+        for f in &files {
+            let md = std::fs::read_to_string(f).unwrap();
+            for argv in documented_invocations(&md) {
+                // RFC.md names commands in prose ("cargo xtask" alone): nothing to parse.
+                if argv.is_empty() {
+                    continue;
+                }
+                checked += 1;
+                let full = std::iter::once("cargo-xtask".to_string()).chain(argv.clone());
+                if let Err(e) = Xtask::try_parse_from(full) {
+                    bad.push(format!(
+                        "{}: cargo xtask {}: {e}",
+                        f.display(),
+                        argv.join(" ")
+                    ));
+                }
+            }
+        }
+        assert!(checked > 20, "only {checked} documented invocations found");
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+}
