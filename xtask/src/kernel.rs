@@ -195,10 +195,8 @@ fn cache_inputs(variant: Variant, flavor: Flavor) -> Result<Vec<(String, Vec<u8>
     if variant == Variant::Patched {
         for p in patch_files()? {
             let name = p.file_name().unwrap().to_string_lossy().to_string();
-            v.push((
-                format!("patch {name}"),
-                fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?,
-            ));
+            let bytes = fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            v.push((format!("patch {name}"), patch_code(&bytes).to_vec()));
         }
     }
     for (tool, args) in [
@@ -211,6 +209,27 @@ fn cache_inputs(variant: Variant, flavor: Flavor) -> Result<Vec<(String, Vec<u8>
         v.push((tool.to_string(), first.into_bytes()));
     }
     Ok(v)
+}
+
+/// What of a patch file changes the tree it is applied to: the diffs, from the first
+/// `diff --git` line up to the signature line `-- ` (if any). A commit message, subject or
+/// sign-off edit does not make the kernel build again.
+pub fn patch_code(patch: &[u8]) -> &[u8] {
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let start = if patch.starts_with(b"diff --git ") {
+        0
+    } else {
+        match find(patch, b"\ndiff --git ") {
+            Some(i) => i + 1,
+            None => return patch,
+        }
+    };
+    let code = &patch[start..];
+    let end = code
+        .windows(5)
+        .rposition(|w| w == b"\n-- \n")
+        .map_or(code.len(), |i| i + 1);
+    &code[..end]
 }
 
 fn cache_key(inputs: &[(String, Vec<u8>)]) -> String {
@@ -753,6 +772,19 @@ pub fn run(f: &crate::flags::Kernel) -> Result<Option<crate::test::Tally>, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patch_code_ignores_the_message_and_signature() {
+        let a = b"From x\nSubject: [PATCH 1/5] bpf: A\n\nWhy.\n---\n f | 1 +\ndiff --git a/f b/f\n+x\n-- \n2.39.5\n";
+        let b = b"From y\nSubject: [RFC PATCH bpf-next v2 1/7] bpf: B\n\nOther.\nSigned-off-by: Z\n---\n f | 1 +\ndiff --git a/f b/f\n+x\n-- \n2.47.0\n";
+        assert_eq!(patch_code(a), b"diff --git a/f b/f\n+x\n");
+        assert_eq!(patch_code(a), patch_code(b));
+        let c = b"From x\nSubject: [PATCH 1/5] bpf: A\n---\ndiff --git a/f b/f\n+y\n-- \n2.39.5\n";
+        assert_ne!(patch_code(a), patch_code(c));
+        // A diff line "-- " inside the code (a removed "- " line) before the last one stays.
+        let d = b"diff --git a/f b/f\n-- \n+z\n-- \n2.1\n";
+        assert_eq!(patch_code(d), b"diff --git a/f b/f\n-- \n+z\n");
+    }
 
     #[test]
     fn copies_a_tree_keeping_times_and_marks_it_configured() {
