@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     };
     let e = Endian::Little;
     let vm = std::fs::read(vmlinux).expect("read vmlinux");
-    let raw = btfids_post::pipeline::btf_bytes(std::path::Path::new(vmlinux), &vm, ".BTF")
+    let raw = btfids_post::io::btf_bytes(std::path::Path::new(vmlinux), &vm, ".BTF")
         .expect("vmlinux .BTF");
     let base = Btf::parse(raw, None).expect("vmlinux BTF");
     let empty = BtfBuilder::new(e, Some(&base)).finish();

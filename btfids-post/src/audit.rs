@@ -25,7 +25,8 @@ use btfids_post::btf::{
     KIND_VOLATILE,
 };
 use btfids_post::dump::{dump, SetDump};
-use btfids_post::pipeline::{btf_bytes, load, Layout};
+use btfids_post::io::{btf_bytes, load};
+use btfids_post::object::Layout;
 use btfids_post::{Error, Options};
 use kfunc_layout::{
     describe_arg_flags, describe_flags, kf_arg_mem, ARG_FLAGS, BTF_SET8_KFUNCS, FUNC_FLAGS,

@@ -18,7 +18,7 @@
 
 use crate::btf::*;
 use crate::btfmut::{MutBtf, TRef};
-use crate::pipeline::{Layout, SetInfo, Symbols};
+use crate::object::{Layout, SetInfo, Symbols};
 use kfunc_layout::{
     Endian, BTF_SET8_KFUNCS, KF_ARENA_ARG1, KF_ARENA_ARG2, KF_ARENA_RET, KF_FASTCALL,
     KF_IMPLICIT_ARGS,
@@ -70,7 +70,7 @@ fn s(b: &[u8]) -> String {
 /// the ids of every kind and the sets.
 pub fn names_by_offset<'a>(syms: &Symbols<'a>, ids_addr: u64) -> HashMap<u64, &'a [u8]> {
     let mut m = HashMap::new();
-    for tree in syms.trees.iter().rev() {
+    for (_, tree) in syms.ids.iter().rev() {
         for (name, sym) in tree {
             for &a in &sym.addrs {
                 m.entry(a.wrapping_sub(ids_addr)).or_insert(*name);
@@ -116,9 +116,8 @@ pub fn collect_kfuncs(
             continue;
         }
         let sname = s(set.name);
-        let first = set.off + set.layout.header();
         for i in 0..set.cnt {
-            let at = first + i * set.layout.stride();
+            let at = set.member_at(i);
             let Some(name) = names.get(&(at as u64)) else {
                 report.warnings.push(format!(
                     "WARN: resolve_btfids: no BTF ID symbol for {sname} entry {i}"
@@ -132,9 +131,7 @@ pub fn collect_kfuncs(
                 ));
                 continue;
             };
-            let flags = e
-                .u32(ids, first + i * set.layout.data_stride() + 4)
-                .unwrap_or(0);
+            let flags = set.entry(ids, i, e).and_then(|en| en.flags()).unwrap_or(0);
             report.debug.push(format!("found kfunc {name} in {sname}"));
             match out.get(&btf_id) {
                 Some(k) if k.flags == flags => {}

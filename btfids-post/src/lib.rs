@@ -24,8 +24,11 @@ pub mod capture;
 pub mod detached;
 pub mod dump;
 pub mod elf;
+pub mod fxhash;
+pub mod io;
+pub mod object;
+pub mod phase;
 pub mod pipeline;
-pub mod write;
 
 /// Every error: a message naming the file, and the section, symbol or argument concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +58,18 @@ pub struct Options {
     /// `--fatal_warnings`: any `WARN:` line makes the run fail (nothing is written).
     pub fatal_warnings: bool,
     /// `--distill_base`: distill the base into `OBJ.BTF.base` (Linux 7.3 modules built out
-    /// of tree), see [`detached::finalize`].
+    /// of tree), see [`phase::finalize`].
     pub distill_base: bool,
+}
+
+/// The error of a run that found problems (listed, one a line): nothing is written.
+pub(crate) fn problems(obj: &std::path::Path, list: &[String]) -> Error {
+    Error::at(
+        obj,
+        format!(
+            "{} problem(s), nothing written:\n  {}",
+            list.len(),
+            list.join("\n  ")
+        ),
+    )
 }

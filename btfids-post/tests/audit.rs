@@ -123,7 +123,7 @@ fn synthetic_vmlinux_and_module() {
     let r = run(&[os(&v)]);
     assert!(r.ok, "resolve vmlinux: {}", r.stderr);
     let vbytes = std::fs::read(&v).unwrap();
-    let raw = btfids_post::pipeline::btf_bytes(&v, &vbytes, ".BTF").unwrap();
+    let raw = btfids_post::io::btf_bytes(&v, &vbytes, ".BTF").unwrap();
     let base = Btf::parse(raw, None).unwrap();
     let m = d.join("m.ko");
     std::fs::write(&m, module(e, &base)).unwrap();

@@ -20,7 +20,7 @@
 
 mod common;
 
-use btfids_post::pipeline::Layout;
+use btfids_post::object::Layout;
 use btfids_post::Options;
 use std::path::{Path, PathBuf};
 
@@ -279,11 +279,7 @@ fn captured_7_3_inputs_match_stock_resolve_btfids() {
             let bytes = std::fs::read(&inp.elf).unwrap();
             let (own_only, extended) = {
                 let c = btfids_post::detached::collect(&inp.elf, &bytes).unwrap();
-                let layouts: Vec<Layout> = c
-                    .ids
-                    .iter()
-                    .flat_map(|i| i.sets.iter().map(|s| s.layout))
-                    .collect();
+                let layouts: Vec<Layout> = c.sets.iter().map(|s| s.layout).collect();
                 let extended = layouts.contains(&Layout::Extended);
                 (
                     !c.records.is_empty()

@@ -4,7 +4,8 @@
 
 use btfids_post::btf::Btf;
 use btfids_post::elf::ElfFile;
-use btfids_post::pipeline::{collect_symbols, set_infos, BTF_IDS_SECTION};
+use btfids_post::object::BTF_IDS_SECTION;
+use btfids_post::phase::collect::{collect_symbols, set_infos};
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 

@@ -1,0 +1,105 @@
+//! Phase `dump` of the Linux 7.3 flow: `OBJ.BTF_ids` (when the object has `.BTF_ids`),
+//! `OBJ.BTF` and `OBJ.BTF.base` (when distilled), named as main.c's `make_out_path()`
+//! names them, each written to a temporary file first; they are renamed into place only
+//! when all were written.
+
+use crate::phase::write::temp_path;
+use crate::Error;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Suffix of the BTF output (`BTF_ELF_SEC`).
+pub const OUT_BTF: &str = kfunc_layout::BTF_SECTION;
+/// Suffix of the `.BTF_ids` output (`BTF_IDS_SECTION`).
+pub const OUT_BTF_IDS: &str = kfunc_layout::BTF_IDS_SECTION;
+/// Suffix of the distilled base output (`BTF_BASE_ELF_SEC`), with `--distill_base`.
+pub const OUT_BTF_BASE: &str = kfunc_layout::BTF_BASE_SECTION;
+/// `PATH_MAX`: main.c's output path buffer (the path and its NUL must fit).
+pub const PATH_MAX: usize = 4096;
+
+/// `make_out_path()`: `obj` with `suffix` appended to its name.
+pub fn out_path(obj: &Path, suffix: &str) -> Result<PathBuf, Error> {
+    let mut s = OsString::from(obj.as_os_str());
+    s.push(suffix);
+    if s.len() >= PATH_MAX {
+        return Err(Error::at(
+            obj,
+            format!("output path is too long: {}", Path::new(&s).display()),
+        ));
+    }
+    Ok(PathBuf::from(s))
+}
+
+/// What the phase writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Outputs<'a> {
+    /// The resolved `.BTF_ids` contents (`OBJ.BTF_ids`), when the object has the section.
+    pub btf_ids: Option<&'a [u8]>,
+    /// The final BTF (`OBJ.BTF`).
+    pub btf: &'a [u8],
+    /// The distilled base BTF (`OBJ.BTF.base`).
+    pub btf_base: Option<&'a [u8]>,
+}
+
+/// Write `bytes` to a temporary file beside `dest`; returns its path. Removed on error.
+fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
+    let tmp = temp_path(dest);
+    let res = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::at(
+            dest,
+            format!("cannot write (via {}): {e}", tmp.display()),
+        ));
+    }
+    Ok(tmp)
+}
+
+/// Write `outs` beside `obj`; returns the files written, in order, and pushes a debug line
+/// for each.
+pub fn dump(obj: &Path, outs: Outputs<'_>, debug: &mut Vec<String>) -> Result<Vec<PathBuf>, Error> {
+    let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
+    if let Some(ids) = outs.btf_ids {
+        files.push((out_path(obj, OUT_BTF_IDS)?, ids));
+    }
+    files.push((out_path(obj, OUT_BTF)?, outs.btf));
+    if let Some(b) = outs.btf_base {
+        files.push((out_path(obj, OUT_BTF_BASE)?, b));
+    }
+    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for (dest, bytes) in &files {
+        match write_temp(dest, bytes) {
+            Ok(t) => temps.push((t, dest.clone())),
+            Err(e) => {
+                for (t, _) in &temps {
+                    let _ = std::fs::remove_file(t);
+                }
+                return Err(e);
+            }
+        }
+    }
+    let mut written = Vec::new();
+    for (i, (tmp, dest)) in temps.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, dest) {
+            for (t, _) in &temps[i..] {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(Error::at(
+                dest,
+                format!("cannot rename {} into place: {e}", tmp.display()),
+            ));
+        }
+        debug.push(format!(
+            "Dumped {} bytes of data to {}",
+            files[i].1.len(),
+            dest.display()
+        ));
+        written.push(dest.clone());
+    }
+    Ok(written)
+}

@@ -1,0 +1,80 @@
+//! Phase `resolve` (main.c's `symbols_resolve`): every collected name to its BTF id, in
+//! type id order, first match wins, with main.c's warnings.
+
+use crate::btf::Btf;
+use crate::fxhash::FxBuild;
+use crate::object::{IdKind, Object, PerKind, Symbols};
+use crate::Error;
+use std::collections::HashMap;
+
+fn s(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// [`resolve`] of the object's symbols against its BTF ([`Object::btf`]); an error on a
+/// malformed BTF names the file the BTF came from, `btf_path`.
+pub fn symbols_resolve(
+    o: &mut Object<'_>,
+    btf_path: &std::path::Path,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    let btf = o
+        .btf
+        .as_ref()
+        .ok_or_else(|| Error::at(o.path, "internal: resolve before load_btf"))?;
+    resolve(&mut o.symbols, btf, warnings).map_err(|e| Error::at(btf_path, e))
+}
+
+/// Every name of `syms` to its BTF id, exactly as main.c's `symbols_resolve`.
+pub fn resolve(
+    syms: &mut Symbols<'_>,
+    btf: &Btf<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    let mut nr = syms.nr.clone();
+    let mut lookup: PerKind<HashMap<&[u8], u32, FxBuild>> = PerKind::default();
+    for (k, tree) in syms.ids.iter() {
+        lookup[k] = tree.keys().map(|&n| (n, 0)).collect();
+    }
+    if nr.iter().all(|(_, &n)| n == 0) {
+        return Ok(());
+    }
+    let mut failed = None;
+    btf.for_each_kind_name(&mut |id, kind, name_off| {
+        let Some(k) = IdKind::of_btf_kind(kind) else {
+            return;
+        };
+        if nr[k] == 0 || failed.is_some() {
+            return;
+        }
+        let Some(name) = btf.str_at(name_off) else {
+            failed = Some(id);
+            return;
+        };
+        if let Some(slot) = lookup[k].get_mut(name) {
+            if *slot != 0 {
+                warnings.push(format!(
+                    "WARN: multiple IDs found for '{}': {}, {} - using {}",
+                    s(name),
+                    *slot,
+                    id,
+                    *slot
+                ));
+            } else {
+                *slot = id;
+                nr[k] -= 1;
+            }
+        }
+    });
+    if let Some(id) = failed {
+        return Err(Error(format!(
+            "FAILED: malformed BTF, can't resolve name for ID {id}"
+        )));
+    }
+    for k in IdKind::ALL {
+        for (name, sym) in syms.ids[k].iter_mut() {
+            sym.id = lookup[k][name];
+        }
+    }
+    Ok(())
+}
