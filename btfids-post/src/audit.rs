@@ -647,23 +647,18 @@ pub fn text(a: &Audit) -> String {
 
 const USAGE: &str = "usage: btfids-post audit [--json] VMLINUX [MODULES...]";
 
-/// `btfids-post audit [--json] VMLINUX [MODULES...]`.
-pub fn main(args: &[String]) -> ExitCode {
-    let mut json = false;
-    let mut files = Vec::new();
-    for a in args {
-        match a.as_str() {
-            "--json" => json = true,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            s if s.starts_with('-') => {
-                eprintln!("btfids-post: audit: unknown option {s}\n{USAGE}");
-                return ExitCode::from(2);
-            }
-            s => files.push(PathBuf::from(s)),
-        }
+/// `btfids-post audit` with an option it does not know: the message and status (2).
+pub fn unknown_option(arg: &str) -> ExitCode {
+    eprintln!("btfids-post: audit: unknown option {arg}\n{USAGE}");
+    ExitCode::from(2)
+}
+
+/// `btfids-post audit [--json] VMLINUX [MODULES...]` (arguments parsed by the command
+/// line's parser; `help`: `-h`/`--help` was given).
+pub fn main(json: bool, help: bool, files: &[PathBuf]) -> ExitCode {
+    if help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
     }
     let Some((vmlinux, modules)) = files.split_first() else {
         eprintln!("btfids-post: audit: no VMLINUX given\n{USAGE}");

@@ -9,7 +9,8 @@
 
 use btfids_post::pipeline::{run, Mode};
 use btfids_post::{detached, dump, Options};
-use clap::Parser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,9 +25,15 @@ mod audit;
     after_help = "Linux 7.3 (scripts/gen-btf.sh): `btfids-post --btf OBJ.BTF.1 [-b vmlinux] OBJ` \
 writes OBJ.BTF and OBJ.BTF_ids, OBJ is not modified; `btfids-post --patch_btfids OBJ.BTF_ids OBJ`. \
 Linux 6.12: `btfids-post [-b vmlinux] OBJ` resolves OBJ in place.\n\
-Also: `btfids-post dump [-b FILE] [--json] ELF`, `btfids-post check [-b FILE] ELF`, `btfids-post audit`."
+Also: `btfids-post dump [-b FILE] [--json] ELF`, `btfids-post check [-b FILE] ELF`, `btfids-post audit`.",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
 )]
 struct Cli {
+    /// `dump`, `check` or `audit` (instead of resolving ELF).
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Be more verbose (repeat for more).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     verbose: u8,
@@ -58,11 +65,40 @@ struct Cli {
     #[arg(long = "legacy-set8")]
     legacy_set8: bool,
     /// The ELF object (vmlinux or a .ko).
-    elf: PathBuf,
+    #[arg(required = true)]
+    elf: Option<PathBuf>,
+}
+
+/// The inspecting subcommands (hidden from the top-level help, which names them in its
+/// last lines).
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Every set of ELF, its entries, flags and per-argument flags.
+    #[command(hide = true, about = "`dump` / `check` arguments", long_about = None)]
+    Dump(Inspect),
+    /// Verify an already processed ELF; lists problems.
+    #[command(hide = true, about = "`dump` / `check` arguments", long_about = None)]
+    Check(Inspect),
+    /// The migration table of today's kfuncs ([`audit`]).
+    #[command(hide = true, disable_help_flag = true)]
+    Audit(AuditArgs),
+}
+
+/// `audit` arguments: `[--json] VMLINUX [MODULES...]`.
+#[derive(Args, Debug)]
+struct AuditArgs {
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+    /// Print the usage line.
+    #[arg(short = 'h', long = "help")]
+    help: bool,
+    /// VMLINUX, then MODULES.
+    files: Vec<PathBuf>,
 }
 
 /// `dump` / `check` arguments.
-#[derive(Parser, Debug)]
+#[derive(Args, Debug)]
 struct Inspect {
     /// Path of the file providing base BTF (vmlinux, for modules).
     #[arg(short = 'b', long = "btf_base", value_name = "FILE")]
@@ -78,62 +114,16 @@ struct Inspect {
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().collect();
-    match argv.get(1).map(String::as_str) {
-        Some("audit") => audit::main(&argv[2..]),
-        Some(cmd @ ("dump" | "check")) => {
-            let a = Inspect::parse_from(
-                std::iter::once(format!("btfids-post {cmd}")).chain(argv[2..].iter().cloned()),
-            );
-            let opts = Options {
-                base: a.btf_base.clone(),
-                strict: a.strict,
-                ..Default::default()
-            };
-            if cmd == "dump" {
-                match dump::dump(&a.elf, &opts) {
-                    Ok(sets) => {
-                        if a.json {
-                            println!(
-                                "{}",
-                                serde_json::to_string_pretty(&sets).expect("serializable")
-                            );
-                        } else {
-                            print!("{}", dump::dump_text(&sets));
-                        }
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => {
-                        eprintln!("btfids-post: error: {e}");
-                        ExitCode::FAILURE
-                    }
-                }
-            } else {
-                match run(&a.elf, &opts, Mode::Check) {
-                    Ok(o) => {
-                        for w in &o.warnings {
-                            eprintln!("{w}");
-                        }
-                        if o.problems.is_empty() {
-                            println!("{}: ok", a.elf.display());
-                            ExitCode::SUCCESS
-                        } else {
-                            for p in &o.problems {
-                                println!("{}: {p}", a.elf.display());
-                            }
-                            eprintln!("btfids-post: check: {} problem(s)", o.problems.len());
-                            ExitCode::FAILURE
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("btfids-post: error: {e}");
-                        ExitCode::FAILURE
-                    }
-                }
-            }
-        }
-        _ => {
-            let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return parse_error(e),
+    };
+    match cli.command {
+        Some(Command::Audit(a)) => audit::main(a.json, a.help, &a.files),
+        Some(Command::Dump(a)) => dump(&a),
+        Some(Command::Check(a)) => check(&a),
+        None => {
+            let elf = cli.elf.expect("required without a subcommand");
             let opts = Options {
                 verbose: cli.verbose,
                 btf: cli.btf,
@@ -144,10 +134,10 @@ fn main() -> ExitCode {
                 distill_base: cli.distill_base,
             };
             if let Some(blob) = &cli.patch_btfids {
-                return patch_btfids(blob, &cli.elf, opts.verbose);
+                return patch_btfids(blob, &elf, opts.verbose);
             }
             if opts.btf.is_some() && !cli.in_place {
-                return run_detached(&cli.elf, &opts);
+                return run_detached(&elf, &opts);
             }
             if opts.distill_base {
                 eprintln!(
@@ -155,7 +145,71 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::FAILURE;
             }
-            run_in_place(&cli.elf, &opts)
+            run_in_place(&elf, &opts)
+        }
+    }
+}
+
+/// A command line clap refuses: its message and status, except for `audit`'s own wording
+/// of an unknown option.
+fn parse_error(e: clap::Error) -> ExitCode {
+    let in_audit = std::env::args().nth(1).as_deref() == Some("audit");
+    if in_audit && e.kind() == ErrorKind::UnknownArgument {
+        if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
+            return audit::unknown_option(arg);
+        }
+    }
+    e.exit()
+}
+
+fn inspect_options(a: &Inspect) -> Options {
+    Options {
+        base: a.btf_base.clone(),
+        strict: a.strict,
+        ..Default::default()
+    }
+}
+
+fn dump(a: &Inspect) -> ExitCode {
+    match dump::dump(&a.elf, &inspect_options(a)) {
+        Ok(sets) => {
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&sets).expect("serializable")
+                );
+            } else {
+                print!("{}", dump::dump_text(&sets));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("btfids-post: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(a: &Inspect) -> ExitCode {
+    match run(&a.elf, &inspect_options(a), Mode::Check) {
+        Ok(o) => {
+            for w in &o.warnings {
+                eprintln!("{w}");
+            }
+            if o.problems.is_empty() {
+                println!("{}: ok", a.elf.display());
+                ExitCode::SUCCESS
+            } else {
+                for p in &o.problems {
+                    println!("{}: {p}", a.elf.display());
+                }
+                eprintln!("btfids-post: check: {} problem(s)", o.problems.len());
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("btfids-post: error: {e}");
+            ExitCode::FAILURE
         }
     }
 }
