@@ -3,7 +3,7 @@
 //! stay undocumented).
 
 use crate::grammar;
-use kfunc_layout::{ARG_FLAGS, FUNC_FLAGS};
+use kfunc_layout::{ArgFlag, ARG_FLAGS, FUNC_FLAGS};
 use std::collections::BTreeSet;
 
 const DOCS: &str = include_str!("lib.rs");
@@ -62,16 +62,15 @@ fn table_rows() -> BTreeSet<String> {
 fn grammar_lists_every_keyword() {
     let func: BTreeSet<String> = grammar::bare_keywords().map(String::from).collect();
     assert_eq!(production("func_flag"), func);
-    let arg: BTreeSet<String> = ARG_FLAGS
+    let arg: BTreeSet<String> = ArgFlag::ALL
         .iter()
-        .map(|f| f.keyword)
-        .filter(|k| !grammar::SIZE_KEYWORDS.contains(k))
-        .map(String::from)
+        .filter(|&&f| !grammar::is_size(f))
+        .map(|f| f.keyword().to_string())
         .collect();
     assert_eq!(production("arg_flag"), arg);
-    let size: BTreeSet<String> = grammar::SIZE_KEYWORDS
+    let size: BTreeSet<String> = grammar::SIZE
         .iter()
-        .map(|k| k.to_string())
+        .map(|f| f.keyword().to_string())
         .collect();
     assert_eq!(production("size_flag"), size);
 }
@@ -89,7 +88,7 @@ fn tables_have_a_row_for_every_flag_and_retired_keyword() {
     }
     for r in grammar::RETIRED {
         assert!(
-            rows.contains(r.keyword),
+            rows.contains(r.keyword.0),
             "no row for retired `{}`",
             r.keyword
         );

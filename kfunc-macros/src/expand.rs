@@ -2,9 +2,10 @@
 //!
 //! Every number written here comes from `kfunc_layout` at expansion time.
 
+use crate::ctxt::Ctxt;
 use crate::parse::SetInput;
 use crate::types::{CType, Pointee, Scalar, Sign};
-use crate::validate::{Errors, Kfunc};
+use crate::validate::Kfunc;
 use kfunc_layout as kl;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
@@ -307,10 +308,10 @@ fn fnv1a(s: &str) -> u32 {
 /// Expand `kfunc_set!`.
 pub(crate) fn kfunc_set(input: &SetInput) -> Result<TokenStream, syn::Error> {
     let vis = &input.vis;
-    let mut errs = Errors::default();
+    let cx = Ctxt::new();
     let name = &input.name;
     if input.funcs.is_empty() {
-        errs.push(
+        cx.error_spanned(
             input.bracket.span.join(),
             format!("kfunc set `{name}` is empty: list the kfuncs, `{name} = [bpf_a, bpf_b]`"),
         );
@@ -319,7 +320,7 @@ pub(crate) fn kfunc_set(input: &SetInput) -> Result<TokenStream, syn::Error> {
     for p in &input.funcs {
         let last = p.segments.last().expect("a path has a segment");
         if !matches!(last.arguments, syn::PathArguments::None) {
-            errs.push(
+            cx.error_spanned(
                 last.arguments.span(),
                 "name a #[kfunc] function, without generic arguments",
             );
@@ -327,14 +328,14 @@ pub(crate) fn kfunc_set(input: &SetInput) -> Result<TokenStream, syn::Error> {
         }
         let n = last.ident.to_string();
         if seen.contains(&n) {
-            errs.push(
+            cx.error_spanned(
                 p.span(),
                 format!("`{n}` is already in set `{name}`: remove this one"),
             );
         }
         seen.push(n);
     }
-    errs.finish()?;
+    cx.check()?;
 
     let set_name = name.to_string();
     let label = format!("__kfunc_set_{set_name}");

@@ -278,9 +278,14 @@
 use proc_macro::TokenStream;
 use syn::parse_macro_input;
 
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
 mod expand;
 mod grammar;
 mod parse;
+mod symbol;
 mod types;
 mod validate;
 
