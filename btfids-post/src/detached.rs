@@ -54,18 +54,10 @@ pub fn collect<'a>(path: &'a Path, bytes: &'a [u8]) -> Result<Object<'a>, Error>
 
 fn collect_debug(o: &Object<'_>) -> String {
     match &o.ids {
-        Some(_) => format!(
-            "collect: {} struct, {} union, {} typedef, {} func symbols; {} sets; {} .kfunc.meta records",
-            o.symbols.nr.structs,
-            o.symbols.nr.unions,
-            o.symbols.nr.typedefs,
-            o.symbols.nr.funcs,
-            o.sets.len(),
-            o.records.len()
-        ),
-        None => format!(
-            "Cannot find {BTF_IDS_SECTION} or symbols sections, skip symbols resolution"
-        ),
+        Some(_) => collect::summary(o, false),
+        None => {
+            format!("Cannot find {BTF_IDS_SECTION} or symbols sections, skip symbols resolution")
+        }
     }
 }
 

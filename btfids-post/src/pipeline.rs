@@ -5,7 +5,7 @@
 use crate::btf::Btf;
 use crate::elf::{ElfFile, SHF_COMPRESSED};
 use crate::io::load;
-use crate::object::{Object, BTF_IDS_SECTION};
+use crate::object::BTF_IDS_SECTION;
 use crate::phase::collect::{self, Compressed};
 use crate::phase::{btf2btf, check, load_btf, patch, resolve, write};
 use crate::{Error, Options};
@@ -35,23 +35,6 @@ pub enum Mode {
     Write,
     /// Verify an already processed file; nothing is written.
     Check,
-}
-
-fn collect_debug(o: &Object<'_>) -> String {
-    format!(
-        "collect: {} struct, {} union, {} typedef, {} func symbols; {} sets ({}); {} .kfunc.meta records",
-        o.symbols.nr.structs,
-        o.symbols.nr.unions,
-        o.symbols.nr.typedefs,
-        o.symbols.nr.funcs,
-        o.sets.len(),
-        o.sets
-            .iter()
-            .map(|st| format!("{} {:?} cnt {}", String::from_utf8_lossy(st.name), st.layout, st.cnt))
-            .collect::<Vec<_>>()
-            .join(", "),
-        o.records.len()
-    )
 }
 
 /// main.c's `compressed_section_fix`: the `sh_addralign` of every compressed section that
@@ -87,7 +70,7 @@ pub fn run(path: &Path, opts: &Options, mode: Mode) -> Result<Outcome, Error> {
     collect::symbols_collect(&mut o)?;
     collect::records_collect(&mut o)?;
     collect::sets_collect(&mut o)?;
-    out.debug.push(collect_debug(&o));
+    out.debug.push(collect::summary(&o, true));
 
     base_file = load_btf::open(load_btf::base_path_in_place(&o, opts)?)?;
     base = load_btf::base_in_place(&o, base_file.as_ref())?;

@@ -92,6 +92,30 @@ pub fn records_collect(o: &mut Object<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+/// The `-v` line of the phase: symbol counts by kind, sets (each with its layout and
+/// count when `list_sets`), records.
+pub fn summary(o: &Object<'_>, list_sets: bool) -> String {
+    let n = &o.symbols.nr;
+    let sets = if list_sets {
+        let each: Vec<String> = o
+            .sets
+            .iter()
+            .map(|st| format!("{} {:?} cnt {}", s(st.name), st.layout, st.cnt))
+            .collect();
+        format!("{} sets ({})", o.sets.len(), each.join(", "))
+    } else {
+        format!("{} sets", o.sets.len())
+    };
+    format!(
+        "collect: {} struct, {} union, {} typedef, {} func symbols; {sets}; {} .kfunc.meta records",
+        n.structs,
+        n.unions,
+        n.typedefs,
+        n.funcs,
+        o.records.len()
+    )
+}
+
 /// `get_id()` of main.c: skip two characters after the kind, cut at the last `'_'`, which
 /// must follow another `'_'`.
 fn cut_name(prefix_end: &[u8]) -> Option<&[u8]> {
