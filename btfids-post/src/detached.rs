@@ -127,7 +127,7 @@ pub fn process(obj: &Path, opts: &Options) -> Result<Detached, Error> {
 }
 
 /// The whole 7.3 flow on `obj`: [`process`], then (unless `--fatal_warnings` and there
-/// are warnings, an error) phase [`dump`](crate::phase::dump).
+/// are warnings, an error) phase [`crate::phase::dump`].
 pub fn run_detached(obj: &Path, opts: &Options) -> Result<Detached, Error> {
     let mut out = process(obj, opts)?;
     if opts.fatal_warnings && !out.warnings.is_empty() {

@@ -1,17 +1,19 @@
 //! `btfids-post`: a drop-in for the kernel's `tools/bpf/resolve_btfids` that also writes
 //! the extended set8 layout (per-argument kfunc flags) and builds BTF for Rust kfuncs.
 //!
-//! Two flows. Linux 6.12's (the object modified in place): [`pipeline::run`], in named
-//! phases like `resolve_btfids/main.c`: collect (ELF, symbols, sets, `.kfunc.meta`
-//! records, BTF), [`btfgen`] (FUNC + FUNC_PROTO for records without a FUNC),
-//! [`pipeline::resolve`] (every `__BTF_ID__*` symbol to its id), [`pipeline::patch`] (ids,
-//! counts, sorting, record cross-checks) and [`write`] (in place, or a temporary file
-//! renamed over the input when `.BTF` grew).
+//! Like `resolve_btfids/main.c`, one object and a list of phases: [`object::Object`] (the
+//! ELF, `.BTF_ids`, the `__BTF_ID__*` symbols by [`object::IdKind`], the sets, the
+//! `.kfunc.meta` records, the BTF), and one module per phase in [`phase`]: collect,
+//! load_btf, btf2btf ([`btfgen`] for Rust kfuncs, then [`btf2btf`] on a
+//! [`btfmut::MutBtf`]), finalize (dedup, distill, sort by name), resolve, patch, and dump
+//! (Linux 7.3) or write (6.12). Set headers and entries are decoded through
+//! [`kfunc_layout`].
 //!
-//! Linux 7.3's (`scripts/gen-btf.sh`: `--btf OBJ.BTF.1`, results in `OBJ.BTF` and
-//! `OBJ.BTF_ids`, then `--patch_btfids`): [`detached`], with the phases collect, load_btf,
-//! btf2btf ([`btfgen`], then [`btf2btf`] on a [`btfmut::MutBtf`]), finalize (dedup, distill,
-//! sort by name), resolve, patch and dump.
+//! Two drivers, each a short list of phase calls. Linux 7.3's (`scripts/gen-btf.sh`:
+//! `--btf OBJ.BTF.1`, results in `OBJ.BTF` and `OBJ.BTF_ids`, then `--patch_btfids`):
+//! [`detached`]. Linux 6.12's (the object modified in place, and `check`):
+//! [`pipeline::run`]. [`dump`] decodes the sets for `btfids-post dump`; [`io`] maps the
+//! input files.
 
 // `u64::is_multiple_of` is newer than the workspace's rust-version (1.82).
 #![allow(clippy::manual_is_multiple_of)]

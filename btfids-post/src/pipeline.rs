@@ -1,5 +1,5 @@
 //! Linux 6.12's resolve_btfids (the object modified in place), and `check`: [`run`] is its
-//! `main()`, the phases of [`crate::phase`] over one [`Object`], ending in
+//! `main()`, the phases of [`crate::phase`] over one [`crate::object::Object`], ending in
 //! [`crate::phase::write`] or, for `check`, [`crate::phase::check`].
 
 use crate::btf::Btf;

@@ -12,7 +12,7 @@
 //! | `symbols_patch` | [`patch`] |
 //! | `dump` | [`dump`] (Linux 7.3 outputs) |
 //!
-//! The Linux 6.12 flow ends with [`write`] (the object in place) or, for `check`,
+//! The Linux 6.12 flow ends with [`write`](mod@write) (the object in place) or, for `check`,
 //! [`check`] (what would change). The drivers are [`crate::detached`] (7.3) and
 //! [`crate::pipeline`] (6.12).
 
