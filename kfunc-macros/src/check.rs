@@ -432,7 +432,11 @@ pub(crate) fn check(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs) {
         if !conflicting && !ignored {
             check_rcu_on_object(cx, sig, attrs, a);
         }
-        check_size_memory(cx, sig, attrs, a);
+        if let Some(pair) = SizePair::of(sig, attrs, a) {
+            check_size_memory_adjacent(cx, sig, &pair);
+            check_one_size_per_memory(cx, sig, attrs, &pair);
+            check_size_memory_stays_memory(cx, attrs, &pair);
+        }
     }
     check_one_constant(cx, sig, attrs);
     check_func_conflicts(cx, attrs);
@@ -544,30 +548,63 @@ fn check_rcu_on_object(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs, a: usize) 
     }
 }
 
-/// The memory of `size(a, of = m)`: a pointer, directly before `a`, with one size, and
-/// still memory (no kind flag, no `rcu`/`acquire`).
-fn check_size_memory(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs, a: usize) {
-    let Some((m, mspan)) = attrs.args[a].mem_of else {
-        return;
-    };
-    let kw = if attrs.args[a].get(ArgFlag::Size).is_some() {
-        ArgFlag::Size
-    } else {
-        ArgFlag::ConstSize
-    }
-    .keyword();
-    let (pa, pm) = (sig.pname(a), sig.pname(m));
-    match sig.c(m) {
-        Some(c) if !c.is_pointer() => cx.error_spanned(
+/// A `size(a, of = m)` or `const_size(a, of = m)` pair, for the checks of its memory.
+struct SizePair {
+    /// The flag as written (`size` or `const_size`).
+    kw: &'static str,
+    /// The size argument.
+    a: usize,
+    /// The memory argument.
+    m: usize,
+    /// Where `of = m` names the memory.
+    mspan: Span,
+    /// `a` and `m` by name.
+    pa: String,
+    pm: String,
+}
+
+impl SizePair {
+    /// The pair whose size argument is `a`, if `a` has `size`/`const_size` with `of`.
+    fn of(sig: &Signature<'_>, attrs: &Attrs, a: usize) -> Option<Self> {
+        let (m, mspan) = attrs.args[a].mem_of?;
+        let flag = if attrs.args[a].get(ArgFlag::Size).is_some() {
+            ArgFlag::Size
+        } else {
+            ArgFlag::ConstSize
+        };
+        Some(SizePair {
+            kw: flag.keyword(),
+            a,
+            m,
             mspan,
+            pa: sig.pname(a),
+            pm: sig.pname(m),
+        })
+    }
+}
+
+/// The memory of a size pair is a pointer and directly precedes the size (7.3 checks
+/// adjacent pairs).
+fn check_size_memory_adjacent(cx: &Ctxt, sig: &Signature<'_>, p: &SizePair) {
+    let SizePair {
+        kw,
+        a,
+        m,
+        mspan,
+        pa,
+        pm,
+    } = p;
+    match sig.c(*m) {
+        Some(c) if !c.is_pointer() => cx.error_spanned(
+            *mspan,
             format!(
                 "`{kw}({pa}, of = {pm})`: the memory argument must be a pointer, but `{pm}` is \
                  {}",
                 c.describe()
             ),
         ),
-        _ if m + 1 != a => cx.error_spanned(
-            mspan,
+        _ if m + 1 != *a => cx.error_spanned(
+            *mspan,
             format!(
                 "`{kw}({pa}, of = {pm})`: the 7.3 verifier checks (memory, size) as adjacent \
                  pairs, so the size argument must directly follow its memory argument: put \
@@ -576,24 +613,35 @@ fn check_size_memory(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs, a: usize) {
         ),
         _ => {}
     }
-    if let Some(b) = (0..a).find(|&b| matches!(attrs.args[b].mem_of, Some((mm, _)) if mm == m)) {
+}
+
+/// A memory argument has one size: no earlier argument is the size of the same memory.
+fn check_one_size_per_memory(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs, p: &SizePair) {
+    let earlier = (0..p.a).find(|&b| matches!(attrs.args[b].mem_of, Some((m, _)) if m == p.m));
+    if let Some(b) = earlier {
         cx.error_spanned(
-            mspan,
+            p.mspan,
             format!(
-                "`{}` already gives the size of `{pm}`; a memory argument has one size",
-                sig.pname(b)
+                "`{}` already gives the size of `{}`; a memory argument has one size",
+                sig.pname(b),
+                p.pm
             ),
         );
     }
-    // The memory of a pair is memory: a flag making it something else wins in the verifier
-    // (it classifies the pointer before it looks for a size after it).
+}
+
+/// The memory of a pair stays memory: a flag making it something else (a kind flag,
+/// `rcu`/`acquire`) wins in the verifier, which classifies the pointer before it looks for
+/// a size after it.
+fn check_size_memory_stays_memory(cx: &Ctxt, attrs: &Attrs, p: &SizePair) {
     let other = grammar::POINTER_KIND
         .iter()
         .chain(grammar::OBJECT)
-        .find(|&&k| attrs.args[m].get(k).is_some());
+        .find(|&&k| attrs.args[p.m].get(k).is_some());
     if let Some(&k) = other {
+        let SizePair { kw, pa, pm, .. } = p;
         cx.error_spanned(
-            mspan,
+            p.mspan,
             format!(
                 "`{kw}({pa}, of = {pm})` makes `{pm}` memory the verifier checks against \
                  `{pa}`, but `{}({pm})` makes `{pm}` {}; keep one",
@@ -798,15 +846,13 @@ fn check_acquire_return(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs, ret: &CTy
     }
 }
 
-/// `iter_new`/`iter_next`/`iter_destroy`: one of them, with `iter(arg0)`, named
-/// `bpf_iter_<type>_{new,next,destroy}`; next and destroy take only the state, next returns
-/// a pointer and destroy nothing.
+/// `iter_new`/`iter_next`/`iter_destroy`: one of them, then the shape of an iterator kfunc
+/// of that kind.
 fn check_iterator(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs) {
     let iters: Vec<(FuncFlag, Span)> = grammar::ITER_FUNC
         .iter()
         .filter_map(|&f| attrs.func.get(f).map(|s| (f, s)))
         .collect();
-    let fname = &sig.name;
     match iters[..] {
         [] => {}
         [(first, _), (second, s), ..] => cx.error_spanned(
@@ -818,54 +864,70 @@ fn check_iterator(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs) {
                 second.keyword()
             ),
         ),
-        [(f, ispan)] => {
-            let ik = f.keyword();
-            if sig.nparams() == 0 || attrs.args[0].get(ArgFlag::Iter).is_none() {
-                cx.error_spanned(
-                    ispan,
-                    format!(
-                        "`{ik}` needs `iter(arg0)`: the first argument of an iterator kfunc is \
-                         the iterator state (`*mut bpf_iter_<type>`)"
-                    ),
-                );
-            } else if let Some(CType::Pointer {
-                pointee: Pointee::Kernel(n) | Pointee::Module(n, _),
-                ..
-            }) = sig.c(0)
-            {
-                let sfx = ik.trim_start_matches("iter_");
-                let expect = format!("{n}_{sfx}");
-                if *fname != expect {
-                    cx.error_spanned(
-                        sig.ident.span(),
-                        format!(
-                            "an `{ik}` kfunc on `{n}` must be named `{expect}` (the verifier \
-                             checks `bpf_iter_<type>_{sfx}`): rename `{fname}`"
-                        ),
-                    );
-                }
-            }
-            if f != FuncFlag::IterNew && sig.params.len() != 1 {
-                cx.error_spanned(
-                    ispan,
-                    format!(
-                        "an `{ik}` kfunc takes only the iterator state: remove the other \
-                         parameters"
-                    ),
-                );
-            }
-            match (f, &sig.ret) {
-                (FuncFlag::IterNext, Some(r)) if !r.is_pointer() => cx.error_spanned(
-                    sig.ret_span,
-                    "an `iter_next` kfunc returns a pointer to the next element (NULL at the \
-                     end)",
-                ),
-                (FuncFlag::IterDestroy, Some(r)) if !matches!(r, CType::Void) => cx.error_spanned(
-                    sig.ret_span,
-                    "an `iter_destroy` kfunc returns nothing: remove the return type",
-                ),
-                _ => {}
-            }
+        [(f, span)] => {
+            check_iter_state(cx, sig, attrs, f, span);
+            check_iter_params(cx, sig, f, span);
+            check_iter_return(cx, sig, f);
         }
+    }
+}
+
+/// An iterator kfunc takes its state as `iter(arg0)`, and is named
+/// `bpf_iter_<type>_{new,next,destroy}` after the state's type.
+fn check_iter_state(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs, f: FuncFlag, span: Span) {
+    let ik = f.keyword();
+    if sig.nparams() == 0 || attrs.args[0].get(ArgFlag::Iter).is_none() {
+        cx.error_spanned(
+            span,
+            format!(
+                "`{ik}` needs `iter(arg0)`: the first argument of an iterator kfunc is the \
+                 iterator state (`*mut bpf_iter_<type>`)"
+            ),
+        );
+    } else if let Some(CType::Pointer {
+        pointee: Pointee::Kernel(n) | Pointee::Module(n, _),
+        ..
+    }) = sig.c(0)
+    {
+        let sfx = ik.trim_start_matches("iter_");
+        let expect = format!("{n}_{sfx}");
+        if sig.name != expect {
+            cx.error_spanned(
+                sig.ident.span(),
+                format!(
+                    "an `{ik}` kfunc on `{n}` must be named `{expect}` (the verifier checks \
+                     `bpf_iter_<type>_{sfx}`): rename `{}`",
+                    sig.name
+                ),
+            );
+        }
+    }
+}
+
+/// `iter_next` and `iter_destroy` take only the iterator state.
+fn check_iter_params(cx: &Ctxt, sig: &Signature<'_>, f: FuncFlag, span: Span) {
+    if f != FuncFlag::IterNew && sig.params.len() != 1 {
+        cx.error_spanned(
+            span,
+            format!(
+                "an `{}` kfunc takes only the iterator state: remove the other parameters",
+                f.keyword()
+            ),
+        );
+    }
+}
+
+/// `iter_next` returns a pointer, `iter_destroy` nothing.
+fn check_iter_return(cx: &Ctxt, sig: &Signature<'_>, f: FuncFlag) {
+    match (f, &sig.ret) {
+        (FuncFlag::IterNext, Some(r)) if !r.is_pointer() => cx.error_spanned(
+            sig.ret_span,
+            "an `iter_next` kfunc returns a pointer to the next element (NULL at the end)",
+        ),
+        (FuncFlag::IterDestroy, Some(r)) if !matches!(r, CType::Void) => cx.error_spanned(
+            sig.ret_span,
+            "an `iter_destroy` kfunc returns nothing: remove the return type",
+        ),
+        _ => {}
     }
 }
