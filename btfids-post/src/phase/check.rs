@@ -2,6 +2,7 @@
 //! and as the patch phase would write it, one line each.
 
 use crate::object::{Object, BTF_IDS_SECTION};
+use kfunc_layout::SET_HEADER_SIZE;
 
 fn s(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -41,8 +42,9 @@ pub fn diff_ids(o: &Object<'_>, new: &[u8]) -> Vec<String> {
                 s(st.name)
             ));
         }
-        let end = st.end();
-        if old[st.off + 4..end] != new[st.off + 4..end] {
+        // Everything after the count (the set8 header flags, the entries).
+        let (after_cnt, end) = (st.off + SET_HEADER_SIZE, st.end());
+        if old[after_cnt..end] != new[after_cnt..end] {
             let ds = st.layout.data_stride();
             let bad = (0..st.cnt).find(|&i| {
                 let at = st.entry_at(i);
