@@ -1,20 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! The kfunc's signature as the checks see it (serde_derive's `internals/ast.rs`): each
 //! parameter's name and C type, and the return type.
 //!
 //! Reading it reports what cannot be read (a `self`, a pattern instead of a name, a type with
-//! no C equivalent) and runs the per-parameter checks of [`crate::check`], parameter by
+//! no C equivalent) and runs the per-parameter checks of [`super::check`], parameter by
 //! parameter, so the errors come in the order of the parameters.
 
-use crate::check;
-use crate::ctxt::Ctxt;
-use crate::types::{self, CType};
-use kfunc_layout::MAX_ARGS;
+use super::check;
+use super::ctxt::Ctxt;
+use super::layout::MAX_ARGS;
+use super::types::{self, CType};
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, ReturnType, Type};
 
 /// One kfunc parameter.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Param {
     /// Its name (written into the record); `argN` for a pattern, which was refused.
     pub name: Ident,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! The flags as written, resolved against the signature (serde_derive's `internals/attr.rs`):
 //! each keyword to its [`FuncFlag`] or [`ArgFlag`], each argument reference to a parameter,
 //! and where every flag was written.
@@ -7,13 +9,13 @@
 //! flag on an argument goes through [`check::check_flag_use`] before it is recorded: a
 //! refused use is not recorded, so the cross-flag checks of [`check::check`] never see it.
 
-use crate::ast::Signature;
-use crate::check;
-use crate::ctxt::Ctxt;
-use crate::grammar;
-use crate::parse::{ArgItem, FlagItem};
-use crate::symbol::{self, Keyword, OF};
-use kfunc_layout::{kf_arg_mem, ArgFlag, FuncFlag};
+use super::ast::Signature;
+use super::check;
+use super::ctxt::Ctxt;
+use super::grammar;
+use super::layout::{kf_arg_mem, ArgFlag, FuncFlag};
+use super::parse::{ArgItem, FlagItem};
+use super::symbol::{self, Keyword, OF};
 use proc_macro2::Span;
 use syn::token::Paren;
 use syn::Ident;

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! Every rule of `#[kfunc]`, one `check_*` function each (serde_derive's
 //! `internals/check.rs`), reporting to one [`Ctxt`] so that the user sees every error at
 //! once.
@@ -12,12 +14,12 @@
 //! 3. on the resolved flags: [`check`], argument by argument, then the rules about the
 //!    whole kfunc.
 
-use crate::ast::Signature;
-use crate::attr::Attrs;
-use crate::ctxt::Ctxt;
-use crate::grammar::{self, ArgKind};
-use crate::types::{self, CType, Pointee};
-use kfunc_layout::{ArgFlag, FuncFlag, MAX_ARGS};
+use super::ast::Signature;
+use super::attr::Attrs;
+use super::ctxt::Ctxt;
+use super::grammar::{self, ArgKind};
+use super::layout::{ArgFlag, FuncFlag, MAX_ARGS};
+use super::types::{self, CType, Pointee};
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Ident, ItemFn, Pat, PatType, Receiver};

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! The error context of one macro invocation (serde_derive's `internals::ctxt::Ctxt`).
 //!
 //! Every check reports to a [`Ctxt`] instead of returning at the first problem, so the user

@@ -1,26 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! Code generation for `#[kfunc]` and `kfunc_set!`.
 //!
-//! Every number written here comes from `kfunc_layout` at expansion time.
+//! Every number written here comes from `layout` at expansion time.
 
-use crate::ctxt::Ctxt;
-use crate::parse::SetInput;
-use crate::types::{CType, Pointee, Scalar, Sign};
-use crate::validate::Kfunc;
-use kfunc_layout as kl;
+use super::ctxt::Ctxt;
+use super::layout as kl;
+use super::parse::SetInput;
+use super::types::{CType, Pointee, Scalar, Sign};
+use super::validate::Kfunc;
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, ItemFn, LitInt};
-
-/// Which build the expansion is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// The kernel's `#![no_std]` build: only `core`, no crates.io crate.
-    Kernel,
-    /// A userspace build with the `kfunc` host crate: also registers each kfunc in
-    /// `kfunc::KFUNCS` (a linkme distributed slice).
-    Host,
-}
 
 fn hex(v: u32) -> LitInt {
     LitInt::new(&format!("{v:#x}"), Span::call_site())
@@ -33,6 +25,15 @@ fn num(v: usize) -> LitInt {
 /// The name of the hidden flags constant of kfunc `f`.
 pub(crate) fn flags_const(f: &Ident) -> Ident {
     format_ident!("__kfunc_flags_{}", f, span = f.span())
+}
+
+/// What a build adds to the expansion of a `#[kfunc]`, in the scope of its metadata record
+/// (see [`kfunc`]).
+pub(crate) type Extra = fn(&Kfunc, &ItemFn) -> TokenStream;
+
+/// The kernel build adds nothing.
+pub(crate) fn nothing(_: &Kfunc, _: &ItemFn) -> TokenStream {
+    TokenStream::new()
 }
 
 /// What to emit for a function the attribute refused: the errors, the function unchanged
@@ -147,8 +148,12 @@ fn type_desc(name: &str, c: &CType, st: &mut Strtab, checks: &mut Vec<TokenStrea
     }
 }
 
-/// Expand a validated `#[kfunc]`.
-pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, mode: Mode) -> TokenStream {
+/// Expand a validated `#[kfunc]`: the expansion uses only `core`.
+///
+/// `extra(k, item)` goes into the scope of the metadata record, a static named
+/// `KFUNC_META`: what a build adds to the kernel's expansion ([`nothing`] in the kernel, a
+/// registration in a userspace registry in the host build).
+pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, extra: Extra) -> TokenStream {
     let name = &k.name;
     let name_str = name.to_string();
     let fconst = flags_const(name);
@@ -208,27 +213,7 @@ pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, mode: Mode) -> TokenStream {
     let section = kl::META_SECTION;
     let rec_size_lit = num(rec_size);
 
-    let host = match mode {
-        Mode::Kernel => quote!(),
-        Mode::Host => {
-            let tys = inputs.iter().map(|a| match a {
-                syn::FnArg::Typed(pt) => pt.ty.to_token_stream(),
-                syn::FnArg::Receiver(r) => r.ty.to_token_stream(),
-            });
-            let fn_ty = quote!(#unsafety extern "C" fn(#(#tys),*) #output);
-            quote! {
-                #[::kfunc::__private::linkme::distributed_slice(::kfunc::KFUNCS)]
-                #[linkme(crate = ::kfunc::__private::linkme)]
-                static KFUNC_INFO: ::kfunc::KfuncInfo = ::kfunc::KfuncInfo {
-                    name: #name_str,
-                    flags: #fconst,
-                    // SAFETY: `KfuncMeta` is `repr(C)` with no padding (checked above).
-                    record: unsafe { ::kfunc::__private::record_bytes(&KFUNC_META) },
-                    addr: ::kfunc::__private::FnAddr(#name as #fn_ty as *const ()),
-                };
-            }
-        }
-    };
+    let extra = extra(k, item);
 
     quote! {
         #(#attrs)*
@@ -290,7 +275,7 @@ pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, mode: Mode) -> TokenStream {
                 args: [#(#args),*],
                 strtab: *#strtab,
             };
-            #host
+            #extra
         };
     }
 }

@@ -1,13 +1,16 @@
-//! The knowledge about the `#[kfunc(...)]` flags that the `kfunc_layout` tables do not carry.
+// SPDX-License-Identifier: GPL-2.0
+
+//! The knowledge about the `#[kfunc(...)]` flags that the flag tables of `layout` do not
+//! carry.
 //!
 //! Nothing here restates a keyword or a bit value: the flags are the [`FuncFlag`] and
-//! [`ArgFlag`] enums that `kfunc_layout` generates from [`kfunc_layout::FUNC_FLAGS`] and
-//! [`kfunc_layout::ARG_FLAGS`]. What this module adds is which kind of parameter a
-//! per-argument flag applies to, which flags exclude each other, which function flags need
-//! an argument, and the keywords Linux 7.3 retired (with what to write instead).
+//! [`ArgFlag`] enums of `layout`, one variant per entry of its `FUNC_FLAGS` and `ARG_FLAGS`
+//! tables. What this module adds is which kind of parameter a per-argument flag applies to,
+//! which flags exclude each other, which function flags need an argument, and the keywords
+//! Linux 7.3 retired (with what to write instead).
 
-use crate::symbol::{Symbol, OPTIONAL, TRUSTED, TRUSTED_ARGS};
-use kfunc_layout::{ArgFlag, FuncFlag};
+use super::layout::{ArgFlag, FuncFlag};
+use super::symbol::{Symbol, OPTIONAL, TRUSTED, TRUSTED_ARGS};
 
 /// The kind of parameter a per-argument flag applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +24,7 @@ pub(crate) enum ArgKind {
 }
 
 /// The parameter kind a per-argument flag applies to (exhaustive: a flag added to
-/// [`kfunc_layout::ARG_FLAGS`] does not compile until it is given a kind here).
+/// `ARG_FLAGS` does not compile until it is given a kind here).
 pub(crate) const fn arg_kind(flag: ArgFlag) -> ArgKind {
     match flag {
         ArgFlag::Release
@@ -283,8 +286,8 @@ pub(crate) const RETIRED: &[Retired] = &[
 pub(crate) const RETIRED_SUFFIXES: &[(&str, ArgFlag)] = &[("__opt", ArgFlag::Nullable)];
 
 /// Every argument-name suffix a parameter name must not end in, with its flag and whether
-/// it is retired: the suffixes the 7.3 verifier reads (in [`kfunc_layout::ARG_FLAGS`]
-/// order), then [`RETIRED_SUFFIXES`].
+/// it is retired: the suffixes the 7.3 verifier reads (in `ARG_FLAGS` order), then
+/// [`RETIRED_SUFFIXES`].
 pub(crate) fn name_suffixes() -> Vec<(&'static str, ArgFlag, bool)> {
     ArgFlag::ALL
         .iter()
@@ -367,14 +370,14 @@ mod tests {
             assert!(
                 FuncFlag::from_keyword(r.keyword.0).is_none()
                     && ArgFlag::from_keyword(r.keyword.0).is_none(),
-                "`{}` is retired but still in a kfunc_layout table",
+                "`{}` is retired but still in a layout table",
                 r.keyword
             );
         }
         for (sfx, _) in RETIRED_SUFFIXES {
             assert!(
                 !ArgFlag::ALL.iter().any(|f| f.def().suffix == Some(*sfx)),
-                "`{sfx}` is retired but still a suffix of kfunc_layout"
+                "`{sfx}` is retired but still a suffix of the layout"
             );
         }
         assert_eq!(

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! `#[kfunc]` and `kfunc_set!`: per-argument kfunc flags, written next to the function.
 //!
 //! A kfunc of Linux 7.3 has one `u32` of `KF_*` flags; facts about single arguments are
@@ -278,10 +280,13 @@
 use proc_macro::TokenStream;
 use syn::parse_macro_input;
 
+// The sources shared with the in-tree copy (`rust/macros/kfunc/`, `cargo xtask
+// gen-rust-macros`): they reach each other and `layout` as `super::...`.
 mod ast;
 mod attr;
 mod check;
 mod ctxt;
+mod entry;
 mod expand;
 mod grammar;
 mod parse;
@@ -289,37 +294,9 @@ mod symbol;
 mod types;
 mod validate;
 
-use expand::Mode;
-
-fn kfunc_impl(
-    attr: proc_macro2::TokenStream,
-    item: proc_macro2::TokenStream,
-    mode: Mode,
-) -> proc_macro2::TokenStream {
-    let item: syn::ItemFn = match syn::parse2(item) {
-        Ok(i) => i,
-        Err(e) => {
-            return syn::Error::new(e.span(), format!("#[kfunc] applies to a function: {e}"))
-                .to_compile_error()
-        }
-    };
-    let flags =
-        match syn::parse::Parser::parse2(<parse::FlagList as syn::parse::Parse>::parse, attr) {
-            Ok(f) => f,
-            Err(e) => return expand::on_error(e, &item),
-        };
-    match validate::validate(&flags.0, &item) {
-        Ok(k) => expand::kfunc(&k, &item, mode),
-        Err(e) => expand::on_error(e, &item),
-    }
-}
-
-fn kfunc_set_impl(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    match syn::parse2::<parse::SetInput>(input).and_then(|s| expand::kfunc_set(&s)) {
-        Ok(t) => t,
-        Err(e) => e.to_compile_error(),
-    }
-}
+// This build only: `kfunc_layout` under the name `layout`, and the host registration.
+mod host;
+mod layout;
 
 /// Declare a kfunc and its flags: the function is exported with the C ABI, its flags go
 /// to a hidden constant for [`kfunc_set!`] and a metadata record goes to `.kfunc.meta`.
@@ -375,7 +352,7 @@ fn kfunc_set_impl(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn kfunc(attr: TokenStream, item: TokenStream) -> TokenStream {
-    kfunc_impl(attr.into(), item.into(), Mode::Kernel).into()
+    entry::kfunc(attr.into(), item.into(), expand::nothing).into()
 }
 
 /// Host build of [`macro@kfunc`]: also registers the kfunc in `kfunc::KFUNCS`. Use it
@@ -383,7 +360,7 @@ pub fn kfunc(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[doc(hidden)]
 #[proc_macro_attribute]
 pub fn __kfunc_host(attr: TokenStream, item: TokenStream) -> TokenStream {
-    kfunc_impl(attr.into(), item.into(), Mode::Host).into()
+    entry::kfunc(attr.into(), item.into(), host::registration).into()
 }
 
 /// Emit a kfunc set in `.BTF_ids` (the extended set8 of DESIGN.md) and a unit struct of
@@ -430,7 +407,7 @@ pub fn __kfunc_host(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn kfunc_set(input: TokenStream) -> TokenStream {
     let input: proc_macro2::TokenStream = parse_macro_input!(input as proc_macro2::TokenStream);
-    kfunc_set_impl(input).into()
+    entry::kfunc_set(input).into()
 }
 
 #[cfg(test)]

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! Syntax of `#[kfunc(...)]` and `kfunc_set!(...)`: parsing only, no meaning.
 
 use syn::ext::IdentExt;
@@ -20,7 +22,7 @@ pub(crate) enum ArgItem {
 }
 
 /// One flag: `sleepable`, `nullable(a, b)`, `size(len, of = buf)`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct FlagItem {
     /// The keyword.
     pub name: Ident,

@@ -1,7 +1,6 @@
 //! Snapshots of pretty-printed expansions (`cargo insta review` after a change; every
 //! accepted snapshot was read against DESIGN.md).
 
-use crate::expand::Mode;
 use quote::quote;
 
 fn pretty(t: proc_macro2::TokenStream) -> String {
@@ -10,7 +9,7 @@ fn pretty(t: proc_macro2::TokenStream) -> String {
 
 #[test]
 fn sample_get_kernel() {
-    let out = crate::kfunc_impl(
+    let out = crate::entry::kfunc(
         quote!(acquire(arg0), ret_null, nullable(hint), sleepable),
         quote! {
             /// Gets a reference.
@@ -18,14 +17,14 @@ fn sample_get_kernel() {
                 obj
             }
         },
-        Mode::Kernel,
+        crate::expand::nothing,
     );
     insta::assert_snapshot!(pretty(out));
 }
 
 #[test]
 fn unsafe_release_and_size_pair_kernel() {
-    let out = crate::kfunc_impl(
+    let out = crate::entry::kfunc(
         quote!(
             release(obj),
             size(len, of = buf),
@@ -37,28 +36,28 @@ fn unsafe_release_and_size_pair_kernel() {
                 0
             }
         },
-        Mode::Kernel,
+        crate::expand::nothing,
     );
     insta::assert_snapshot!(pretty(out));
 }
 
 #[test]
 fn host_mode_registers_in_linkme() {
-    let out = crate::kfunc_impl(
+    let out = crate::entry::kfunc(
         quote!(str(name)),
         quote! {
             fn bpf_sample_lookup(name: *const core::ffi::c_char, pid: bindings::pid_t) -> bool {
                 true
             }
         },
-        Mode::Host,
+        crate::host::registration,
     );
     insta::assert_snapshot!(pretty(out));
 }
 
 #[test]
 fn set_of_two() {
-    let out = crate::kfunc_set_impl(quote!(
+    let out = crate::entry::kfunc_set(quote!(
         SAMPLE_KFUNCS = [bpf_sample_get, ops::bpf_sample_put]
     ));
     insta::assert_snapshot!(pretty(out));
@@ -66,14 +65,14 @@ fn set_of_two() {
 
 #[test]
 fn cfg_follows_the_function() {
-    let out = crate::kfunc_impl(
+    let out = crate::entry::kfunc(
         quote!(),
         quote! {
             #[cfg(feature = "extra")]
             /// Only with `extra`.
             pub fn bpf_sample_extra(x: u8) {}
         },
-        Mode::Kernel,
+        crate::expand::nothing,
     );
     let text = pretty(out);
     // Three items (function, flags, record), each under the same cfg.

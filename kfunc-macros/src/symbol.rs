@@ -1,15 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! The keywords of `#[kfunc(...)]` as typed symbols (serde_derive's `internals/symbol.rs`).
 //!
 //! A flag keyword is read once, by [`Keyword::of`], into the [`FuncFlag`] and [`ArgFlag`] of
-//! `kfunc_layout` it names (or the retired keyword it was); from there on the checks match
+//! `layout` it names (or the retired keyword it was); from there on the checks match
 //! on those types, never on strings. The few words that are not flags are [`Symbol`]s.
 
-use crate::grammar::{Retired, RETIRED};
-use kfunc_layout::{ArgFlag, FuncFlag};
+use super::grammar::{Retired, RETIRED};
+use super::layout::{ArgFlag, FuncFlag};
 use std::fmt;
 use syn::Ident;
 
-/// A word of the attribute's grammar that is not a flag of `kfunc_layout`.
+/// A word of the attribute's grammar that is not a flag of `layout`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Symbol(pub(crate) &'static str);
 
@@ -41,7 +43,7 @@ impl fmt::Display for Symbol {
 pub(crate) enum Keyword {
     /// A keyword of 6.12 that Linux 7.x removed.
     Retired(&'static Retired),
-    /// A flag of `kfunc_layout`: a function flag, a per-argument flag, or both (`acquire`,
+    /// A flag of `layout`: a function flag, a per-argument flag, or both (`acquire`,
     /// `release`).
     Flag {
         /// The function flag of that keyword.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! Mapping of Rust parameter and return types to the C types of a metadata record.
 //!
 //! The names follow DESIGN.md "Type names in records". Every type with no C equivalent
@@ -19,7 +21,7 @@ pub(crate) enum Sign {
 }
 
 /// A scalar: an integer, `bool`, or an integer typedef.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Scalar {
     /// C type name written into the record.
     pub c_name: String,
@@ -32,7 +34,7 @@ pub(crate) struct Scalar {
 }
 
 /// What a pointer points to.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) enum Pointee {
     /// `c_void`.
     Void,
@@ -76,7 +78,7 @@ impl Pointee {
 }
 
 /// The C view of a parameter or return type.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) enum CType {
     /// `void` (return only).
     Void,

@@ -1,19 +1,21 @@
-//! Meaning of `#[kfunc(...)]`: the signature is read ([`ast`](crate::ast)), the flags are
-//! resolved against it ([`attr`](crate::attr)) and every rule is checked
-//! ([`check`](crate::check)), all reporting to one [`Ctxt`] so that the user sees every
+// SPDX-License-Identifier: GPL-2.0
+
+//! Meaning of `#[kfunc(...)]`: the signature is read ([`ast`](super::ast)), the flags are
+//! resolved against it ([`attr`](super::attr)) and every rule is checked
+//! ([`check`](super::check)), all reporting to one [`Ctxt`] so that the user sees every
 //! error at once; only a kfunc without errors reaches the expansion.
 
-use crate::ast::{Param, Signature};
-use crate::attr::Attrs;
-use crate::check;
-use crate::ctxt::Ctxt;
-use crate::parse::FlagItem;
-use crate::types::CType;
-use kfunc_layout::MAX_ARGS;
+use super::ast::{Param, Signature};
+use super::attr::Attrs;
+use super::check;
+use super::ctxt::Ctxt;
+use super::layout::MAX_ARGS;
+use super::parse::FlagItem;
+use super::types::CType;
 use syn::{Ident, ItemFn};
 
 /// A validated `#[kfunc]`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Kfunc {
     /// The function's name (= its symbol).
     pub name: Ident,
