@@ -256,7 +256,8 @@ pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, extra: Extra) -> TokenStream {
             const _: () = ::core::assert!(::core::mem::size_of::<KfuncMetaType>() == #type_size);
             const _: () = ::core::assert!(::core::mem::offset_of!(KfuncMeta, ret) == #ret_off);
             const _: () = ::core::assert!(::core::mem::offset_of!(KfuncMeta, args) == #args_off);
-            const _: () = ::core::assert!(::core::mem::offset_of!(KfuncMeta, strtab) == #header_size);
+            const _: () =
+                ::core::assert!(::core::mem::offset_of!(KfuncMeta, strtab) == #header_size);
             const _: () = ::core::assert!(::core::mem::size_of::<KfuncMeta>() == #rec_size_lit);
             #(#checks)*
 

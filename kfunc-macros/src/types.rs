@@ -215,7 +215,10 @@ fn no_c_type_hint(name: &str) -> Option<&'static str> {
             "128-bit integers do not fit a BPF register (64 bits); use `u64`/`i64` or pass a \
              pointer"
         }
-        "char" => "Rust `char` is a 4-byte Unicode scalar value with no C equivalent; use `c_char` or `u8`",
+        "char" => {
+            "Rust `char` is a 4-byte Unicode scalar value with no C equivalent; use `c_char` \
+             or `u8`"
+        }
         "String" | "str" => {
             "Rust strings have no C equivalent; take `*const c_char` and mark it `str(arg)`"
         }

@@ -59,6 +59,9 @@ pub enum Cmd {
     Veristat(Veristat),
     /// Print the C header generated from kfunc-layout (include/linux/btf_kfunc_args.h).
     GenHeader(GenHeader),
+    /// Write the in-tree copy of kfunc-macros (rust/macros/kfunc.rs, rust/macros/kfunc/)
+    /// into a kernel tree.
+    GenRustMacros(GenRustMacros),
 }
 
 /// `cargo xtask demo`.
@@ -223,6 +226,20 @@ pub struct Veristat {
 /// `cargo xtask gen-header`.
 #[derive(Debug, clap::Args)]
 pub struct GenHeader {}
+
+/// `cargo xtask gen-rust-macros`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Copies the sources kfunc-macros shares with the kernel verbatim and \
+                  generates layout.rs from kfunc-layout; prints the paths written. The first \
+                  patch of patches/rust/ must hold exactly these files (cargo test -p \
+                  kfunc-macros --test in_tree); patches/rust/README.md shows the round trip."
+)]
+pub struct GenRustMacros {
+    /// Top of the kernel source tree to write into (it must have rust/macros/lib.rs).
+    #[arg(value_name = "TREE")]
+    pub tree: PathBuf,
+}
 
 /// Every `cargo xtask ...` the repository's Markdown files show, in code spans and code
 /// blocks: optional groups `[...]` taken, each `a|b|c` alternative tried, placeholders

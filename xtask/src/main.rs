@@ -13,6 +13,8 @@ mod bench;
 mod deps;
 mod dropin;
 mod flags;
+#[path = "../../kfunc-macros/gen/in_tree.rs"]
+mod in_tree;
 mod kernel;
 mod progs;
 mod regress;
@@ -40,6 +42,13 @@ fn main() -> ExitCode {
             print!("{}", kfunc_layout::c_header());
             Ok(None)
         }
+        Cmd::GenRustMacros(f) => in_tree::write(&kernel::repo_root().join("kfunc-macros"), &f.tree)
+            .map(|paths| {
+                for p in paths {
+                    println!("{}", p.display());
+                }
+                None
+            }),
     };
     match result {
         Ok(Some(t)) if t.failed > 0 => ExitCode::FAILURE,
