@@ -129,10 +129,24 @@ fn cache_root() -> Result<PathBuf, String> {
     cache_dir("kernel")
 }
 
-/// The patch files of the series, in application order.
+/// The patch files of the bpf series (`patches/*.patch`), in application order.
 pub fn patch_files() -> Result<Vec<PathBuf>, String> {
-    let dir = repo_root().join("patches");
-    let mut v: Vec<PathBuf> = fs::read_dir(&dir)
+    patch_files_in(&repo_root().join("patches"))
+}
+
+/// The patch files a patched kernel of `flavor` applies, in order: the bpf series, then, for
+/// the tinyconfig kernel, the rust series (`patches/rust/*.patch`: the in-tree `#[kfunc]`,
+/// `kernel::bpf` and `samples/rust/rust_kfunc.rs`). The selftests kernels have no Rust.
+pub fn series_files(flavor: Flavor) -> Result<Vec<PathBuf>, String> {
+    let mut v = patch_files()?;
+    if flavor == Flavor::Tiny {
+        v.extend(patch_files_in(&repo_root().join("patches/rust"))?);
+    }
+    Ok(v)
+}
+
+fn patch_files_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "patch"))
@@ -175,6 +189,13 @@ fn fragment(flavor: Flavor) -> PathBuf {
     })
 }
 
+/// The config fragment merged into the patched kernel of `flavor` only, after patching:
+/// `kernel/config.patched` (the options of the rust series' sample) for the tinyconfig
+/// kernel, none for the selftests kernel.
+fn patched_fragment(flavor: Flavor) -> Option<PathBuf> {
+    (flavor == Flavor::Tiny).then(|| repo_root().join("kernel/config.patched"))
+}
+
 /// The inputs of a build, as `(label, value)` lines; written into the stamp and hashed.
 /// (The selftests' config files come with the source version.)
 fn cache_inputs(variant: Variant, flavor: Flavor) -> Result<Vec<(String, Vec<u8>)>, String> {
@@ -193,7 +214,13 @@ fn cache_inputs(variant: Variant, flavor: Flavor) -> Result<Vec<(String, Vec<u8>
         fs::read(&frag).map_err(|e| format!("{}: {e}", frag.display()))?,
     ));
     if variant == Variant::Patched {
-        for p in patch_files()? {
+        if let Some(frag) = patched_fragment(flavor) {
+            v.push((
+                frag.file_name().unwrap().to_string_lossy().to_string(),
+                fs::read(&frag).map_err(|e| format!("{}: {e}", frag.display()))?,
+            ));
+        }
+        for p in series_files(flavor)? {
             let name = p.file_name().unwrap().to_string_lossy().to_string();
             let bytes = fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
             v.push((format!("patch {name}"), patch_code(&bytes).to_vec()));
@@ -538,7 +565,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
     }
 
     if variant == Variant::Patched && !dir.join("patched.ok").exists() {
-        for p in patch_files()? {
+        for p in series_files(flavor)? {
             eprintln!(
                 "kernel[{tag}]: applying {}",
                 p.file_name().unwrap().to_string_lossy()
@@ -604,6 +631,23 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
             }
         }
         mark(&dir, "configured")?;
+    }
+
+    if let Some(pfrag) = patched_fragment(flavor).filter(|_| variant == Variant::Patched) {
+        if !dir.join("patched-config.ok").exists() {
+            eprintln!("kernel[{tag}]: + {} + olddefconfig", pfrag.display());
+            deps::run_logged(
+                Command::new(kt.tree.join("scripts/kconfig/merge_config.sh"))
+                    .current_dir(&kt.tree)
+                    .arg("-m")
+                    .arg(".config")
+                    .arg(&pfrag),
+                "merge kernel/config.patched",
+                &log,
+            )?;
+            olddefconfig_keeping(&kt.tree, &pfrag, &log, "")?;
+            mark(&dir, "patched-config")?;
+        }
     }
 
     build(&kt.tree, &log, &tag, capture)?;
