@@ -29,8 +29,8 @@ use btfids_post::io::{btf_bytes, load};
 use btfids_post::object::Layout;
 use btfids_post::{Error, Options};
 use kfunc_layout::{
-    describe_arg_flags, describe_flags, kf_arg_mem, ARG_FLAGS, BTF_SET8_KFUNCS, FUNC_FLAGS,
-    KF_ACQUIRE, KF_ITER_DESTROY, KF_ITER_NEW, KF_ITER_NEXT, KF_PARAM_ACQUIRE, KF_PARAM_ARENA,
+    describe_arg_flags, describe_flags, kf_arg_mem, ARG_FLAGS, FUNC_FLAGS, KF_ACQUIRE,
+    KF_ITER_DESTROY, KF_ITER_NEW, KF_ITER_NEXT, KF_PARAM_ACQUIRE, KF_PARAM_ARENA,
     KF_PARAM_CONST_SIZE, KF_PARAM_IGNORE, KF_PARAM_ITER, KF_PARAM_MAP, KF_PARAM_NULLABLE,
     KF_PARAM_RCU, KF_PARAM_RELEASE, KF_PARAM_SIZE, KF_PARAM_STR, KF_RCU, KF_RELEASE, MAX_ARGS,
 };
@@ -346,7 +346,7 @@ pub fn audit_object(path: &Path, base: Option<&Path>) -> Result<Vec<AuditKfunc>,
     };
     let kfunc_sets: Vec<&SetDump> = sets
         .iter()
-        .filter(|s| s.layout != Layout::Set && s.header_flags & BTF_SET8_KFUNCS != 0)
+        .filter(|s| s.layout.holds_kfuncs(s.header_flags))
         .collect();
     if kfunc_sets.is_empty() {
         return Ok(Vec::new());

@@ -18,10 +18,9 @@
 
 use crate::btf::*;
 use crate::btfmut::{MutBtf, TRef};
-use crate::object::{Layout, SetInfo, Symbols};
+use crate::object::{SetInfo, Symbols};
 use kfunc_layout::{
-    Endian, BTF_SET8_KFUNCS, KF_ARENA_ARG1, KF_ARENA_ARG2, KF_ARENA_RET, KF_FASTCALL,
-    KF_IMPLICIT_ARGS,
+    Endian, KF_ARENA_ARG1, KF_ARENA_ARG2, KF_ARENA_RET, KF_FASTCALL, KF_IMPLICIT_ARGS,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -112,7 +111,7 @@ pub fn collect_kfuncs(
     let funcs = own_funcs(btf);
     let mut out: BTreeMap<u32, Kfunc> = BTreeMap::new();
     for set in sets {
-        if set.layout == Layout::Set || set.header_flags & BTF_SET8_KFUNCS == 0 {
+        if !set.is_kfunc_set() {
             continue;
         }
         let sname = s(set.name);

@@ -123,14 +123,26 @@ pub struct IdSym {
 /// A `set` or `set8` symbol.
 #[derive(Debug, Clone)]
 pub struct SetSym<'a> {
-    /// `set8` (else `set`).
-    pub is_set8: bool,
+    /// Which kind of set the symbol names.
+    pub kind: SetKind,
     /// Address (`st_value`).
     pub addr: u64,
     /// Size (`st_size`).
     pub size: u64,
     /// The full symbol name.
     pub symbol: &'a [u8],
+}
+
+/// The kind of a set symbol, `__BTF_ID__<kind>__<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetKind {
+    /// `set`: `struct btf_id_set`.
+    Set,
+    /// `set8`: `struct btf_id_set8` (legacy pairs).
+    Set8,
+    /// `kfunc_args` ([`kfunc_layout::KFUNC_ARGS_SET_KIND`]): an extended kfunc set, or one
+    /// rewritten as legacy pairs by `--legacy-set8`.
+    KfuncArgs,
 }
 
 /// Collected `.BTF_ids` symbols.
@@ -177,6 +189,16 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// Whether a set of this layout with these header flags holds kfuncs: a set8 with
+    /// `BTF_SET8_KFUNCS`, or an extended set (which leaves that flag out so that kernels
+    /// without extended sets refuse it).
+    pub fn holds_kfuncs(self, header_flags: u32) -> bool {
+        match self {
+            Layout::Set => false,
+            Layout::Extended => true,
+            Layout::Legacy | Layout::Converted => header_flags & kfunc_layout::BTF_SET8_KFUNCS != 0,
+        }
+    }
     /// How the entries are stored (a converted set holds legacy pairs).
     pub const fn storage(self) -> SetLayout {
         match self {
@@ -222,6 +244,11 @@ pub struct SetInfo<'a> {
 }
 
 impl SetInfo<'_> {
+    /// Whether the set holds kfuncs: a set8 with `BTF_SET8_KFUNCS`, or an extended set
+    /// (which leaves that flag out so that kernels without extended sets refuse it).
+    pub fn is_kfunc_set(&self) -> bool {
+        self.layout.holds_kfuncs(self.header_flags)
+    }
     /// Offset of the first entry.
     pub fn first(&self) -> usize {
         self.off + self.layout.header()

@@ -401,7 +401,7 @@ fn assert_ext_sets_moved_with_their_flags(ids: &Ids, blob: &[u8], btf: &Btf<'_>)
     for s in ids
         .syms
         .iter()
-        .filter(|s| s.name.starts_with("__BTF_ID__set8__"))
+        .filter(|s| s.name.starts_with("__BTF_ID__kfunc_args__"))
     {
         let off = s.value as usize;
         let header = e.u32(&ids.data, off + 4).unwrap();
@@ -535,7 +535,7 @@ fn extended_sets_match_the_patched_resolve_btfids() {
                     let s = ids
                         .syms
                         .iter_mut()
-                        .find(|s| s.name == "__BTF_ID__set8__odd")
+                        .find(|s| s.name == "__BTF_ID__kfunc_args__odd")
                         .unwrap();
                     s.size -= 4;
                 }),

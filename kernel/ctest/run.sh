@@ -12,7 +12,11 @@
 # libbpf loader, boots PATCHED_TREE's bzImage in QEMU (TCG) with a busybox initramfs, and
 # checks expectations.txt: registration of each invalid set fails with its message, each
 # program loads (and returns the expected value) or is refused with the expected message.
-# With UNPATCHED_TREE, the legacy programs also run there and must give the same results.
+# With UNPATCHED_TREE, the legacy programs also run there and must give the same results,
+# and the extended layout must fail closed without the series: building the modules with
+# the unpatched tree's resolve_btfids stops at the extended set's symbol, and the unpatched
+# kernel refuses to register kfa_one.ko's one-kfunc extended set (while it registers the
+# same set in the series' earlier layout, with its per-argument flag dropped).
 #
 # Environment: OUT (work dir, default /tmp/kfa-ctest), BTFIDS_POST (btfids-post binary,
 # default <repo>/target/release/btfids-post), QEMU_TIMEOUT (seconds, default 300).
@@ -34,22 +38,39 @@ ok() { pass=$((pass + 1)); echo "PASS $*"; }
 ko() { fail=$((fail + 1)); echo "FAIL $*"; }
 
 echo "ctest: building kfa_test.ko against $patched"
-cp "$here/kfa_test.c" "$here/Kbuild" "$out/mod/"
+cp "$here/kfa_test.c" "$here/kfa_one.c" "$here/Kbuild" "$out/mod/"
 make -s -C "$patched" LLVM=-19 M="$out/mod" modules >"$out/mod.log" 2>&1 ||
 	{ tail -30 "$out/mod.log"; echo "ctest: module build failed" >&2; exit 1; }
 if [ -x "$btfids" ]; then
-	cp "$here/kfa_test.c" "$here/Kbuild" "$out/mod-post/"
+	cp "$here/kfa_test.c" "$here/kfa_one.c" "$here/Kbuild" "$out/mod-post/"
 	make -s -C "$patched" LLVM=-19 M="$out/mod-post" RESOLVE_BTFIDS="$btfids" modules \
 		>"$out/mod-post.log" 2>&1 ||
 		{ tail -30 "$out/mod-post.log"; echo "ctest: module build with btfids-post failed" >&2; exit 1; }
-	for d in mod mod-post; do
-		llvm-objcopy --dump-section .BTF_ids="$out/$d.btfids" "$out/$d/kfa_test.ko" /dev/null
+	for m in kfa_test kfa_one; do
+		for d in mod mod-post; do
+			llvm-objcopy --dump-section .BTF_ids="$out/$d.$m.btfids" "$out/$d/$m.ko" /dev/null
+		done
+		cmp -s "$out/mod.$m.btfids" "$out/mod-post.$m.btfids" &&
+			ok ".BTF_ids of $m.ko: resolve_btfids and btfids-post agree ($(wc -c <"$out/mod.$m.btfids") bytes)" ||
+			ko ".BTF_ids of $m.ko differ between resolve_btfids and btfids-post"
 	done
-	cmp -s "$out/mod.btfids" "$out/mod-post.btfids" &&
-		ok ".BTF_ids of kfa_test.ko: resolve_btfids and btfids-post agree ($(wc -c <"$out/mod.btfids") bytes)" ||
-		ko ".BTF_ids of kfa_test.ko differ between resolve_btfids and btfids-post"
 else
 	echo "SKIP resolve_btfids/btfids-post comparison: $btfids not built (cargo build --release -p btfids-post)"
+fi
+
+# A resolve_btfids without the series must stop at an extended set, not misread it.
+if [ -n "$unpatched" ]; then
+	mkdir -p "$out/mod-stale"
+	cp "$here/kfa_one.c" "$out/mod-stale/" && echo "obj-m += kfa_one.o" >"$out/mod-stale/Kbuild"
+	stale=$unpatched/tools/bpf/resolve_btfids/resolve_btfids
+	if make -s -C "$patched" LLVM=-19 M="$out/mod-stale" RESOLVE_BTFIDS="$stale" modules \
+		>"$out/mod-stale.log" 2>&1; then
+		ko "kfa_one.ko built with the unpatched resolve_btfids: the extended set went unnoticed"
+	elif grep -q "FAILED unsupported prefix kfunc_args__kfa_one_set" "$out/mod-stale.log"; then
+		ok "unpatched resolve_btfids stops the build: $(grep -o 'FAILED unsupported prefix [^ ]*' "$out/mod-stale.log" | head -1)"
+	else
+		ko "kfa_one.ko build with the unpatched resolve_btfids failed otherwise: $(tail -3 "$out/mod-stale.log")"
+	fi
 fi
 
 echo "ctest: building BPF objects and the loader"
@@ -63,10 +84,19 @@ gcc -O2 -static -o "$out/loader" "$here/loader.c" -lbpf -lelf -lz
 progs_of() { awk -v o="$1" '$1 == "prog" && $2 == o { printf " %s", $3 }' "$here/expectations.txt"; }
 bads=$(awk '$1 == "reg" { printf " %s", $2 }' "$here/expectations.txt")
 
+# kfa_one.ko with each layout: ONE <layout> accepted|refused, and its log line.
+one_layouts() {
+	for l in new v2; do
+		echo "if insmod /kfa_one.ko layout=$l; then echo ONE $l accepted; rmmod kfa_one; else echo ONE $l refused; fi"
+	done
+	echo 'dmesg | grep -E "kfa_one|extended set8 version" | sed "s/^/KLOG /"'
+}
+
 make_initramfs() { # make_initramfs DIR WITH_MODULE
 	d=$1
 	rm -rf "$d" && mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/tmp"
 	cp /bin/busybox "$d/bin/busybox"
+	cp "$out/mod/kfa_one.ko" "$d/"
 	cp "$out/loader" "$d/loader"
 	cp "$out"/bpf/*.bpf.o "$d/"
 	{
@@ -80,9 +110,11 @@ make_initramfs() { # make_initramfs DIR WITH_MODULE
 				echo "if insmod /kfa_test.ko bad=$b; then echo REG $b accepted; rmmod kfa_test; else echo REG $b refused; fi"
 			done
 			echo 'dmesg | grep -E "kfunc |kfa_test" | sed "s/^/KLOG /"'
+			one_layouts
 			echo 'insmod /kfa_test.ko && echo MOD loaded || echo MOD failed'
 			echo "/loader /kfa.bpf.o$(progs_of kfa)"
 		fi
+		[ "$2" = yes ] || one_layouts
 		echo "/loader /legacy.bpf.o$(progs_of legacy)"
 		echo 'echo CTEST-END'
 		echo 'reboot -f'
@@ -138,9 +170,27 @@ done <<EOF_EXP
 $(grep -v '^#' "$here/expectations.txt")
 EOF_EXP
 
+# one_check LOG LAYOUT VERDICT KLOG-TEXT WHAT
+one_check() {
+	if grep -q "^ONE $2 $3" "$1" && grep "^KLOG" "$1" | grep -qF -- "$4"; then
+		ok "$5"
+	else
+		ko "$5: want '$3' with '$4'; got: $(grep -E "^ONE $2 |KLOG.*(kfa_one|extended set8)" "$1" | tr '\n' ' ')"
+	fi
+}
+one_check "$log" new accepted "layout=new register_btf_kfunc_id_set: 0" \
+	"patched kernel registers kfa_one's one-kfunc extended set"
+one_check "$log" v2 refused "extended set8 version 2, only 3 is supported" \
+	"patched kernel refuses the earlier layout's bytes (version 2)"
+
 if [ -n "$unpatched" ]; then
 	make_initramfs "$out/initramfs-unpatched" no
 	boot "$unpatched" "$out/initramfs-unpatched.cpio.gz" "$out/console-unpatched"
+	ulog=$out/console-unpatched.txt
+	one_check "$ulog" new refused "layout=new register_btf_kfunc_id_set: -22" \
+		"unpatched kernel refuses the one-kfunc extended set (no BTF_SET8_KFUNCS: fails closed)"
+	one_check "$ulog" v2 accepted "layout=v2 register_btf_kfunc_id_set: 0" \
+		"unpatched kernel registers the earlier layout's one-kfunc set, per-argument flag dropped (the hole closed above)"
 	for p in $(progs_of legacy); do
 		a=$(grep "^RESULT $p " "$log")
 		u=$(grep "^RESULT $p " "$out/console-unpatched.txt" || true)

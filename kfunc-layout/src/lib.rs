@@ -36,7 +36,7 @@
 //! ```text
 //! offset  size  field                                    (target byte order)
 //!   0      4    cnt         number of entries
-//!   4      4    flags       BTF_SET8_KFUNCS | BTF_SET8_KFUNC_ARGS | version << 8
+//!   4      4    flags       BTF_SET8_KFUNC_ARGS | version << 8   (not BTF_SET8_KFUNCS)
 //!   8     28    entry[0]:   +0  u32 id            BTF id of the kfunc's FUNC
 //!                           +4  u32 flags         KF_* function flags
 //!                           +8  u32 arg_flags[5]  KF_PARAM_* of argument 0..4
@@ -44,7 +44,15 @@
 //! ```
 //!
 //! Entries are sorted by BTF id, like legacy pairs; the set's size is reserved at compile
-//! time (`8 + 28 * n` bytes under the symbol `__BTF_ID__set8__<name>`).
+//! time (`8 + 28 * n` bytes under the symbol `__BTF_ID__kfunc_args__<name>`,
+//! [`KFUNC_ARGS_SET_KIND`]).
+//!
+//! Both halves fail closed with tools and kernels that predate the layout, by design rather
+//! than by luck: the symbol kind `kfunc_args` is one a resolve_btfids without extended sets
+//! does not know (it stops the build: "FAILED unsupported prefix"; `set8`-prefixed names
+//! would have been counted and sorted as 8-byte pairs), and the header flags leave out
+//! `BTF_SET8_KFUNCS`, without which a kernel without extended sets refuses the set in
+//! `register_btf_kfunc_id_set()` (`-EINVAL`) instead of reading its entries as pairs.
 //!
 //! # The `#[kfunc]` metadata record
 //!
@@ -246,14 +254,20 @@ pub const BTF_SET8_KFUNC_ARGS: u32 = 1 << 1;
 pub const BTF_SET8_VERSION_SHIFT: u32 = 8;
 /// Mask of the version field (after shifting right by [`BTF_SET8_VERSION_SHIFT`]).
 pub const BTF_SET8_VERSION_MASK: u32 = 0xff;
-/// The extended entry layout version this crate defines.
-pub const SET8_ARGS_VERSION: u32 = 2;
+/// The extended entry layout version this crate defines (3: the header leaves out
+/// `BTF_SET8_KFUNCS` and the set symbol is of kind [`KFUNC_ARGS_SET_KIND`]).
+pub const SET8_ARGS_VERSION: u32 = 3;
+/// The `__BTF_ID__<kind>__<name>` kind of an extended set's symbol. Not `set8`: a
+/// resolve_btfids that does not know extended sets must stop at it, not count and sort its
+/// entries as 8-byte pairs.
+pub const KFUNC_ARGS_SET_KIND: &str = "kfunc_args";
 /// The set8 header flags bits known to this version; others are an error in an extended set.
 pub const BTF_SET8_KNOWN_MASK: u32 =
     BTF_SET8_KFUNCS | BTF_SET8_KFUNC_ARGS | (BTF_SET8_VERSION_MASK << BTF_SET8_VERSION_SHIFT);
-/// The header flags of an extended kfunc set of this version.
+/// The header flags of an extended kfunc set of this version: without `BTF_SET8_KFUNCS`,
+/// so that a kernel that does not know extended sets refuses to register one.
 pub const BTF_SET8_ARGS_HEADER_FLAGS: u32 =
-    BTF_SET8_KFUNCS | BTF_SET8_KFUNC_ARGS | (SET8_ARGS_VERSION << BTF_SET8_VERSION_SHIFT);
+    BTF_SET8_KFUNC_ARGS | (SET8_ARGS_VERSION << BTF_SET8_VERSION_SHIFT);
 
 /// Size of the set8 header (`cnt`, `flags`).
 pub const SET8_HEADER_SIZE: usize = 8;
@@ -625,6 +639,13 @@ pub fn set8_is_extended(header_flags: u32) -> Result<bool, LayoutError> {
             bits: unknown,
         });
     }
+    if header_flags & BTF_SET8_KFUNCS != 0 {
+        return Err(LayoutError::Invalid(
+            "extended set8 header carries BTF_SET8_KFUNCS: a kernel without extended sets \
+             would read its entries as {id, flags} pairs"
+                .into(),
+        ));
+    }
     Ok(true)
 }
 
@@ -940,7 +961,10 @@ pub fn c_header() -> String {
     s.push_str(&format!(
         "#define KF_PARAM_KNOWN_MASK\t{KF_PARAM_KNOWN_MASK:#x}\n\n"
     ));
-    s.push_str("/* set8 header flags of an extended kfunc set (BTF_SET8_KFUNCS is bit 0). */\n");
+    s.push_str(
+        "/*\n * set8 header flags of an extended kfunc set. BTF_SET8_KFUNCS (bit 0) is\n \
+         * left out, so that a kernel without extended sets refuses the set.\n */\n",
+    );
     s.push_str(&format!(
         "#define BTF_SET8_KFUNC_ARGS\t(1 << {})\n",
         BTF_SET8_KFUNC_ARGS.trailing_zeros()
@@ -955,7 +979,16 @@ pub fn c_header() -> String {
         "#define BTF_SET8_ARGS_VERSION\t{SET8_ARGS_VERSION}\n"
     ));
     s.push_str(&format!(
-        "#define BTF_SET8_KNOWN_MASK\t{BTF_SET8_KNOWN_MASK:#x}\n\n"
+        "#define BTF_SET8_KNOWN_MASK\t{BTF_SET8_KNOWN_MASK:#x}\n"
+    ));
+    s.push_str(
+        "#define BTF_SET8_ARGS_HEADER_FLAGS\t\t\t\t\t\\\n\
+         \t(BTF_SET8_KFUNC_ARGS | (BTF_SET8_ARGS_VERSION << BTF_SET8_VERSION_SHIFT))\n\n",
+    );
+    s.push_str(&format!(
+        "/*\n * Symbol kind of an extended set: __BTF_ID__{KFUNC_ARGS_SET_KIND}__<name>. Not set8,\n \
+         * so that a resolve_btfids without extended sets stops instead of sorting its\n \
+         * entries as pairs.\n */\n#define BTF_KFUNC_ARGS_SET\t\"{KFUNC_ARGS_SET_KIND}\"\n\n"
     ));
     s.push_str(&format!(
         "#define KF_MAX_ARGS\t\t{MAX_ARGS}\n\n/* An extended set8 entry ({SET8_ARGS_ENTRY_SIZE} bytes). */\n"
@@ -1143,12 +1176,18 @@ mod tests {
     fn set8_header_versions() {
         assert_eq!(set8_is_extended(BTF_SET8_KFUNCS), Ok(false));
         assert_eq!(set8_is_extended(BTF_SET8_ARGS_HEADER_FLAGS), Ok(true));
-        let version =
-            |v: u32| BTF_SET8_KFUNCS | BTF_SET8_KFUNC_ARGS | (v << BTF_SET8_VERSION_SHIFT);
+        let version = |v: u32| BTF_SET8_KFUNC_ARGS | (v << BTF_SET8_VERSION_SHIFT);
         // A set written for another layout (older or newer) is refused, never guessed at.
         assert!(set8_is_extended(version(SET8_ARGS_VERSION - 1)).is_err());
         assert!(set8_is_extended(version(SET8_ARGS_VERSION + 1)).is_err());
         assert!(set8_is_extended(BTF_SET8_ARGS_HEADER_FLAGS | 1 << 20).is_err());
+        // Fail closed on old kernels: an extended header never says BTF_SET8_KFUNCS.
+        assert_eq!(BTF_SET8_ARGS_HEADER_FLAGS & BTF_SET8_KFUNCS, 0);
+        assert!(set8_is_extended(BTF_SET8_ARGS_HEADER_FLAGS | BTF_SET8_KFUNCS).is_err());
+        // ... and a stale resolve_btfids does not take the set's symbol for a set8 or set.
+        for stock_kind in ["struct", "union", "typedef", "func", "set8", "set"] {
+            assert!(!KFUNC_ARGS_SET_KIND.starts_with(stock_kind), "{stock_kind}");
+        }
     }
 
     #[test]

@@ -325,7 +325,7 @@ pub(crate) fn kfunc_set(input: &SetInput) -> Result<TokenStream, syn::Error> {
 
     let set_name = name.to_string();
     let label = format!("__kfunc_set_{set_name}");
-    let set_sym = format!("__BTF_ID__set8__{set_name}");
+    let set_sym = format!("__BTF_ID__{}__{set_name}", kl::KFUNC_ARGS_SET_KIND);
     let n = input.funcs.len();
     let size = kl::SET8_HEADER_SIZE + kl::SET8_ARGS_ENTRY_SIZE * n;
     let hash = fnv1a(&set_name);

@@ -234,7 +234,7 @@
 //!
 //! `kfunc_set!([pub] NAME = [f, g])` emits, with `global_asm!` and `const` operands
 //! reading `__kfunc_flags_*`, the extended set8 of DESIGN.md in `.BTF_ids` (local symbols
-//! `__BTF_ID__set8__NAME`, `.size` 8 + 28 n, and `__BTF_ID__func__f__<decimal>`, `.size`
+//! `__BTF_ID__kfunc_args__NAME`, `.size` 8 + 28 n, and `__BTF_ID__func__f__<decimal>`, `.size`
 //! 4, the decimal unique per set name and position), after a `.globl __kfunc_set_NAME`
 //! label, and a unit struct `NAME` with:
 //!

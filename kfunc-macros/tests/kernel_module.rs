@@ -161,7 +161,7 @@ fn out_of_tree_module_builds_with_the_macros() {
     assert_eq!(recs.len(), want.len());
     let ids = file.section_by_name(".BTF_ids").expect(".BTF_ids");
     let ids_data = ids.data().unwrap();
-    let set = symbol(&file, "__BTF_ID__set8__TRY_KFUNCS");
+    let set = symbol(&file, "__BTF_ID__kfunc_args__TRY_KFUNCS");
     assert_eq!(
         set.size() as usize,
         SET8_HEADER_SIZE + want.len() * SET8_ARGS_ENTRY_SIZE

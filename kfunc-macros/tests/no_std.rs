@@ -71,7 +71,7 @@ fn kernel_mode_expansion_compiles_no_std() {
         let data = std::fs::read(&obj).unwrap();
         let file = object::File::parse(&*data).unwrap();
         let e = endian(&file);
-        let set = symbol(&file, "__BTF_ID__set8__SAMPLE_KFUNCS");
+        let set = symbol(&file, "__BTF_ID__kfunc_args__SAMPLE_KFUNCS");
         assert_eq!(
             set.size() as usize,
             SET8_HEADER_SIZE + 3 * SET8_ARGS_ENTRY_SIZE

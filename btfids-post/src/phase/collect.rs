@@ -4,13 +4,14 @@
 
 use crate::elf::{ElfFile, Section, SHF_COMPRESSED};
 use crate::object::{
-    IdKind, IdSym, IdsSection, Layout, Object, SetInfo, SetSym, Symbols, ADDR_CNT, BTF_IDS_SECTION,
-    BTF_ID_PREFIX,
+    IdKind, IdSym, IdsSection, Layout, Object, SetInfo, SetKind, SetSym, Symbols, ADDR_CNT,
+    BTF_IDS_SECTION, BTF_ID_PREFIX,
 };
 use crate::Error;
 use kfunc_layout::{
-    Endian, MetaRecord, Set8Header, BTF_SET8_KFUNCS, META_SECTION, SET8_ARGS_ENTRY_SIZE,
-    SET8_HEADER_SIZE, SET8_LEGACY_ENTRY_SIZE, SET_ENTRY_SIZE, SET_HEADER_SIZE,
+    Endian, MetaRecord, Set8Header, BTF_SET8_KFUNCS, KFUNC_ARGS_SET_KIND, META_SECTION,
+    SET8_ARGS_ENTRY_SIZE, SET8_HEADER_SIZE, SET8_LEGACY_ENTRY_SIZE, SET_ENTRY_SIZE,
+    SET_HEADER_SIZE,
 };
 use std::path::Path;
 
@@ -159,12 +160,14 @@ pub fn collect_symbols<'a>(
             })?;
             let e: &mut IdSym = out.ids[k].entry(name).or_default();
             &mut e.addrs
-        } else if prefix.starts_with(b"set") {
-            let is_set8 = prefix.starts_with(b"set8");
-            let skip = if is_set8 {
-                "set8__".len()
+        } else if prefix.starts_with(b"set") || prefix.starts_with(KFUNC_ARGS_SET_KIND.as_bytes()) {
+            // As main.c: "set8" and "set" by their first letters; the extended kind in full.
+            let (kind, skip) = if prefix.starts_with(KFUNC_ARGS_SET_KIND.as_bytes()) {
+                (SetKind::KfuncArgs, KFUNC_ARGS_SET_KIND.len() + 2)
+            } else if prefix.starts_with(b"set8") {
+                (SetKind::Set8, "set8__".len())
             } else {
-                "set__".len()
+                (SetKind::Set, "set__".len())
             };
             if skip >= prefix.len() {
                 return Err(Error::at(
@@ -186,7 +189,7 @@ pub fn collect_symbols<'a>(
             out.sets.insert(
                 name,
                 SetSym {
-                    is_set8,
+                    kind,
                     addr: sym.value,
                     size: sym.size,
                     symbol: sym.name,
@@ -248,7 +251,7 @@ pub fn set_infos<'a>(
         }
         let off = off as usize;
         let mut header_flags = 0;
-        let (layout, cnt) = if !set.is_set8 {
+        let (layout, cnt) = if set.kind == SetKind::Set {
             if set.size < SET_HEADER_SIZE as u64 {
                 return Err(Error::at(
                     path,
@@ -280,8 +283,8 @@ pub fn set_infos<'a>(
                 .is_extended()
                 .map_err(|err| Error::at(path, format!("{}: {err}", what())))?;
             let body = set.size - SET8_HEADER_SIZE as u64;
-            if ext {
-                if body % SET8_ARGS_ENTRY_SIZE as u64 != 0 {
+            match (set.kind, ext) {
+                (SetKind::KfuncArgs, _) if body % SET8_ARGS_ENTRY_SIZE as u64 != 0 => {
                     return Err(Error::at(
                         path,
                         format!(
@@ -291,34 +294,39 @@ pub fn set_infos<'a>(
                         ),
                     ));
                 }
-                (
+                (SetKind::KfuncArgs, true) => (
                     Layout::Extended,
                     (body / SET8_ARGS_ENTRY_SIZE as u64) as usize,
-                )
-            } else {
-                // Members at a 28-byte stride that an 8-byte stride cannot explain: an
-                // extended set already rewritten by --legacy-set8.
-                let rel: Vec<u64> = funcs
-                    .keys()
-                    .filter(|&&a| a >= (off + SET8_HEADER_SIZE) as u64 && a < off as u64 + set.size)
-                    .map(|&a| a - (off + SET8_HEADER_SIZE) as u64)
-                    .collect();
-                let on28 =
-                    !rel.is_empty() && rel.iter().all(|r| r % SET8_ARGS_ENTRY_SIZE as u64 == 0);
-                let pair = SET8_LEGACY_ENTRY_SIZE as u64;
-                let not8 = rel.iter().any(|r| r % pair != 0) || body % pair != 0;
-                if header_flags == BTF_SET8_KFUNCS
-                    && on28
-                    && not8
-                    && body % SET8_ARGS_ENTRY_SIZE as u64 == 0
-                {
-                    (
-                        Layout::Converted,
-                        (body / SET8_ARGS_ENTRY_SIZE as u64) as usize,
-                    )
-                } else {
-                    (Layout::Legacy, (body / pair) as usize)
+                ),
+                // Rewritten by --legacy-set8: pairs under a BTF_SET8_KFUNCS header, the
+                // symbol and its members keep the 28-byte stride.
+                (SetKind::KfuncArgs, false) if header_flags == BTF_SET8_KFUNCS => (
+                    Layout::Converted,
+                    (body / SET8_ARGS_ENTRY_SIZE as u64) as usize,
+                ),
+                (SetKind::KfuncArgs, false) => {
+                    return Err(Error::at(
+                        path,
+                        format!(
+                            "{}: header flags {header_flags:#x} are not those of an extended kfunc set",
+                            what()
+                        ),
+                    ));
                 }
+                (_, true) => {
+                    return Err(Error::at(
+                        path,
+                        format!(
+                            "{}: a set8 symbol with an extended header (flags {header_flags:#x}): \
+                             extended sets are __BTF_ID__{KFUNC_ARGS_SET_KIND}__<name>",
+                            what()
+                        ),
+                    ));
+                }
+                (_, false) => (
+                    Layout::Legacy,
+                    (body / SET8_LEGACY_ENTRY_SIZE as u64) as usize,
+                ),
             }
         };
         let end = cnt

@@ -85,12 +85,18 @@ impl Ids {
             self.id("func", f);
         }
     }
-    /// A set8: the extended layout when `header` has `BTF_SET8_KFUNC_ARGS`, else id/flags pairs.
+    /// A set8: the extended layout (under its own symbol kind, `__BTF_ID__kfunc_args__`) when
+    /// `header` has `BTF_SET8_KFUNC_ARGS`, else id/flags pairs.
     pub fn set8(&mut self, name: &str, header: u32, entries: &[(&str, u32, [u32; MAX_ARGS])]) {
         let ext = header & BTF_SET8_KFUNC_ARGS != 0;
         let stride = if ext { SET8_ARGS_ENTRY_SIZE } else { 8 };
+        let kind = if ext {
+            kfunc_layout::KFUNC_ARGS_SET_KIND
+        } else {
+            "set8"
+        };
         self.syms.push(sym(
-            &format!("__BTF_ID__set8__{name}"),
+            &format!("__BTF_ID__{kind}__{name}"),
             0,
             self.data.len() as u64,
             (8 + stride * entries.len()) as u64,
