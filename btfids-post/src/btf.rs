@@ -235,6 +235,21 @@ fn sect<'a>(
 impl<'a> Btf<'a> {
     /// Parse `data`; with `base`, as split BTF on top of it.
     pub fn parse(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Self, BtfError> {
+        Self::parse_with(data, base, true)
+    }
+
+    /// Parse BTF this tool wrote itself: the header and type records are checked as by
+    /// [`Btf::parse`], but not the names and references of every type (libbpf's sanity
+    /// check, which the input already passed).
+    pub fn parse_trusted(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Self, BtfError> {
+        Self::parse_with(data, base, false)
+    }
+
+    fn parse_with(
+        data: &'a [u8],
+        base: Option<&'a Btf<'a>>,
+        validate: bool,
+    ) -> Result<Self, BtfError> {
         if data.len() < BTF_HDR_LEN {
             return Err(BtfError::Header(format!(
                 "{} bytes, shorter than the {BTF_HDR_LEN}-byte header",
@@ -333,11 +348,11 @@ impl<'a> Btf<'a> {
             start_str_off,
             base,
         };
-        btf.index()?;
+        btf.index(validate)?;
         Ok(btf)
     }
 
-    fn index(&mut self) -> Result<(), BtfError> {
+    fn index(&mut self, validate: bool) -> Result<(), BtfError> {
         let t = self.types;
         let e = self.endian;
         let mut off = 0usize;
@@ -367,6 +382,9 @@ impl<'a> Btf<'a> {
             off += BTF_TYPE_LEN + n;
         }
         self.offsets = offsets;
+        if !validate {
+            return Ok(());
+        }
         // Validate names and references, like libbpf's sanity check does.
         let count = self.type_count();
         for i in 0..self.offsets.len() {
@@ -512,6 +530,27 @@ impl<'a> Btf<'a> {
     pub fn own_types(&self) -> &'a [u8] {
         self.types
     }
+    /// Byte offset of each own type in [`Btf::own_types`].
+    pub fn own_offsets(&self) -> &[u32] {
+        &self.offsets
+    }
+
+    /// Word `k` of type `id` (0: `name_off`, 1: `info`, 2: `size`/`type`, 3..: the words
+    /// after `struct btf_type`; `k` must be inside the type's record), from the base for
+    /// ids below [`Btf::start_id`]. 0 for void (id 0) and ids out of range.
+    #[inline]
+    pub fn type_word(&self, id: u32, k: usize) -> u32 {
+        if id < self.start_id {
+            return self.base.map_or(0, |b| b.type_word(id, k));
+        }
+        match self.offsets.get((id - self.start_id) as usize) {
+            Some(&off) => self
+                .endian
+                .u32(self.types, off as usize + 4 * k)
+                .unwrap_or(0),
+            None => 0,
+        }
+    }
 
     /// The type with id `id` (from the base if below [`Btf::start_id`]); `None` for 0
     /// (void) or an id out of range.
@@ -528,10 +567,7 @@ impl<'a> Btf<'a> {
         if off < self.start_str_off {
             return self.base.and_then(|b| b.str_at(off));
         }
-        let tail = self.strs.get((off - self.start_str_off) as usize..)?;
-        std::ffi::CStr::from_bytes_until_nul(tail)
-            .ok()
-            .map(|c| c.to_bytes())
+        crate::strset::cstr_at(self.strs, (off - self.start_str_off) as usize)
     }
 
     /// Whether `off` is a valid string offset (the string section ends with a NUL, so any

@@ -18,11 +18,12 @@
 
 use crate::btf::*;
 use crate::btfmut::{MutBtf, TRef};
+use crate::fxhash::FxBuild;
 use crate::object::{SetInfo, Symbols};
 use kfunc_layout::{
     Endian, KF_ARENA_ARG1, KF_ARENA_ARG2, KF_ARENA_RET, KF_FASTCALL, KF_IMPLICIT_ARGS,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The decl tag every kfunc gets.
 pub const DECL_TAG_KFUNC: &str = "bpf_kfunc";
@@ -82,13 +83,19 @@ pub fn names_by_offset<'a>(syms: &Symbols<'a>, ids_addr: u64) -> HashMap<u64, &'
     m
 }
 
-/// First own FUNC of each name (`btf__find_by_name_kind_own(..., BTF_KIND_FUNC)`).
-fn own_funcs(btf: &MutBtf<'_>) -> HashMap<Vec<u8>, u32> {
+/// First own FUNC of each of the `wanted` names (`btf__find_by_name_kind_own(...,
+/// BTF_KIND_FUNC)`); names without one are left out.
+fn own_funcs(btf: &MutBtf<'_>, wanted: HashSet<Vec<u8>, FxBuild>) -> HashMap<Vec<u8>, u32> {
     let mut m = HashMap::new();
+    if wanted.is_empty() {
+        return m;
+    }
     for (id, t) in btf.own_types() {
         if t.kind() == KIND_FUNC {
             if let Some(n) = btf.str_at(t.name_off) {
-                m.entry(n.to_vec()).or_insert(id);
+                if wanted.contains(n) && !m.contains_key(n) {
+                    m.insert(n.to_vec(), id);
+                }
             }
         }
     }
@@ -108,7 +115,15 @@ pub fn collect_kfuncs(
     report: &mut Btf2BtfReport,
 ) -> Result<BTreeMap<u32, Kfunc>, String> {
     let names = names_by_offset(syms, ids_addr);
-    let funcs = own_funcs(btf);
+    let mut wanted = HashSet::default();
+    for set in sets.iter().filter(|s| s.is_kfunc_set()) {
+        for i in 0..set.cnt {
+            if let Some(name) = names.get(&(set.member_at(i) as u64)) {
+                wanted.insert(name.to_vec());
+            }
+        }
+    }
+    let funcs = own_funcs(btf, wanted);
     let mut out: BTreeMap<u32, Kfunc> = BTreeMap::new();
     for set in sets {
         if !set.is_kfunc_set() {
@@ -288,9 +303,7 @@ impl Ctx<'_, '_> {
             let pname = self.name(name_off);
             self.btf.add_func_param(&pname, ty)?;
         }
-        if let Some(f) = self.btf.own_mut(k.btf_id) {
-            f.size_type = new_proto;
-        }
+        self.btf.set_size_type(k.btf_id, new_proto);
         Ok(())
     }
 
@@ -345,13 +358,9 @@ impl Ctx<'_, '_> {
                 continue;
             }
             let id = self.arena_tag_ptr(ty, k)?;
-            if let Some(t) = self.btf.own_mut(new_proto) {
-                t.extra[2 * i + 1] = id;
-            }
+            self.btf.set_extra(new_proto, 2 * i + 1, id);
         }
-        if let Some(f) = self.btf.own_mut(k.btf_id) {
-            f.size_type = new_proto;
-        }
+        self.btf.set_size_type(k.btf_id, new_proto);
         Ok(())
     }
 }
@@ -375,7 +384,12 @@ pub fn btf2btf(
             .filter(|(_, t)| t.kind() == KIND_DECL_TAG)
             .map(|(id, _)| id),
     );
-    let funcs = own_funcs(btf);
+    let impl_names = kfuncs
+        .values()
+        .filter(|k| k.flags & KF_IMPLICIT_ARGS != 0)
+        .map(|k| format!("{}{IMPL_SUFFIX}", k.name).into_bytes())
+        .collect();
+    let funcs = own_funcs(btf, impl_names);
     let mut ctx = Ctx {
         btf,
         decl_tags,

@@ -1,18 +1,28 @@
 //! A modifiable BTF with libbpf's semantics (Linux 7.3's `tools/lib/bpf/btf.c`), for the
 //! phases of 7.3's resolve_btfids that rewrite BTF: `btf2btf` appends types, `finalize`
-//! deduplicates ([`MutBtf::dedup`]) and sorts by name ([`MutBtf::sort_by_name`]), and
-//! [`MutBtf::to_raw`] is `btf__raw_data()`.
+//! deduplicates ([`MutBtf::dedup`], [`crate::dedup`]) and sorts by name
+//! ([`MutBtf::sort_by_name`]), and [`MutBtf::to_raw`] is `btf__raw_data()`.
 //!
-//! The own types (the split part of a module's BTF, or all of vmlinux's) are held decoded,
-//! as host-order words; the base stays the borrowed [`Btf`]. Strings follow libbpf:
-//! [`MutBtf::add_str`] first looks the string up in the base, then among the string
-//! starts of the own string section (first occurrence), and appends it otherwise.
+//! The own types (the split part of a module's BTF, or all of vmlinux's) are held as one
+//! flat array of host-order words, as libbpf holds them (`struct btf_type` and the words
+//! after it, one type after another), with the start of each type; the base stays the
+//! borrowed [`Btf`]. Nothing is allocated per type.
+//!
+//! Strings follow libbpf: [`MutBtf::add_str`] first looks the string up in the base, then
+//! among the own strings (first occurrence), and appends it otherwise. Since the string
+//! section `btf__dedup` writes depends only on the contents the types refer to, in the
+//! order they refer to them, the loaded own strings are deduplicated when the BTF is
+//! loaded (in one pass that leaves a section already in that order untouched), and
+//! [`MutBtf::dedup_strings`] only places the strings added since.
 
 use crate::btf::*;
+use crate::fxhash::FxBuild;
+use crate::strset::{self, SortedIdx, StrIdx};
 use kfunc_layout::Endian;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-/// One own type of a [`MutBtf`]: `struct btf_type` and the words after it, host order.
+/// One type: `struct btf_type` and the words after it, host order (owned: to add).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MType {
     /// `name_off`.
@@ -23,6 +33,63 @@ pub struct MType {
     pub size_type: u32,
     /// The kind-specific words after `struct btf_type`.
     pub extra: Vec<u32>,
+}
+
+/// Whether `size_type` of a kind is a type id (`BTF_FIELD_ITER_IDS`).
+pub const fn refers_size_type(kind: u32) -> bool {
+    matches!(
+        kind,
+        KIND_FWD
+            | KIND_CONST
+            | KIND_VOLATILE
+            | KIND_RESTRICT
+            | KIND_PTR
+            | KIND_TYPEDEF
+            | KIND_FUNC
+            | KIND_VAR
+            | KIND_DECL_TAG
+            | KIND_TYPE_TAG
+            | KIND_FUNC_PROTO
+    )
+}
+
+/// Call `f` with the index, in a type's record (0 `name_off`, 1 `info`, 2 `size`/`type`,
+/// 3.. the words after `struct btf_type`), of every word that is a type id
+/// (`BTF_FIELD_ITER_IDS`, in libbpf's order).
+#[inline]
+pub fn for_each_id_slot(info: u32, mut f: impl FnMut(usize)) {
+    let kind = info_kind(info);
+    if refers_size_type(kind) {
+        f(2);
+    }
+    let v = info_vlen(info) as usize;
+    let (first, stride, n) = match kind {
+        KIND_ARRAY => (3, 1, 2),
+        KIND_STRUCT | KIND_UNION => (4, 3, v),
+        KIND_FUNC_PROTO => (4, 2, v),
+        KIND_DATASEC => (3, 3, v),
+        _ => return,
+    };
+    for i in 0..n {
+        f(first + stride * i);
+    }
+}
+
+/// Call `f` with the index in a type's record (as [`for_each_id_slot`]) of every word that
+/// is a string offset (`BTF_FIELD_ITER_STRS`, in order).
+#[inline]
+pub fn for_each_str_slot(info: u32, mut f: impl FnMut(usize)) {
+    f(0);
+    let v = info_vlen(info) as usize;
+    let stride = match info_kind(info) {
+        KIND_ENUM => 2,
+        KIND_ENUM64 | KIND_STRUCT | KIND_UNION => 3,
+        KIND_FUNC_PROTO => 2,
+        _ => return,
+    };
+    for i in 0..v {
+        f(3 + stride * i);
+    }
 }
 
 impl MType {
@@ -49,67 +116,36 @@ impl MType {
         }
     }
 
-    /// Indexes into `extra` of the type ids this type refers to, after `size_type`
-    /// (`BTF_FIELD_ITER_IDS` of libbpf, in its order); see [`MType::refers_size_type`].
-    fn id_slots(&self) -> impl Iterator<Item = usize> {
-        let v = self.vlen() as usize;
-        let (first, stride, n) = match self.kind() {
-            KIND_ARRAY => (0, 1, 2),
-            KIND_STRUCT | KIND_UNION => (1, 3, v),
-            KIND_FUNC_PROTO => (1, 2, v),
-            KIND_DATASEC => (0, 3, v),
-            _ => (0, 0, 0),
-        };
-        (0..n).map(move |i| first + stride * i)
-    }
-
     /// Whether `size_type` is a type id (`BTF_FIELD_ITER_IDS`).
     pub fn refers_size_type(&self) -> bool {
-        matches!(
-            self.kind(),
-            KIND_FWD
-                | KIND_CONST
-                | KIND_VOLATILE
-                | KIND_RESTRICT
-                | KIND_PTR
-                | KIND_TYPEDEF
-                | KIND_FUNC
-                | KIND_VAR
-                | KIND_DECL_TAG
-                | KIND_TYPE_TAG
-                | KIND_FUNC_PROTO
-        )
+        refers_size_type(self.kind())
+    }
+
+    fn slot_mut(&mut self, k: usize) -> Option<&mut u32> {
+        match k {
+            0 => Some(&mut self.name_off),
+            1 => Some(&mut self.info),
+            2 => Some(&mut self.size_type),
+            k => self.extra.get_mut(k - 3),
+        }
     }
 
     /// Call `f` on every type id this type refers to, in libbpf's order.
     pub fn for_each_id_mut(&mut self, mut f: impl FnMut(&mut u32)) {
-        if self.refers_size_type() {
-            f(&mut self.size_type);
-        }
-        let slots: Vec<usize> = self.id_slots().collect();
-        for i in slots {
-            if let Some(w) = self.extra.get_mut(i) {
+        for_each_id_slot(self.info, |k| {
+            if let Some(w) = self.slot_mut(k) {
                 f(w);
             }
-        }
+        });
     }
 
     /// Call `f` on every string offset of this type (`BTF_FIELD_ITER_STRS`, in order).
     pub fn for_each_str_mut(&mut self, mut f: impl FnMut(&mut u32)) {
-        f(&mut self.name_off);
-        let v = self.vlen() as usize;
-        let (stride, n) = match self.kind() {
-            KIND_ENUM => (2, v),
-            KIND_ENUM64 => (3, v),
-            KIND_STRUCT | KIND_UNION => (3, v),
-            KIND_FUNC_PROTO => (2, v),
-            _ => (0, 0),
-        };
-        for i in 0..n {
-            if let Some(w) = self.extra.get_mut(stride * i) {
+        for_each_str_slot(self.info, |k| {
+            if let Some(w) = self.slot_mut(k) {
                 f(w);
             }
-        }
+        });
     }
 
     /// FUNC_PROTO parameters as `(name_off, type)`.
@@ -121,13 +157,65 @@ impl MType {
     }
 }
 
+/// An own type of a [`MutBtf`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MView<'s> {
+    /// `name_off`.
+    pub name_off: u32,
+    /// `info` (vlen, kind, kind_flag).
+    pub info: u32,
+    /// `size` or `type`.
+    pub size_type: u32,
+    /// The kind-specific words after `struct btf_type`.
+    pub extra: &'s [u32],
+}
+
+impl MView<'_> {
+    fn of(rec: &[u32]) -> MView<'_> {
+        MView {
+            name_off: rec[0],
+            info: rec[1],
+            size_type: rec[2],
+            extra: &rec[3..],
+        }
+    }
+    /// `BTF_INFO_KIND`.
+    pub fn kind(&self) -> u32 {
+        info_kind(self.info)
+    }
+    /// `BTF_INFO_VLEN`.
+    pub fn vlen(&self) -> u32 {
+        info_vlen(self.info)
+    }
+    /// `BTF_INFO_KFLAG`.
+    pub fn kflag(&self) -> bool {
+        info_kflag(self.info)
+    }
+    /// FUNC_PROTO parameters as `(name_off, type)`.
+    pub fn params(&self) -> Vec<(u32, u32)> {
+        if self.kind() != KIND_FUNC_PROTO {
+            return Vec::new();
+        }
+        self.extra.chunks_exact(2).map(|c| (c[0], c[1])).collect()
+    }
+    /// An owned copy.
+    pub fn to_mtype(&self) -> MType {
+        MType {
+            name_off: self.name_off,
+            info: self.info,
+            size_type: self.size_type,
+            extra: self.extra.to_vec(),
+        }
+    }
+}
+
 /// A type of a [`MutBtf`]: from the base, or one of its own.
 #[derive(Debug, Clone, Copy)]
 pub enum TRef<'s> {
     /// A base type.
     Base(Type<'s>),
     /// An own type.
-    Own(&'s MType),
+    Own(MView<'s>),
 }
 
 impl TRef<'_> {
@@ -160,7 +248,7 @@ impl TRef<'_> {
     pub fn to_mtype(&self) -> MType {
         match self {
             TRef::Base(t) => MType::from_type(t),
-            TRef::Own(t) => (*t).clone(),
+            TRef::Own(t) => t.to_mtype(),
         }
     }
 }
@@ -168,54 +256,97 @@ impl TRef<'_> {
 /// Longest chain of reference types followed by [`MutBtf::dedup`] (libbpf has no limit but
 /// the stack; real BTF chains are a few types long).
 pub const MAX_REF_DEPTH: usize = 4096;
-/// Id of a type in the middle of deduplication (`BTF_IN_PROGRESS_ID`).
-const IN_PROGRESS: u32 = u32::MAX - 1;
-/// Id of a type not deduplicated yet (`BTF_UNPROCESSED_ID`).
-const UNPROCESSED: u32 = u32::MAX;
+
+/// The index of [`MutBtf`]'s loaded strings.
+#[derive(Debug)]
+enum HeadIdx {
+    /// A hash table.
+    Table(StrIdx),
+    /// Sorted hashes (made when the loaded section needed no change).
+    Sorted(SortedIdx),
+}
+
+impl HeadIdx {
+    fn find(&self, data: &[u8], s: &[u8]) -> Option<u32> {
+        match self {
+            HeadIdx::Table(t) => t.find(data, s),
+            HeadIdx::Sorted(t) => t.find(data, s),
+        }
+    }
+}
 
 /// A BTF being modified: libbpf's `struct btf` after `btf_ensure_modifiable()`.
 #[derive(Debug)]
 pub struct MutBtf<'a> {
     /// Byte order (of the input, and of [`MutBtf::to_raw`]).
     pub endian: Endian,
-    base: Option<&'a Btf<'a>>,
+    pub(crate) base: Option<&'a Btf<'a>>,
     hdr_flags: u8,
     hdr_len: u32,
-    start_id: u32,
+    pub(crate) start_id: u32,
     start_str_off: u32,
-    types: Vec<MType>,
+    /// The own types, one after another: `name_off`, `info`, `size`/`type`, the words after
+    /// `struct btf_type` (host order).
+    pub(crate) words: Vec<u32>,
+    /// Index in `words` of each own type's first word.
+    pub(crate) offs: Vec<u32>,
     /// How many own types were loaded (the others were added).
-    loaded: usize,
-    strs: Vec<u8>,
-    /// String starts of `strs` → offset in `strs` (first occurrence); built on demand.
-    str_index: Option<HashMap<Vec<u8>, u32>>,
-    /// String starts of the base → offset (first occurrence); built on demand.
-    base_index: Option<HashMap<&'a [u8], u32>>,
+    pub(crate) loaded: usize,
+    /// The own strings as loaded (deduplicated on loading, see the module docs; borrowed
+    /// when the loaded section needed no change): the first part of the string section.
+    head: Cow<'a, [u8]>,
+    /// The strings added since: the rest of the string section.
+    tail: Vec<u8>,
+    /// Index of `head` (first occurrence of each content); built on demand.
+    head_index: Option<HeadIdx>,
+    /// Index of `tail`.
+    tail_index: StrIdx,
+    /// Index of the base's strings; built on demand.
+    base_index: Option<StrIdx>,
     /// libbpf's `strs_deduped`: the string section is known to be deduplicated.
     strs_deduped: bool,
 }
 
 impl<'a> MutBtf<'a> {
-    /// Take `btf`'s own types and strings (its base stays borrowed).
+    /// Take `btf`'s own types and strings (its base stays borrowed); the loaded strings are
+    /// deduplicated (see the module docs).
     pub fn from_btf(btf: &Btf<'a>) -> Self {
-        let types: Vec<MType> = btf.own_types_iter().map(|t| MType::from_type(&t)).collect();
+        let raw = btf.own_types();
+        let words: Vec<u32> = match btf.endian {
+            Endian::Little => raw
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            Endian::Big => raw
+                .chunks_exact(4)
+                .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        };
+        let offs: Vec<u32> = btf.own_offsets().iter().map(|&o| o / 4).collect();
         let base = btf.base();
         let str_len = btf.own_strings().len();
-        MutBtf {
+        let mut m = MutBtf {
             endian: btf.endian,
             base,
             hdr_flags: btf.hdr.flags,
             hdr_len: btf.hdr.hdr_len,
             start_id: btf.start_id(),
             start_str_off: btf.start_str_off(),
-            loaded: types.len(),
-            types,
-            strs: btf.own_strings().to_vec(),
-            str_index: None,
+            loaded: offs.len(),
+            words,
+            offs,
+            head: Cow::Borrowed(btf.own_strings()),
+            tail: Vec::new(),
+            head_index: None,
+            tail_index: StrIdx::with_capacity(0),
             base_index: None,
             // btf_ensure_modifiable(): a string section built from scratch is deduplicated.
             strs_deduped: str_len == 0 || (base.is_none() && str_len == 1),
+        };
+        if !m.strs_deduped {
+            m.dedup_loaded_strings(btf.own_strings());
         }
+        m
     }
 
     /// `btf__new_empty()` (`base` `None`) or `btf__new_empty_split(base)`: no types, the
@@ -232,10 +363,13 @@ impl<'a> MutBtf<'a> {
             hdr_len,
             start_id,
             start_str_off,
-            types: Vec::new(),
+            words: Vec::new(),
+            offs: Vec::new(),
             loaded: 0,
-            strs: if base.is_some() { Vec::new() } else { vec![0] },
-            str_index: None,
+            head: Cow::Owned(if base.is_some() { Vec::new() } else { vec![0] }),
+            tail: Vec::new(),
+            head_index: None,
+            tail_index: StrIdx::with_capacity(0),
             base_index: None,
             strs_deduped: true,
         }
@@ -251,15 +385,26 @@ impl<'a> MutBtf<'a> {
     }
     /// `btf__type_cnt`: one more than the last type id.
     pub fn type_count(&self) -> u32 {
-        self.start_id + self.types.len() as u32
+        self.start_id + self.offs.len() as u32
     }
     /// Number of own types.
     pub fn own_count(&self) -> usize {
-        self.types.len()
+        self.offs.len()
     }
     /// Number of own types added since loading (the last ones).
     pub fn added_count(&self) -> usize {
-        self.types.len() - self.loaded.min(self.types.len())
+        self.offs.len() - self.loaded.min(self.offs.len())
+    }
+
+    /// The record (words) of own type number `i` (0-based).
+    #[inline]
+    pub(crate) fn rec(&self, i: usize) -> &[u32] {
+        let s = self.offs[i] as usize;
+        let e = self
+            .offs
+            .get(i + 1)
+            .map_or(self.words.len(), |&e| e as usize);
+        &self.words[s..e]
     }
 
     /// The type `id` (`None` for 0, void, and for ids out of range).
@@ -267,27 +412,50 @@ impl<'a> MutBtf<'a> {
         if id < self.start_id {
             return self.base.and_then(|b| b.ty(id)).map(TRef::Base);
         }
-        self.types.get((id - self.start_id) as usize).map(TRef::Own)
+        self.own(id).map(TRef::Own)
     }
 
     /// An own type.
-    pub fn own(&self, id: u32) -> Option<&MType> {
-        id.checked_sub(self.start_id)
-            .and_then(|i| self.types.get(i as usize))
+    pub fn own(&self, id: u32) -> Option<MView<'_>> {
+        let i = id.checked_sub(self.start_id)? as usize;
+        (i < self.offs.len()).then(|| MView::of(self.rec(i)))
     }
 
-    /// An own type, mutable.
-    pub fn own_mut(&mut self, id: u32) -> Option<&mut MType> {
-        id.checked_sub(self.start_id)
-            .and_then(|i| self.types.get_mut(i as usize))
+    /// Set `size`/`type` of own type `id`; false if there is no such type.
+    pub fn set_size_type(&mut self, id: u32, v: u32) -> bool {
+        self.set_word(id, 2, v)
+    }
+
+    /// Set word `i` after `struct btf_type` of own type `id`; false if there is no such
+    /// type or word.
+    pub fn set_extra(&mut self, id: u32, i: usize, v: u32) -> bool {
+        self.set_word(id, 3 + i, v)
+    }
+
+    fn set_word(&mut self, id: u32, k: usize, v: u32) -> bool {
+        let Some(i) = id.checked_sub(self.start_id).map(|i| i as usize) else {
+            return false;
+        };
+        if i >= self.offs.len() {
+            return false;
+        }
+        let s = self.offs[i] as usize;
+        let e = self
+            .offs
+            .get(i + 1)
+            .map_or(self.words.len(), |&e| e as usize);
+        match self.words[s..e].get_mut(k) {
+            Some(w) => {
+                *w = v;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Own types with their ids.
-    pub fn own_types(&self) -> impl Iterator<Item = (u32, &MType)> + '_ {
-        self.types
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (self.start_id + i as u32, t))
+    pub fn own_types(&self) -> impl DoubleEndedIterator<Item = (u32, MView<'_>)> + '_ {
+        (0..self.offs.len()).map(move |i| (self.start_id + i as u32, MView::of(self.rec(i))))
     }
 
     /// The string at `off` (`btf__str_by_offset`).
@@ -295,10 +463,11 @@ impl<'a> MutBtf<'a> {
         if off < self.start_str_off {
             return self.base.and_then(|b| b.str_at(off));
         }
-        let tail = self.strs.get((off - self.start_str_off) as usize..)?;
-        std::ffi::CStr::from_bytes_until_nul(tail)
-            .ok()
-            .map(|c| c.to_bytes())
+        let rel = (off - self.start_str_off) as usize;
+        match rel.checked_sub(self.head.len()) {
+            None => strset::cstr_at(&self.head, rel),
+            Some(t) => strset::cstr_at(&self.tail, t),
+        }
     }
 
     /// The string at `off` as text (lossy).
@@ -308,43 +477,14 @@ impl<'a> MutBtf<'a> {
             .unwrap_or_else(|| format!("<bad name offset {off}>"))
     }
 
-    fn string_starts(strs: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
-        let mut off = 0usize;
-        std::iter::from_fn(move || {
-            if off >= strs.len() {
-                return None;
-            }
-            let len = strs[off..]
-                .iter()
-                .position(|&c| c == 0)
-                .unwrap_or(strs.len() - off);
-            let item = (off as u32, &strs[off..off + len]);
-            off += len + 1;
-            Some(item)
-        })
-    }
-
-    fn base_find(&mut self, s: &[u8]) -> Option<u32> {
+    /// `btf__find_str()` on the base: the offset of the first base string `s`.
+    pub(crate) fn base_find(&mut self, s: &[u8]) -> Option<u32> {
         let base = self.base?;
-        let idx = self.base_index.get_or_insert_with(|| {
-            let mut m = HashMap::new();
-            for (o, st) in Self::string_starts(base.own_strings()) {
-                m.entry(st).or_insert(base.start_str_off() + o);
-            }
-            m
-        });
-        idx.get(s).copied()
-    }
-
-    fn own_index(&mut self) -> &mut HashMap<Vec<u8>, u32> {
-        let strs = &self.strs;
-        self.str_index.get_or_insert_with(|| {
-            let mut m = HashMap::new();
-            for (o, st) in Self::string_starts(strs) {
-                m.entry(st.to_vec()).or_insert(o);
-            }
-            m
-        })
+        let idx = self
+            .base_index
+            .get_or_insert_with(|| StrIdx::build(base.own_strings()));
+        idx.find(base.own_strings(), s)
+            .map(|o| base.start_str_off() + o)
     }
 
     /// `btf__find_str`: the offset of `s` (base first), if present.
@@ -352,8 +492,30 @@ impl<'a> MutBtf<'a> {
         if let Some(o) = self.base_find(s) {
             return Some(o);
         }
-        let start = self.start_str_off;
-        self.own_index().get(s).map(|o| start + o)
+        self.own_find(s).map(|o| self.start_str_off + o)
+    }
+
+    /// The offset (in the own string section) of the first own string `s`.
+    fn own_find(&mut self, s: &[u8]) -> Option<u32> {
+        let head = &self.head;
+        let idx = self
+            .head_index
+            .get_or_insert_with(|| HeadIdx::Table(StrIdx::build(head)));
+        if let Some(o) = idx.find(head, s) {
+            return Some(o);
+        }
+        let h = head.len() as u32;
+        self.tail_index.find(&self.tail, s).map(|o| h + o)
+    }
+
+    /// Length of the own string section.
+    fn strs_len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    /// The own string section (a copy).
+    pub fn own_strings(&self) -> Vec<u8> {
+        [&self.head[..], &self.tail[..]].concat()
     }
 
     /// `btf__add_str`: the offset of `s`, appended unless the base or the own strings have it.
@@ -361,21 +523,22 @@ impl<'a> MutBtf<'a> {
         if let Some(o) = self.base_find(s) {
             return o;
         }
-        let start = self.start_str_off;
-        let len = self.strs.len() as u32;
-        let idx = self.own_index();
-        if let Some(o) = idx.get(s) {
-            return start + o;
+        if let Some(o) = self.own_find(s) {
+            return self.start_str_off + o;
         }
-        idx.insert(s.to_vec(), len);
-        self.strs.extend_from_slice(s);
-        self.strs.push(0);
-        start + len
+        let o = self.tail.len() as u32;
+        self.tail_index.insert_new(s, o);
+        self.tail.extend_from_slice(s);
+        self.tail.push(0);
+        self.start_str_off + self.head.len() as u32 + o
     }
 
     /// Append a type; returns its id (`btf_commit_type`).
     pub fn push(&mut self, t: MType) -> u32 {
-        self.types.push(t);
+        self.offs.push(self.words.len() as u32);
+        self.words
+            .extend_from_slice(&[t.name_off, t.info, t.size_type]);
+        self.words.extend_from_slice(&t.extra);
         self.type_count() - 1
     }
 
@@ -427,14 +590,19 @@ impl<'a> MutBtf<'a> {
 
     /// `btf__add_func_param`: a parameter of the last type, which must be a FUNC_PROTO.
     pub fn add_func_param(&mut self, name: &str, ty: u32) -> Result<(), String> {
-        if !matches!(self.types.last(), Some(t) if t.kind() == KIND_FUNC_PROTO) {
-            return Err("internal: a parameter added after a type that is not a FUNC_PROTO".into());
-        }
+        let last = match self.offs.last() {
+            Some(&o) if info_kind(self.words[o as usize + 1]) == KIND_FUNC_PROTO => o as usize,
+            _ => {
+                return Err(
+                    "internal: a parameter added after a type that is not a FUNC_PROTO".into(),
+                )
+            }
+        };
         let n = self.name_off_of(name);
-        let last = self.types.last_mut().expect("checked above");
-        last.extra.push(n);
-        last.extra.push(ty);
-        last.info = make_info(KIND_FUNC_PROTO, last.vlen() + 1, last.kflag());
+        self.words.push(n);
+        self.words.push(ty);
+        let info = self.words[last + 1];
+        self.words[last + 1] = make_info(KIND_FUNC_PROTO, info_vlen(info) + 1, info_kflag(info));
         Ok(())
     }
 
@@ -459,240 +627,335 @@ impl<'a> MutBtf<'a> {
         })
     }
 
-    /// `btf_dedup_strings()`: rebuild the own string section from the strings the own
-    /// types refer to, in the order they are visited, dropping unreferenced ones; strings
-    /// the base has become references into the base. Skipped for a section known to be
-    /// deduplicated already (libbpf's `strs_deduped`).
+    /// The string deduplication of `btf_dedup_strings()` on the loaded types (whose
+    /// strings are `old`): the own string section rebuilt from the strings they refer to,
+    /// in the order they are visited, unreferenced ones dropped; strings the base has
+    /// become references into the base. A section that already is in that order (what
+    /// libbpf wrote) is kept as it is, borrowed: as long as every string is visited first
+    /// in section order, its offset does not change and only its content is indexed
+    /// (duplicates are still found).
+    fn dedup_loaded_strings(&mut self, old: &'a [u8]) {
+        if self.base.is_none() && self.start_str_off == 0 && old.first() == Some(&0) {
+            self.dedup_loaded_strings_flat(old);
+            return;
+        }
+        let start = self.start_str_off;
+        let split = self.base.is_some();
+        let nstr = old.iter().filter(|&&b| b == 0).count();
+        let mut idx = StrIdx::with_capacity(nstr + 16);
+        // The new section: old[..ident] while `new` is None (every string starting below
+        // ident was visited, in order), else `new`.
+        let mut new: Option<Vec<u8>> = None;
+        let mut ident = 0usize;
+        if split {
+            if old.first() != Some(&0) {
+                // nothing to keep: the new section starts with the first string visited
+            }
+        } else {
+            idx.insert_new(b"", 0);
+            if old.first() == Some(&0) {
+                ident = 1;
+            } else {
+                new = Some(vec![0]);
+            }
+        }
+        let mut words = std::mem::take(&mut self.words);
+        for i in 0..self.offs.len() {
+            let s0 = self.offs[i] as usize;
+            let info = words[s0 + 1];
+            for_each_str_slot(info, |k| {
+                let Some(w) = words.get_mut(s0 + k) else {
+                    return;
+                };
+                let off = *w;
+                if off == 0 || off < start {
+                    return;
+                }
+                let rel = (off - start) as usize;
+                if rel < ident && (rel == 0 || old[rel - 1] == 0) {
+                    return; // visited before, at the same offset
+                }
+                let s = strset::str_at(old, rel);
+                if rel == ident && new.is_none() && self.base_find(s).is_none() {
+                    // The next string of the section, visited first: it stays where it is
+                    // unless its content came before.
+                    match idx.find_or_insert(&old[..ident], s, ident as u32) {
+                        Ok(o) => *w = start + o,
+                        Err(_) => ident += s.len() + 1,
+                    }
+                    return;
+                }
+                if let Some(b) = self.base_find(s) {
+                    *w = b;
+                    return;
+                }
+                let cur: &[u8] = new.as_deref().unwrap_or(&old[..ident]);
+                let len = cur.len() as u32;
+                *w = start
+                    + match idx.find_or_insert(cur, s, len) {
+                        Ok(o) => o,
+                        Err(o) => {
+                            let n = new.get_or_insert_with(|| old[..ident].to_vec());
+                            n.extend_from_slice(s);
+                            n.push(0);
+                            o
+                        }
+                    };
+            });
+        }
+        self.words = words;
+        self.head = match new {
+            Some(n) => Cow::Owned(n),
+            None => Cow::Borrowed(&old[..ident]),
+        };
+        self.head_index = Some(HeadIdx::Table(idx));
+    }
+
+    /// [`MutBtf::dedup_loaded_strings`] for BTF without a base (vmlinux), without a hash
+    /// table: the strings of `old` are numbered in one pass (their starts in a bit map,
+    /// with a rank index), duplicate contents found by sorting their hashes, and the types'
+    /// references then map string numbers to new offsets, in the order visited.
+    fn dedup_loaded_strings_flat(&mut self, old: &'a [u8]) {
+        const UNSET: u32 = u32::MAX;
+        let nb = old.len();
+        let mut starts = vec![0u64; nb.div_ceil(64)];
+        let mut str_off: Vec<u32> = Vec::with_capacity(nb / 12 + 16);
+        let mut str_hash: Vec<u32> = Vec::with_capacity(nb / 12 + 16);
+        let mut off = 0usize;
+        while off < nb {
+            let (h, len) = strset::hash_at(old, off);
+            starts[off / 64] |= 1 << (off % 64);
+            str_off.push(off as u32);
+            str_hash.push(h);
+            off += len + 1;
+        }
+        let mut rank = Vec::with_capacity(starts.len());
+        let mut r = 0u32;
+        for w in &starts {
+            rank.push(r);
+            r += w.count_ones();
+        }
+        let number = |o: usize| -> Option<usize> {
+            let w = *starts.get(o / 64)?;
+            (w >> (o % 64) & 1 == 1)
+                .then(|| (rank[o / 64] + (w & ((1u64 << (o % 64)) - 1)).count_ones()) as usize)
+        };
+        // Strings follow each other: string n ends where n + 1 starts (its NUL before).
+        let content = |n: usize| {
+            let from = str_off[n] as usize;
+            match str_off.get(n + 1) {
+                Some(&next) => &old[from..next as usize - 1],
+                None => strset::str_at(old, from),
+            }
+        };
+        // Strings of equal content: each maps to the first of them.
+        let sorted = SortedIdx::from_pairs(
+            str_hash
+                .iter()
+                .enumerate()
+                .map(|(n, &h)| (u64::from(h) << 32) | n as u64)
+                .collect(),
+        );
+        let mut first_of: HashMap<u32, u32, FxBuild> = HashMap::default();
+        sorted.for_each_equal_hash_run(|run| {
+            for (j, &b) in run.iter().enumerate() {
+                if let Some(&a) = run[..j]
+                    .iter()
+                    .find(|&&a| content(a as usize) == content(b as usize))
+                {
+                    let a = first_of.get(&a).copied().unwrap_or(a);
+                    first_of.insert(b, a);
+                }
+            }
+        });
+        let canon = |n: usize| first_of.get(&(n as u32)).map_or(n, |&a| a as usize);
+        let mut new_off = vec![UNSET; str_off.len()];
+        let mut new: Vec<u8> = Vec::with_capacity(nb);
+        let mut pairs: Vec<u64> = Vec::with_capacity(str_off.len());
+        new.push(0);
+        new_off[canon(0)] = 0;
+        pairs.push(u64::from(str_hash[0]) << 32);
+        // Contents referred to at no string start (the tail of a string) and found as no
+        // whole string: placed by content.
+        let mut extra: HashMap<&[u8], u32> = HashMap::new();
+        let mut words = std::mem::take(&mut self.words);
+        for i in 0..self.offs.len() {
+            let s0 = self.offs[i] as usize;
+            let info = words[s0 + 1];
+            for_each_str_slot(info, |k| {
+                let Some(w) = words.get_mut(s0 + k) else {
+                    return;
+                };
+                if *w == 0 {
+                    return;
+                }
+                let o = *w as usize;
+                let n = match number(o) {
+                    Some(n) => Some(canon(n)),
+                    None => {
+                        let c = strset::str_at(old, o);
+                        sorted
+                            .find_by(strset::hash_bytes(c), |n| content(n as usize) == c)
+                            .map(|n| canon(n as usize))
+                    }
+                };
+                *w = match n {
+                    Some(n) => {
+                        if new_off[n] == UNSET {
+                            new_off[n] = new.len() as u32;
+                            pairs.push((u64::from(str_hash[n]) << 32) | new.len() as u64);
+                            new.extend_from_slice(content(n));
+                            new.push(0);
+                        }
+                        new_off[n]
+                    }
+                    None => {
+                        let c = strset::str_at(old, o);
+                        *extra.entry(c).or_insert_with(|| {
+                            let no = new.len() as u32;
+                            pairs.push((u64::from(strset::hash_bytes(c)) << 32) | u64::from(no));
+                            new.extend_from_slice(c);
+                            new.push(0);
+                            no
+                        })
+                    }
+                };
+            });
+        }
+        self.words = words;
+        self.head = Cow::Owned(new);
+        self.head_index = Some(HeadIdx::Sorted(SortedIdx::from_pairs(pairs)));
+    }
+
+    /// `btf_dedup_strings()`: the own string section holds the strings the own types refer
+    /// to, in the order they are visited, unreferenced ones dropped; strings the base has
+    /// become references into the base. Skipped for a section known to be deduplicated
+    /// already (libbpf's `strs_deduped`). The loaded strings were placed on loading; the
+    /// strings added since (by [`MutBtf::add_str`]: none is in the base or among the loaded
+    /// ones) follow them in the order the types refer to them.
     pub fn dedup_strings(&mut self) {
         if self.strs_deduped {
             return;
         }
-        let old = std::mem::take(&mut self.strs);
-        let start = self.start_str_off;
-        let mut new: Vec<u8> = Vec::new();
-        let mut idx: HashMap<Vec<u8>, u32> = HashMap::new();
-        if self.base.is_none() {
-            new.push(0);
-            idx.insert(Vec::new(), 0);
+        self.strs_deduped = true;
+        if self.tail.is_empty() {
+            return;
         }
-        let mut types = std::mem::take(&mut self.types);
-        for t in &mut types {
-            t.for_each_str_mut(|off| {
-                if *off == 0 || *off < start {
+        let added = std::mem::take(&mut self.tail);
+        let limit = self.start_str_off as usize + self.head.len();
+        let mut memo: HashMap<u32, u32, FxBuild> = HashMap::default();
+        let mut tail = Vec::with_capacity(added.len());
+        let mut tail_index = StrIdx::with_capacity(16);
+        for i in 0..self.offs.len() {
+            let s0 = self.offs[i] as usize;
+            let info = self.words[s0 + 1];
+            let words = &mut self.words;
+            for_each_str_slot(info, |k| {
+                let Some(w) = words.get_mut(s0 + k) else {
+                    return;
+                };
+                if (*w as usize) < limit {
                     return;
                 }
-                let rel = (*off - start) as usize;
-                let s = old
-                    .get(rel..)
-                    .and_then(|tail| std::ffi::CStr::from_bytes_until_nul(tail).ok())
-                    .map(|c| c.to_bytes())
-                    .unwrap_or_default();
-                if let Some(b) = self.base_find(s) {
-                    *off = b;
-                    return;
-                }
-                let o = *idx.entry(s.to_vec()).or_insert_with(|| {
-                    let o = new.len() as u32;
-                    new.extend_from_slice(s);
-                    new.push(0);
-                    o
+                let rel = *w - limit as u32;
+                *w = *memo.entry(rel).or_insert_with(|| {
+                    let s = strset::str_at(&added, rel as usize);
+                    let o = tail.len() as u32;
+                    tail_index.insert_new(s, o);
+                    tail.extend_from_slice(s);
+                    tail.push(0);
+                    (limit as u32) + o
                 });
-                *off = start + o;
             });
         }
-        self.types = types;
-        self.strs = new;
-        self.str_index = Some(idx);
-        self.strs_deduped = true;
+        self.tail = tail;
+        self.tail_index = tail_index;
     }
 
-    /// `btf__dedup()`, restricted to what this tool's own phases can introduce.
-    ///
-    /// Strings are deduplicated first ([`MutBtf::dedup_strings`]), as libbpf does. Then
-    /// types: the loaded own INT, FLOAT, FWD, ENUM, ENUM64, STRUCT, UNION, TYPEDEF, VAR and
-    /// DATASEC types are taken as canonical (pahole's output is already deduplicated by
-    /// libbpf's `btf__dedup`); added ones of those kinds merge with an identical earlier
-    /// type only when they have no members. Reference types (PTR, CONST, VOLATILE,
-    /// RESTRICT, TYPE_TAG, FUNC, DECL_TAG, ARRAY, FUNC_PROTO), loaded or added, go through
-    /// libbpf's `btf_dedup_ref_type()`: in id order, referenced types first, each merged
-    /// into the first identical canonical type (base types, then own types in the order
-    /// they became canonical). Duplicates are then dropped and ids renumbered
-    /// (`btf_dedup_compact_types`, `btf_dedup_remap_types`).
-    ///
-    /// Not done: the struct/union graph equivalence of loaded types, FWD resolution, enum
-    /// forward declarations (none of which this tool's phases create).
+    /// `btf__dedup()`: strings ([`MutBtf::dedup_strings`]), then types, as libbpf's
+    /// algorithm does ([`crate::dedup`]: primitive types, struct and union type graphs,
+    /// forward declarations, reference types; duplicates dropped, ids renumbered).
     pub fn dedup(&mut self) -> Result<(), String> {
         self.dedup_strings();
-        let n = self.types.len();
-        let start = self.start_id;
-        let mut map: Vec<u32> = vec![UNPROCESSED; n];
-        // Table of canonical candidates: full record → lowest id.
-        let mut table: HashMap<MType, u32> = HashMap::new();
-        let is_ref = |k: u32| {
-            matches!(
-                k,
-                KIND_CONST
-                    | KIND_VOLATILE
-                    | KIND_RESTRICT
-                    | KIND_PTR
-                    | KIND_FUNC
-                    | KIND_TYPE_TAG
-                    | KIND_DECL_TAG
-                    | KIND_ARRAY
-                    | KIND_FUNC_PROTO
-            )
-        };
-        let memberless_struct =
-            |t: &MType| matches!(t.kind(), KIND_STRUCT | KIND_UNION) && t.vlen() == 0;
-        if let Some(base) = self.base {
-            for t in base.own_types_iter() {
-                let mt = MType::from_type(&t);
-                if is_ref(mt.kind()) || memberless_struct(&mt) {
-                    table.entry(mt).or_insert(t.id);
-                }
-            }
-        }
-        // Phase 1: non-reference types. Loaded ones are canonical; an added member-less
-        // struct or union merges with an identical earlier one.
-        for (i, (t, slot)) in self.types.iter().zip(map.iter_mut()).enumerate() {
-            if is_ref(t.kind()) {
-                continue;
-            }
-            let id = start + i as u32;
-            if i >= self.loaded && memberless_struct(t) {
-                if let Some(&c) = table.get(t) {
-                    *slot = c;
-                    continue;
-                }
-            }
-            *slot = id;
-            if memberless_struct(t) {
-                table.entry(t.clone()).or_insert(id);
-            }
-        }
-        // Phase 2: reference types, libbpf's btf_dedup_ref_type().
-        fn canon(
-            id: u32,
-            start: u32,
-            types: &mut [MType],
-            map: &mut [u32],
-            table: &mut HashMap<MType, u32>,
-            depth: usize,
-        ) -> Result<u32, String> {
-            if id < start {
-                return Ok(id);
-            }
-            if depth > MAX_REF_DEPTH {
-                return Err(format!(
-                    "type [{id}]: a chain of more than {MAX_REF_DEPTH} reference types"
-                ));
-            }
-            let i = (id - start) as usize;
-            if i >= types.len() {
-                return Err(format!("type [{id}] refers beyond the last type"));
-            }
-            match map[i] {
-                IN_PROGRESS => return Err(format!("type [{id}]: reference loop")),
-                UNPROCESSED => {}
-                m => {
-                    // Follow the chain to the canonical type.
-                    let mut m = m;
-                    for _ in 0..map.len() {
-                        match m.checked_sub(start).and_then(|j| map.get(j as usize)) {
-                            Some(&next) if next != m => m = next,
-                            _ => break,
-                        }
-                    }
-                    if m >= start && map.get((m - start) as usize) != Some(&m) {
-                        return Err(format!("type [{id}]: reference loop"));
-                    }
-                    return Ok(m);
-                }
-            }
-            map[i] = IN_PROGRESS;
-            let mut t = types[i].clone();
-            let mut refs = Vec::new();
-            t.for_each_id_mut(|r| refs.push(*r));
-            let mut resolved = Vec::with_capacity(refs.len());
-            for r in refs {
-                resolved.push(canon(r, start, types, map, table, depth + 1)?);
-            }
-            let mut it = resolved.into_iter();
-            t.for_each_id_mut(|r| *r = it.next().unwrap_or(*r));
-            let new_id = match table.get(&t) {
-                Some(&c) => c,
-                None => {
-                    table.insert(t.clone(), id);
-                    id
-                }
+        crate::dedup::dedup_types(self)
+    }
+
+    /// The order `sort_by_name()` of 7.3's resolve_btfids puts the own types in: by name
+    /// (`strcmp`), equal names (the anonymous ones first of all) in their old order.
+    /// Returns, for each new position, the old index.
+    fn name_order(&self) -> Vec<u32> {
+        let n = self.offs.len();
+        // Anonymous types first (the empty name is the smallest), in id order; the named
+        // ones sorted by a 16-byte prefix of the name (big-endian, zero-padded: names hold
+        // no NUL, so equal prefixes mean equal names up to 16 bytes), then the rest of it,
+        // then the old index.
+        let mut order: Vec<u32> = Vec::with_capacity(n);
+        let mut keys: Vec<(u64, u64, u32)> = Vec::with_capacity(n);
+        for i in 0..n {
+            let name_off = self.words[self.offs[i] as usize];
+            let name = if name_off == 0 {
+                &[][..]
+            } else {
+                self.str_at(name_off).unwrap_or_default()
             };
-            types[i] = t;
-            map[i] = new_id;
-            Ok(new_id)
-        }
-        for i in 0..n {
-            if map[i] == UNPROCESSED {
-                canon(
-                    start + i as u32,
-                    start,
-                    &mut self.types,
-                    &mut map,
-                    &mut table,
-                    0,
-                )?;
-            }
-        }
-        // Compact and remap.
-        let resolve = |mut id: u32| -> u32 {
-            for _ in 0..map.len() {
-                match id.checked_sub(start).and_then(|j| map.get(j as usize)) {
-                    Some(&next) if next != id => id = next,
-                    _ => break,
-                }
-            }
-            id
-        };
-        let mut new_ids = vec![0u32; n];
-        let mut next = start;
-        for i in 0..n {
-            if map[i] == start + i as u32 {
-                new_ids[i] = next;
-                next += 1;
-            }
-        }
-        let old = std::mem::take(&mut self.types);
-        let mut kept = Vec::with_capacity((next - start) as usize);
-        let mut loaded = 0;
-        for (i, mut t) in old.into_iter().enumerate() {
-            if map[i] != start + i as u32 {
+            if name.is_empty() {
+                order.push(i as u32);
                 continue;
             }
-            let mut bad = None;
-            t.for_each_id_mut(|r| {
-                let c = resolve(*r);
-                if c < start {
-                    *r = c;
+            let mut p = [0u8; 16];
+            let l = name.len().min(16);
+            p[..l].copy_from_slice(&name[..l]);
+            let hi = u64::from_be_bytes(p[..8].try_into().unwrap_or_default());
+            let lo = u64::from_be_bytes(p[8..].try_into().unwrap_or_default());
+            keys.push((hi, lo, i as u32));
+        }
+        let rest = |i: u32| -> &[u8] {
+            let name_off = self.words[self.offs[i as usize] as usize];
+            let name = self.str_at(name_off).unwrap_or_default();
+            name.get(16..).unwrap_or_default()
+        };
+        keys.sort_unstable_by(|a, b| {
+            (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
+                // Equal 16-byte prefixes: both names are longer than 16 bytes, or equal.
+                if a.1 & 0xff != 0 {
+                    rest(a.2).cmp(rest(b.2)).then(a.2.cmp(&b.2))
                 } else {
-                    match new_ids.get((c - start) as usize) {
-                        Some(&v) => *r = v,
-                        None => bad = Some(*r),
+                    a.2.cmp(&b.2)
+                }
+            })
+        });
+        order.extend(keys.into_iter().map(|k| k.2));
+        order
+    }
+
+    /// The own types in `order` (new position → old index), every reference to an own
+    /// type renumbered.
+    fn permute(&mut self, order: &[u32]) {
+        let n = self.offs.len();
+        let start = self.start_id;
+        let mut new_id = vec![0u32; n];
+        for (pos, &i) in order.iter().enumerate() {
+            new_id[i as usize] = start + pos as u32;
+        }
+        let mut words = Vec::with_capacity(self.words.len());
+        let mut offs = Vec::with_capacity(n);
+        for &i in order {
+            let s0 = words.len();
+            offs.push(s0 as u32);
+            let rec = self.rec(i as usize);
+            words.extend_from_slice(rec);
+            for_each_id_slot(rec[1], |k| {
+                if let Some(w) = words.get_mut(s0 + k) {
+                    if *w >= start {
+                        if let Some(&v) = new_id.get((*w - start) as usize) {
+                            *w = v;
+                        }
                     }
                 }
             });
-            if let Some(r) = bad {
-                return Err(format!(
-                    "type [{}] refers to type [{r}], beyond the last type",
-                    start + i as u32
-                ));
-            }
-            if i < self.loaded {
-                loaded += 1;
-            }
-            kept.push(t);
         }
-        self.types = kept;
-        self.loaded = loaded;
-        Ok(())
+        self.words = words;
+        self.offs = offs;
     }
 
     /// `sort_btf_by_name()` of 7.3's resolve_btfids with `btf__permute()`: own types
@@ -700,48 +963,14 @@ impl<'a> MutBtf<'a> {
     /// old order; every reference renumbered. For BTF without a base, type 0 (void) takes
     /// part and stays first.
     pub fn sort_by_name(&mut self) {
-        let n = self.types.len();
-        let start = self.start_id;
-        let mut order: Vec<usize> = (0..n).collect();
-        {
-            let name =
-                |i: usize| -> &[u8] { self.str_at(self.types[i].name_off).unwrap_or_default() };
-            order.sort_by(|&a, &b| name(a).cmp(name(b)).then(a.cmp(&b)));
-        }
-        let mut new_id = vec![0u32; n];
-        for (pos, &i) in order.iter().enumerate() {
-            new_id[i] = start + pos as u32;
-        }
-        let mut old: Vec<Option<MType>> = std::mem::take(&mut self.types)
-            .into_iter()
-            .map(Some)
-            .collect();
-        let mut out = Vec::with_capacity(n);
-        for &i in &order {
-            let mut t = old[i].take().expect("each type once");
-            t.for_each_id_mut(|r| {
-                if *r >= start {
-                    if let Some(&v) = new_id.get((*r - start) as usize) {
-                        *r = v;
-                    }
-                }
-            });
-            out.push(t);
-        }
-        self.types = out;
-        self.loaded = n; // sorting mixes loaded and added types
+        let order = self.name_order();
+        self.permute(&order);
+        self.loaded = self.offs.len(); // sorting mixes loaded and added types
     }
 
-    /// `btf__raw_data()`: header (`hdr_len` and flags as loaded), types, strings.
-    pub fn to_raw(&self) -> Vec<u8> {
+    fn raw_header(&self, out: &mut Vec<u8>, type_len: usize) {
         let e = self.endian;
-        let type_len: usize = self
-            .types
-            .iter()
-            .map(|t| BTF_TYPE_LEN + 4 * t.extra.len())
-            .sum();
         let hdr_len = self.hdr_len.max(BTF_HDR_LEN as u32) as usize;
-        let mut out = Vec::with_capacity(hdr_len + type_len + self.strs.len());
         out.extend_from_slice(&e.u16_bytes(BTF_MAGIC));
         out.push(1);
         out.push(self.hdr_flags);
@@ -750,17 +979,71 @@ impl<'a> MutBtf<'a> {
             0,
             type_len as u32,
             type_len as u32,
-            self.strs.len() as u32,
+            self.strs_len() as u32,
         ] {
             out.extend_from_slice(&e.u32_bytes(w));
         }
         out.resize(hdr_len, 0);
-        for t in &self.types {
-            for w in [t.name_off, t.info, t.size_type].iter().chain(&t.extra) {
-                out.extend_from_slice(&e.u32_bytes(*w));
+    }
+
+    fn raw_words(&self, out: &mut Vec<u8>, words: &[u32]) {
+        match self.endian {
+            Endian::Little => {
+                for w in words {
+                    out.extend_from_slice(&w.to_le_bytes());
+                }
+            }
+            Endian::Big => {
+                for w in words {
+                    out.extend_from_slice(&w.to_be_bytes());
+                }
             }
         }
-        out.extend_from_slice(&self.strs);
+    }
+
+    /// `btf__raw_data()`: header (`hdr_len` and flags as loaded), types, strings.
+    pub fn to_raw(&self) -> Vec<u8> {
+        let type_len = 4 * self.words.len();
+        let hdr_len = self.hdr_len.max(BTF_HDR_LEN as u32) as usize;
+        let mut out = Vec::with_capacity(hdr_len + type_len + self.strs_len());
+        self.raw_header(&mut out, type_len);
+        self.raw_words(&mut out, &self.words);
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(&self.tail);
+        out
+    }
+
+    /// [`MutBtf::sort_by_name`], then [`MutBtf::to_raw`], without a sorted copy of the
+    /// types: each is renumbered as it is written.
+    pub fn into_sorted_raw(self) -> Vec<u8> {
+        let order = self.name_order();
+        let n = self.offs.len();
+        let start = self.start_id;
+        let mut new_id = vec![0u32; n];
+        for (pos, &i) in order.iter().enumerate() {
+            new_id[i as usize] = start + pos as u32;
+        }
+        let type_len = 4 * self.words.len();
+        let hdr_len = self.hdr_len.max(BTF_HDR_LEN as u32) as usize;
+        let mut out = Vec::with_capacity(hdr_len + type_len + self.strs_len());
+        self.raw_header(&mut out, type_len);
+        let mut rec = Vec::with_capacity(64);
+        for &i in &order {
+            rec.clear();
+            rec.extend_from_slice(self.rec(i as usize));
+            for_each_id_slot(rec[1], |k| {
+                if let Some(w) = rec.get_mut(k) {
+                    if *w >= start {
+                        if let Some(&v) = new_id.get((*w - start) as usize) {
+                            *w = v;
+                        }
+                    }
+                }
+            });
+            self.raw_words(&mut out, &rec);
+        }
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(&self.tail);
         out
     }
 }
@@ -835,7 +1118,8 @@ impl MutBtf<'_> {
         let split_start = self.start_id;
         let mut id_map = vec![0u32; self.type_count() as usize];
         // btf_add_distilled_type_ids(), iteratively: mark every base type reachable.
-        let mut stack: Vec<MType> = self.types.iter().rev().cloned().collect();
+        let mut stack: Vec<MType> = self.own_types().map(|(_, t)| t.to_mtype()).collect();
+        stack.reverse();
         while let Some(t) = stack.pop() {
             let mut refs = Vec::new();
             let mut t = t;
@@ -925,8 +1209,8 @@ impl MutBtf<'_> {
             .ok_or_else(|| "distilling needs split BTF (a base)".to_string())?;
         let split_start = self.start_id;
         let mut ns = MutBtf::new_empty(self.endian, Some(new_base), BTF_HDR_LEN_7X);
-        for t in &self.types {
-            ns.add_piped(self, t, &mut d.str_map);
+        for (_, t) in self.own_types() {
+            ns.add_piped(self, &t.to_mtype(), &mut d.str_map);
         }
         let mut next = ns.type_count();
         for i in 1..split_start {
@@ -952,14 +1236,21 @@ impl MutBtf<'_> {
         }
         let diff = split_start - new_base.type_count();
         let id_map = &d.id_map;
-        for t in &mut ns.types {
-            t.for_each_id_mut(|r| match id_map.get(*r as usize) {
-                Some(&m) if m != 0 => *r = m,
-                _ if *r >= split_start => *r -= diff,
-                _ => {}
+        for i in 0..ns.offs.len() {
+            let s0 = ns.offs[i] as usize;
+            let info = ns.words[s0 + 1];
+            let words = &mut ns.words;
+            for_each_id_slot(info, |k| {
+                if let Some(r) = words.get_mut(s0 + k) {
+                    match id_map.get(*r as usize) {
+                        Some(&m) if m != 0 => *r = m,
+                        _ if *r >= split_start => *r -= diff,
+                        _ => {}
+                    }
+                }
             });
         }
-        ns.loaded = ns.types.len();
+        ns.loaded = ns.offs.len();
         Ok(ns)
     }
 }
@@ -1020,9 +1311,56 @@ mod tests {
     }
 
     fn base_off(b: &Btf<'_>, s: &str) -> Option<u32> {
-        MutBtf::string_starts(b.own_strings())
+        strset::string_starts(b.own_strings())
             .find(|(_, x)| *x == s.as_bytes())
             .map(|(o, _)| o)
+    }
+
+    /// The loaded strings are placed in visit order on loading, unreferenced and
+    /// duplicate ones dropped; strings added later follow in the order the added types
+    /// refer to them.
+    #[test]
+    fn loaded_strings_deduplicated_in_visit_order() {
+        // A section out of visit order, with a duplicate and an unreferenced string.
+        let mut b = BtfBuilder::new(Endian::Little, None);
+        let unused = b.add_str("unused");
+        let _ = unused;
+        let bb = b.add_str("b");
+        let aa = b.add_str("a");
+        let int = b.add_type(aa, KIND_INT, 0, 4, &[32]);
+        b.add_type(bb, KIND_TYPEDEF, 0, int, &[]);
+        let mut raw = b.finish();
+        // Append a second "a" to the string section by hand, referenced by a third type.
+        let hdr = Btf::parse(&raw, None).unwrap().hdr;
+        let str_len = hdr.str_len;
+        let types_end = BTF_HDR_LEN + hdr.type_len as usize;
+        let mut t3 = Vec::new();
+        for w in [str_len, make_info(KIND_TYPEDEF, 0, false), 1u32] {
+            t3.extend_from_slice(&w.to_le_bytes());
+        }
+        raw.splice(types_end..types_end, t3);
+        raw.extend_from_slice(b"a\0");
+        let type_len = hdr.type_len + 12;
+        raw[12..16].copy_from_slice(&type_len.to_le_bytes());
+        raw[16..20].copy_from_slice(&type_len.to_le_bytes());
+        raw[20..24].copy_from_slice(&(str_len + 2).to_le_bytes());
+        let btf = Btf::parse(&raw, None).unwrap();
+        let mut m = MutBtf::from_btf(&btf);
+        let names: Vec<u32> = m.own_types().map(|(_, t)| t.name_off).collect();
+        assert_eq!(names, [1, 3, 1]);
+        assert_eq!(m.own_strings(), b"\0a\0b\0");
+        let z = m.add_str(b"z");
+        let y = m.add_str(b"y");
+        assert_eq!((z, y), (5, 7));
+        m.push(MType {
+            name_off: y,
+            info: make_info(KIND_TYPEDEF, 0, false),
+            size_type: 1,
+            extra: Vec::new(),
+        });
+        m.dedup_strings();
+        assert_eq!(m.own_strings(), b"\0a\0b\0y\0");
+        assert_eq!(m.own(4).unwrap().name_off, 5);
     }
 
     #[test]
@@ -1048,10 +1386,18 @@ mod tests {
         let proto2 = m.own(base.type_count() + 2).unwrap();
         assert_eq!(proto2.size_type, 3);
         assert_eq!(proto2.params()[0].1, 3);
+        let deduped = m.to_raw();
+        let sorted_raw = {
+            let parsed = Btf::parse(&deduped, Some(&base)).unwrap();
+            let mut c = MutBtf::from_btf(&parsed);
+            c.sort_by_name();
+            c.to_raw()
+        };
         m.sort_by_name();
         let names: Vec<String> = m.own_types().map(|(_, t)| m.name(t.name_off)).collect();
         assert_eq!(names, ["", "", "alpha", "bpf_kfunc", "zeta"]);
         let raw = m.to_raw();
+        assert_eq!(raw, sorted_raw);
         let again = Btf::parse(&raw, Some(&base)).unwrap();
         let tag = again.ty(base.type_count() + 3).unwrap();
         assert_eq!(tag.kind(), KIND_DECL_TAG);
@@ -1059,5 +1405,32 @@ mod tests {
             again.name(again.ty(tag.size_type).unwrap().name_off),
             "alpha"
         );
+    }
+
+    #[test]
+    fn into_sorted_raw_is_sort_then_to_raw() {
+        let bb = base();
+        let base = Btf::parse(&bb, None).unwrap();
+        let mut sb = BtfBuilder::new(Endian::Big, None);
+        let n = sb.add_str("zeta");
+        let i = sb.add_str("int");
+        let int = sb.add_type(i, KIND_INT, 0, 4, &[32]);
+        let proto = sb.add_type(0, KIND_FUNC_PROTO, 0, int, &[]);
+        sb.add_type(n, KIND_FUNC, FUNC_GLOBAL, proto, &[]);
+        let a = sb.add_str("alpha");
+        sb.add_type(a, KIND_TYPEDEF, 0, int, &[]);
+        let bytes = sb.finish();
+        let _ = base;
+        let btf = Btf::parse(&bytes, None).unwrap();
+        let mut m = MutBtf::from_btf(&btf);
+        let raw = MutBtf::from_btf(&btf).into_sorted_raw();
+        m.sort_by_name();
+        assert_eq!(raw, m.to_raw());
+        let again = Btf::parse(&raw, None).unwrap();
+        let names: Vec<String> = again
+            .own_types_iter()
+            .map(|t| again.name(t.name_off))
+            .collect();
+        assert_eq!(names, ["", "alpha", "int", "zeta"]);
     }
 }

@@ -17,6 +17,7 @@ use crate::io::load;
 use crate::object::{Object, BTF_IDS_SECTION};
 use crate::phase::collect::{self, Compressed};
 use crate::phase::{btf2btf, dump, finalize, load_btf, patch, resolve};
+use crate::timing::Timer;
 use crate::{problems, Error, Options};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,10 @@ fn collect_debug(o: &Object<'_>) -> String {
 
 /// Every phase but `dump`: nothing is written.
 pub fn process(obj: &Path, opts: &Options) -> Result<Detached, Error> {
+    process_timed(obj, opts, &mut Timer::from_env())
+}
+
+fn process_timed(obj: &Path, opts: &Options, t: &mut Timer) -> Result<Detached, Error> {
     let mut out = Detached::default();
     let btf_path = opts
         .btf
@@ -75,6 +80,7 @@ pub fn process(obj: &Path, opts: &Options) -> Result<Detached, Error> {
     let bytes = load(obj)?;
     let mut o = collect(obj, &bytes)?;
     out.debug.push(collect_debug(&o));
+    t.lap("collect");
 
     base_file = load_btf::open(opts.base.as_deref())?;
     base = match &base_file {
@@ -89,6 +95,7 @@ pub fn process(obj: &Path, opts: &Options) -> Result<Detached, Error> {
         btf_path,
         &btf_file,
     )?;
+    t.lap("load_btf");
 
     let mut rw = btf2btf::btf2btf(&o)?;
     out.types_added = rw.types_added;
@@ -102,13 +109,15 @@ pub fn process(obj: &Path, opts: &Options) -> Result<Detached, Error> {
     out.kfuncs = rw.report.kfuncs.len();
     out.warnings.append(&mut rw.report.warnings);
     out.debug.append(&mut rw.report.debug);
+    t.lap("btf2btf");
 
-    fin = finalize::finalize_btf(rw.btf, opts, obj)?;
+    fin = finalize::finalize_btf(rw.btf, opts, obj, t)?;
     if let Some(b) = &fin.base {
         out.debug.push(format!("distilled base: {} bytes", b.len()));
     }
     final_base = fin.parse_base(obj)?;
     o.btf = Some(fin.parse(final_base.as_ref().or(base.as_ref()), obj)?);
+    t.lap("parse final");
 
     if o.ids.is_some() {
         resolve::symbols_resolve(&mut o, btf_path, &mut out.warnings)?;
@@ -119,6 +128,7 @@ pub fn process(obj: &Path, opts: &Options) -> Result<Detached, Error> {
         }
         out.btf_ids = Some(p.ids);
     }
+    t.lap("resolve+patch");
     drop(o);
     drop(final_base);
     out.btf = fin.btf;
@@ -129,7 +139,8 @@ pub fn process(obj: &Path, opts: &Options) -> Result<Detached, Error> {
 /// The whole 7.3 flow on `obj`: [`process`], then (unless `--fatal_warnings` and there
 /// are warnings, an error) phase [`crate::phase::dump`].
 pub fn run_detached(obj: &Path, opts: &Options) -> Result<Detached, Error> {
-    let mut out = process(obj, opts)?;
+    let mut t = Timer::from_env();
+    let mut out = process_timed(obj, opts, &mut t)?;
     if opts.fatal_warnings && !out.warnings.is_empty() {
         return Err(Error::at(
             obj,
@@ -146,6 +157,7 @@ pub fn run_detached(obj: &Path, opts: &Options) -> Result<Detached, Error> {
         btf_base: out.btf_base.as_deref(),
     };
     out.written = dump::dump(obj, outs, &mut out.debug)?;
+    t.lap("dump");
     Ok(out)
 }
 
@@ -155,6 +167,9 @@ pub fn run_detached(obj: &Path, opts: &Options) -> Result<Detached, Error> {
 pub fn patch_btfids(blob_path: &Path, obj: &Path) -> Result<bool, Error> {
     let blob =
         std::fs::read(blob_path).map_err(|e| Error::at(blob_path, format!("cannot read: {e}")))?;
+    if let Some(done) = patch_btfids_pread(&blob, obj) {
+        return done;
+    }
     let (offset, size, same) = {
         let bytes = load(obj)?;
         let elf = ElfFile::parse(&bytes).map_err(|e| Error::at(obj, e))?;
@@ -201,4 +216,133 @@ pub fn patch_btfids(blob_path: &Path, obj: &Path) -> Result<bool, Error> {
         )
     })?;
     Ok(true)
+}
+
+/// Where `.BTF_ids` is in an ELF file, read with a few `pread`s (the ELF header, the
+/// section headers, the section name table) instead of mapping the file: `(sh_offset,
+/// sh_size, sh_flags, sh_type)`. `None` for anything but one plain `.BTF_ids` section of a
+/// well-formed file (the mapped path then finds it or says what is wrong).
+fn btf_ids_section_pread(f: &std::fs::File) -> Option<(u64, u64, u64, u32)> {
+    let len = f.metadata().ok()?.len();
+    let mut eh = [0u8; 64];
+    f.read_exact_at(&mut eh, 0).ok()?;
+    if &eh[..4] != b"\x7fELF" {
+        return None;
+    }
+    let is64 = match eh[4] {
+        1 => false,
+        2 => true,
+        _ => return None,
+    };
+    let le = match eh[5] {
+        1 => true,
+        2 => false,
+        _ => return None,
+    };
+    let u = |b: &[u8], off: usize, w: usize| -> Option<u64> {
+        let b = b.get(off..off + w)?;
+        let mut v = 0u64;
+        for i in 0..w {
+            let byte = u64::from(if le { b[w - 1 - i] } else { b[i] });
+            v = (v << 8) | byte;
+        }
+        Some(v)
+    };
+    let (shoff, shentsize, shnum, shstrndx) = if is64 {
+        (
+            u(&eh, 0x28, 8)?,
+            u(&eh, 0x3a, 2)?,
+            u(&eh, 0x3c, 2)?,
+            u(&eh, 0x3e, 2)?,
+        )
+    } else {
+        (
+            u(&eh, 0x20, 4)?,
+            u(&eh, 0x2e, 2)?,
+            u(&eh, 0x30, 2)?,
+            u(&eh, 0x32, 2)?,
+        )
+    };
+    let min_ent = if is64 { 64 } else { 40 };
+    if shnum == 0 || shstrndx == 0 || shstrndx >= shnum || shentsize < min_ent {
+        return None;
+    }
+    let table_len = shentsize.checked_mul(shnum)?;
+    if shoff.checked_add(table_len)? > len {
+        return None;
+    }
+    let mut sh = vec![0u8; table_len as usize];
+    f.read_exact_at(&mut sh, shoff).ok()?;
+    // (name, type, flags, offset, size) of section i.
+    let hdr = |i: u64| -> Option<(u64, u32, u64, u64, u64)> {
+        let b = sh.get((i * shentsize) as usize..)?;
+        Some(if is64 {
+            (
+                u(b, 0, 4)?,
+                u(b, 4, 4)? as u32,
+                u(b, 8, 8)?,
+                u(b, 24, 8)?,
+                u(b, 32, 8)?,
+            )
+        } else {
+            (
+                u(b, 0, 4)?,
+                u(b, 4, 4)? as u32,
+                u(b, 8, 4)?,
+                u(b, 16, 4)?,
+                u(b, 20, 4)?,
+            )
+        })
+    };
+    let (_, _, _, str_off, str_size) = hdr(shstrndx)?;
+    if str_size > 1 << 20 || str_off.checked_add(str_size)? > len {
+        return None;
+    }
+    let mut names = vec![0u8; str_size as usize];
+    f.read_exact_at(&mut names, str_off).ok()?;
+    let mut found = None;
+    for i in 1..shnum {
+        let (name, ty, flags, off, size) = hdr(i)?;
+        let n = names.get(name as usize..)?;
+        let n = std::ffi::CStr::from_bytes_until_nul(n).ok()?.to_bytes();
+        if n == BTF_IDS_SECTION.as_bytes() {
+            if found.is_some() {
+                return None;
+            }
+            found = Some((off, size, flags, ty));
+        }
+    }
+    let (off, size, flags, ty) = found?;
+    (ty != object::elf::SHT_NOBITS && off.checked_add(size)? <= len)
+        .then_some((off, size, flags, ty))
+}
+
+/// [`patch_btfids`] without mapping OBJ, for the usual case (see
+/// [`btf_ids_section_pread`]): `None` when that does not find the section or the sizes
+/// differ (the mapped path then reports it).
+fn patch_btfids_pread(blob: &[u8], obj: &Path) -> Option<Result<bool, Error>> {
+    let f = std::fs::File::open(obj).ok()?;
+    let (offset, size, flags, _) = btf_ids_section_pread(&f)?;
+    if flags & SHF_COMPRESSED != 0 || size != blob.len() as u64 {
+        return None;
+    }
+    let mut cur = vec![0u8; blob.len()];
+    f.read_exact_at(&mut cur, offset).ok()?;
+    if cur == blob {
+        return Some(Ok(false));
+    }
+    drop(f);
+    let res = std::fs::OpenOptions::new()
+        .write(true)
+        .open(obj)
+        .map_err(|e| Error::at(obj, format!("cannot open for writing: {e}")))
+        .and_then(|f| {
+            f.write_all_at(blob, offset).map_err(|e| {
+                Error::at(
+                    obj,
+                    format!("cannot write section {BTF_IDS_SECTION} at {offset:#x}: {e}"),
+                )
+            })
+        });
+    Some(res.map(|()| true))
 }

@@ -23,6 +23,7 @@ pub mod btf2btf;
 pub mod btfgen;
 pub mod btfmut;
 pub mod capture;
+pub mod dedup;
 pub mod detached;
 pub mod dump;
 pub mod elf;
@@ -31,6 +32,8 @@ pub mod io;
 pub mod object;
 pub mod phase;
 pub mod pipeline;
+pub mod strset;
+pub mod timing;
 
 /// Every error: a message naming the file, and the section, symbol or argument concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

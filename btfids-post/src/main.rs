@@ -113,10 +113,83 @@ struct Inspect {
     elf: PathBuf,
 }
 
+/// The command lines Kbuild runs (the resolve_btfids flags in their plain spelling, one
+/// object), read without clap: building clap's parser costs more time and memory than the
+/// rest of a `--patch_btfids` run. Anything else (`--flag=value`, bundled short flags,
+/// help, subcommands, mistakes) returns `None` and goes through clap.
+fn kbuild_cli(args: &[std::ffi::OsString]) -> Option<Cli> {
+    let mut cli = Cli {
+        command: None,
+        verbose: 0,
+        btf: None,
+        btf_base: None,
+        fatal_warnings: false,
+        distill_base: false,
+        patch_btfids: None,
+        in_place: false,
+        strict: false,
+        legacy_set8: false,
+        elf: None,
+    };
+    let mut it = args.iter();
+    let value = |it: &mut std::slice::Iter<'_, std::ffi::OsString>, slot: &mut Option<PathBuf>| {
+        let v = it.next()?;
+        if slot.is_some() || v.is_empty() || v.as_encoded_bytes().starts_with(b"-") {
+            return None;
+        }
+        *slot = Some(PathBuf::from(v));
+        Some(())
+    };
+    let flag = |b: &mut bool| (!std::mem::replace(b, true)).then_some(());
+    while let Some(a) = it.next() {
+        match a.to_str() {
+            Some("-v" | "--verbose") => cli.verbose = cli.verbose.checked_add(1)?,
+            Some("--fatal_warnings") => flag(&mut cli.fatal_warnings)?,
+            Some("--distill_base") => flag(&mut cli.distill_base)?,
+            Some("--in-place") => flag(&mut cli.in_place)?,
+            Some("--strict") => flag(&mut cli.strict)?,
+            Some("--legacy-set8") => flag(&mut cli.legacy_set8)?,
+            Some("--btf") => value(&mut it, &mut cli.btf)?,
+            Some("-b" | "--btf_base") => value(&mut it, &mut cli.btf_base)?,
+            Some("--patch_btfids") => value(&mut it, &mut cli.patch_btfids)?,
+            Some("dump" | "check" | "audit") => return None,
+            _ if a.is_empty() || a.as_encoded_bytes().starts_with(b"-") => return None,
+            _ if cli.elf.is_some() => return None,
+            _ => cli.elf = Some(PathBuf::from(a)),
+        }
+    }
+    (cli.elf.is_some() && (!cli.in_place || cli.btf.is_some())).then_some(cli)
+}
+
+// glibc's `mallopt()`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+extern "C" {
+    fn mallopt(param: i32, value: i32) -> i32;
+}
+
+/// Keep freed memory for reuse: large buffers come from the heap instead of a mapping of
+/// their own each (`M_MMAP_THRESHOLD`), and the heap is not trimmed (`M_TRIM_THRESHOLD`),
+/// so the buffers of one phase are reused by the next instead of faulting in new pages.
+fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before any thread exists.
+    unsafe {
+        const M_TRIM_THRESHOLD: i32 = -1;
+        const M_MMAP_THRESHOLD: i32 = -3;
+        mallopt(M_MMAP_THRESHOLD, 256 << 20);
+        mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => return parse_error(e),
+    tune_malloc();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let cli = match kbuild_cli(&args) {
+        Some(cli) => cli,
+        None => match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(e) => return parse_error(e),
+        },
     };
     match cli.command {
         Some(Command::Audit(a)) => audit::main(a.json, a.help, &a.files),

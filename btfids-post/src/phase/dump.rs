@@ -47,8 +47,7 @@ fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
     let tmp = temp_path(dest);
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
+        f.write_all(bytes)
     })();
     if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);

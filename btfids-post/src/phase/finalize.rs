@@ -5,6 +5,7 @@
 
 use crate::btf::Btf;
 use crate::btfmut::{Distilled, MutBtf};
+use crate::timing::Timer;
 use crate::{Error, Options};
 use std::path::Path;
 
@@ -23,7 +24,7 @@ impl Finalized {
         self.base
             .as_deref()
             .map(|raw| {
-                Btf::parse(raw, None).map_err(|e| {
+                Btf::parse_trusted(raw, None).map_err(|e| {
                     Error::at(
                         obj,
                         format!("internal: the distilled base BTF does not parse: {e}"),
@@ -35,7 +36,7 @@ impl Finalized {
 
     /// Parse the final BTF, split on `base` (the distilled one, else the original).
     pub fn parse<'a>(&'a self, base: Option<&'a Btf<'a>>, obj: &Path) -> Result<Btf<'a>, Error> {
-        Btf::parse(&self.btf, base)
+        Btf::parse_trusted(&self.btf, base)
             .map_err(|e| Error::at(obj, format!("internal: the final BTF does not parse: {e}")))
     }
 }
@@ -59,21 +60,28 @@ pub fn dedup_and_distill(
 
 /// The whole phase: [`dedup_and_distill`], [`MutBtf::distill_split`] onto the distilled
 /// base, [`MutBtf::sort_by_name`].
-pub fn finalize_btf(mut btf: MutBtf<'_>, opts: &Options, obj: &Path) -> Result<Finalized, Error> {
+pub fn finalize_btf(
+    mut btf: MutBtf<'_>,
+    opts: &Options,
+    obj: &Path,
+    t: &mut Timer,
+) -> Result<Finalized, Error> {
     let mut plan = dedup_and_distill(&mut btf, opts, obj)?;
+    t.lap("dedup");
     let mut out = Finalized {
         base: plan.as_mut().map(|d| std::mem::take(&mut d.base_raw)),
         ..Default::default()
     };
     let new_base = out.parse_base(obj)?;
-    let mut fin = match (&mut plan, &new_base) {
+    let fin = match (&mut plan, &new_base) {
         (Some(d), Some(nb)) => btf
             .distill_split(d, nb)
             .map_err(|e| Error::at(obj, format!("FAILED to distill base BTF: {e}")))?,
         _ => btf,
     };
-    fin.sort_by_name();
-    let raw = fin.to_raw();
+    t.lap("distill");
+    let raw = fin.into_sorted_raw();
+    t.lap("sort+raw");
     drop(new_base);
     out.btf = raw;
     Ok(out)
