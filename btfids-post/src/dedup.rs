@@ -1065,3 +1065,93 @@ fn compact_and_remap(b: &mut MutBtf<'_>, map: &[u32]) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// libbpf's `hashmap` as a multimap, literally: buckets chosen by `hash_bits()`, an
+    /// entry added at the head of its bucket, every bucket re-added head first on growth.
+    struct LibbpfMap {
+        buckets: Vec<Vec<(u64, u32)>>,
+        bits: u32,
+        sz: usize,
+    }
+
+    fn hash_bits(h: u64, bits: u32) -> usize {
+        if bits == 0 {
+            0
+        } else {
+            (h.wrapping_mul(11_400_714_819_323_198_485) >> (64 - bits)) as usize
+        }
+    }
+
+    impl LibbpfMap {
+        fn append(&mut self, key: u64, v: u32) {
+            let cap = self.buckets.len();
+            if cap == 0 || (self.sz + 1) * 4 / 3 > cap {
+                let bits = (self.bits + 1).max(2);
+                let mut nb: Vec<Vec<(u64, u32)>> = vec![Vec::new(); 1 << bits];
+                for b in &self.buckets {
+                    for &(k, x) in b {
+                        nb[hash_bits(k, bits)].insert(0, (k, x));
+                    }
+                }
+                self.buckets = nb;
+                self.bits = bits;
+            }
+            self.buckets[hash_bits(key, self.bits)].insert(0, (key, v));
+            self.sz += 1;
+        }
+        fn values(&self, key: u64) -> Vec<u32> {
+            if self.buckets.is_empty() {
+                return Vec::new();
+            }
+            self.buckets[hash_bits(key, self.bits)]
+                .iter()
+                .filter(|e| e.0 == key)
+                .map(|e| e.1)
+                .collect()
+        }
+    }
+
+    /// [`Table`] yields the entries of a key in the order libbpf's map does, through many
+    /// growths, with keys sharing buckets.
+    #[test]
+    fn table_order_is_libbpf_hashmap_order() {
+        let mut lib = LibbpfMap {
+            buckets: Vec::new(),
+            bits: 0,
+            sz: 0,
+        };
+        let mut t = Table {
+            grows: grow_positions(),
+            sz: 0,
+            heads: HashMap::default(),
+            enum_heads: HashMap::default(),
+            entries: Vec::new(),
+            base: BaseCands::empty(),
+        };
+        let mut x: u64 = 12345;
+        let (mut out, mut scratch) = (Vec::new(), Vec::new());
+        for i in 0..6000u32 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // Few keys, some frequent: long lists of one key, and keys that collide.
+            let key = match (x >> 33) % 10 {
+                0..=3 => 7,
+                4..=5 => (x >> 40) % 3,
+                _ => (x >> 20) % 500,
+            };
+            lib.append(key, i);
+            t.add(key, i, None);
+            if i % 97 == 0 || i < 40 {
+                for k in [0, 1, 2, 7, key] {
+                    t.cands(k, &mut out, &mut scratch);
+                    assert_eq!(out, lib.values(k), "key {k} after {i} entries");
+                }
+            }
+        }
+    }
+}

@@ -317,6 +317,180 @@ fn vmlinux_matches_stock_7_3() {
     assert!(out.btf_ids.is_none());
 }
 
+/// Base types of the dedup fixture: a self-referencing `struct node`, its pointer and
+/// typedef, a struct of two such pointers, a named and an anonymous enum, an array.
+struct DedupBase {
+    int: u32,
+    long: u32,
+}
+
+fn add_dedup_base(b: &mut BtfBuilder) -> DedupBase {
+    let n = b.add_str("int");
+    let int = b.add_type(n, KIND_INT, 0, 4, &[(1 << 24) | 32]);
+    let n = b.add_str("long int");
+    let long = b.add_type(n, KIND_INT, 0, 8, &[(1 << 24) | 64]);
+    add_node_graph(b, int);
+    let e = enum_type(b, "e_mode", &[("MODE_A", 0), ("MODE_B", 1)]);
+    let _ = e;
+    enum_type(b, "", &[("ANON_X", 1)]);
+    let n = b.add_str("__ARRAY_SIZE_TYPE__");
+    let idx = b.add_type(n, KIND_INT, 0, 4, &[32]);
+    b.add_type(0, KIND_ARRAY, 0, 0, &[int, idx, 4]);
+    DedupBase { int, long }
+}
+
+/// `struct node { int v; struct node *next; }`, its pointer, `typedef node_t`, `struct
+/// pair { struct node *a, *b; }`: returns the struct's id.
+fn add_node_graph(b: &mut BtfBuilder, int: u32) -> u32 {
+    let n = b.add_str("node");
+    let node = b.add_type_count();
+    let ptr = node + 1;
+    let m = [member(b, "v", int, 0), member(b, "next", ptr, 64)].concat();
+    b.add_type(n, KIND_STRUCT, 2, 16, &m);
+    b.add_type(0, KIND_PTR, 0, node, &[]);
+    let n = b.add_str("node_t");
+    b.add_type(n, KIND_TYPEDEF, 0, node, &[]);
+    let n = b.add_str("pair");
+    let m = [member(b, "a", ptr, 0), member(b, "b", ptr, 64)].concat();
+    b.add_type(n, KIND_STRUCT, 2, 16, &m);
+    node
+}
+
+fn enum_type(b: &mut BtfBuilder, name: &str, vals: &[(&str, u32)]) -> u32 {
+    let n = if name.is_empty() { 0 } else { b.add_str(name) };
+    let mut w = Vec::new();
+    for (vn, v) in vals {
+        w.push(b.add_str(vn));
+        w.push(*v);
+    }
+    b.add_type(n, KIND_ENUM, vals.len() as u32, 4, &w)
+}
+
+/// `struct mod_a { int x; struct mod_b *b; }` and `struct mod_b { struct mod_a *a; long
+/// y; }` (a cycle through two structs): returns mod_a's id.
+fn add_mod_graph(b: &mut BtfBuilder, int: u32, long: u32) -> u32 {
+    let a = b.add_type_count();
+    let (a_ptr, bb, b_ptr) = (a + 1, a + 2, a + 3);
+    let n = b.add_str("mod_a");
+    let m = [member(b, "x", int, 0), member(b, "b", b_ptr, 64)].concat();
+    b.add_type(n, KIND_STRUCT, 2, 16, &m);
+    b.add_type(0, KIND_PTR, 0, a, &[]);
+    let n = b.add_str("mod_b");
+    let m = [member(b, "a", a_ptr, 0), member(b, "y", long, 64)].concat();
+    b.add_type(n, KIND_STRUCT, 2, 16, &m);
+    b.add_type(0, KIND_PTR, 0, bb, &[]);
+    a
+}
+
+/// What pahole leaves when it did not deduplicate (pahole 1.24's module BTF of
+/// `udp_tunnel.ko` kept such copies that libbpf's `btf__dedup` merges): a copy of the
+/// base's `node` graph (cycle included), two copies of the module's own `mod_a`/`mod_b`
+/// cycle, forward declarations of `mod_a` (resolved by name) and of the enum `e_mode`
+/// (resolved to the full enum), a copy of the anonymous enum, a struct using the copies,
+/// and a kfunc taking them.
+fn add_dedup_module(b: &mut BtfBuilder, base: &DedupBase) {
+    let node2 = add_node_graph(b, base.int);
+    let a1 = add_mod_graph(b, base.int, base.long);
+    let a2 = add_mod_graph(b, base.int, base.long);
+    let n = b.add_str("mod_a");
+    let fwd = b.add_type(n, KIND_FWD, 0, 0, &[]);
+    let fwd_ptr = b.add_type(0, KIND_PTR, 0, fwd, &[]);
+    let n = b.add_str("e_mode");
+    let e_fwd = b.add_type(n, KIND_ENUM, 0, 4, &[]);
+    let anon = enum_type(b, "", &[("ANON_X", 1)]);
+    let n = b.add_str("mod_holder");
+    let m = [
+        member(b, "n", node2 + 1, 0),
+        member(b, "a", a2 + 1, 64),
+        member(b, "f", fwd_ptr, 128),
+        member(b, "m", e_fwd, 192),
+        member(b, "x", anon, 224),
+    ]
+    .concat();
+    let holder = b.add_type(n, KIND_STRUCT, 5, 32, &m);
+    let holder_ptr = b.add_type(0, KIND_PTR, 0, holder, &[]);
+    let p = proto(
+        b,
+        base.int,
+        &[("h", holder_ptr), ("a", a1 + 1), ("t", node2 + 2)],
+    );
+    func(b, "k_mod", p);
+    let p = proto(b, base.int, &[("a", fwd_ptr)]);
+    func(b, "k_fwd", p);
+}
+
+fn dedup_ids(e: Endian) -> Ids {
+    let mut ids = Ids::new(e);
+    ids.id("struct", "mod_a");
+    ids.id("struct", "node");
+    ids.id("struct", "mod_holder");
+    ids.id("typedef", "node_t");
+    ids.set8(
+        "kset_dedup",
+        BTF_SET8_KFUNCS,
+        &[("k_mod", KF_ACQUIRE, [0; 5]), ("k_fwd", 0, [0; 5])],
+    );
+    ids
+}
+
+/// The types named `name` among the own types of `btf`.
+fn own_named(btf: &Btf<'_>, name: &str) -> usize {
+    btf.own_types_iter()
+        .filter(|t| btf.name(t.name_off) == name)
+        .count()
+}
+
+/// libbpf's struct/union type graph deduplication (`btf_dedup_struct_types`,
+/// `btf_dedup_is_equiv`, FWD and enum forward resolution), which pahole output that was not
+/// deduplicated needs: a module whose split BTF repeats a base struct graph and holds two
+/// identical graphs of its own (plain and `--distill_base`), and the same types as one
+/// vmlinux BTF; both byte orders, both ELF classes, against the stock 7.3 tool.
+#[test]
+fn struct_graph_duplicates_dedup_like_stock_7_3() {
+    let Some(stock) = stock_or_skip("struct_graph_duplicates_dedup_like_stock_7_3") else {
+        return;
+    };
+    let dir = tmpdir("gen-btf-dedup");
+    for e in [Endian::Little, Endian::Big] {
+        let mut b = BtfBuilder::new(e, None);
+        let ids = add_dedup_base(&mut b);
+        let base = b.finish();
+        let parsed = Btf::parse(&base, None).unwrap();
+        let mut m = BtfBuilder::new(e, Some(&parsed));
+        add_dedup_module(&mut m, &ids);
+        let split = m.finish();
+        let mut v = BtfBuilder::new(e, None);
+        let vids = add_dedup_base(&mut v);
+        add_dedup_module(&mut v, &vids);
+        let vmlinux = v.finish();
+        let basep = write(&dir, &format!("base-{e:?}.btf"), &base);
+        let splitp = write(&dir, &format!("mod-{e:?}.BTF.1"), &split);
+        let vmp = write(&dir, &format!("vmlinux-{e:?}.BTF.1"), &vmlinux);
+        for is64 in [true, false] {
+            let tag = format!("dedup-{e:?}-{}", if is64 { 64 } else { 32 });
+            let obj = object(is64, e, dedup_ids(e));
+            let args = [os("--btf"), os(&splitp), os("-b"), os(&basep)];
+            let out = same_as_stock(&stock, &args, &dir, &format!("{tag}-mod"), &obj);
+            let dargs = [&[os("--distill_base")], &args[..]].concat();
+            same_as_stock(&stock, &dargs, &dir, &format!("{tag}-distill"), &obj);
+            let vm = same_as_stock(&stock, &[os("--btf"), os(&vmp)], &dir, &tag, &obj);
+            // What both agree on: every copy merged.
+            let fin = out.btf.unwrap();
+            let btf = Btf::parse(&fin, Some(&parsed)).unwrap();
+            assert_eq!(own_named(&btf, "node"), 0, "{tag}: the node copy stays");
+            assert_eq!(own_named(&btf, "node_t"), 0, "{tag}: the node_t copy stays");
+            assert_eq!(own_named(&btf, "mod_a"), 1, "{tag}: mod_a copies");
+            assert_eq!(own_named(&btf, "mod_b"), 1, "{tag}: mod_b copies");
+            assert_eq!(own_named(&btf, "e_mode"), 0, "{tag}: the enum fwd stays");
+            let fin = vm.btf.unwrap();
+            let btf = Btf::parse(&fin, None).unwrap();
+            for (name, n) in [("node", 1), ("node_t", 1), ("mod_a", 1), ("e_mode", 1)] {
+                assert_eq!(own_named(&btf, name), n, "{tag}: vmlinux {name}");
+            }
+        }
+    }
+}
+
 /// The fixture's kfuncs in extended sets (this project's 28-byte entries, patch 0001's
 /// macros): every btf2btf case (fastcall, implicit args with and without `_impl` twin,
 /// arena by flag, with `base_kfunc` a FUNC only in the base), and `k_plain` in a legacy
