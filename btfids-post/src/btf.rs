@@ -365,7 +365,11 @@ impl<'a> Btf<'a> {
                     msg: format!("truncated at type section offset {off}"),
                 });
             }
-            let info = e.u32(t, off + 4).unwrap_or(0);
+            let b = [t[off + 4], t[off + 5], t[off + 6], t[off + 7]];
+            let info = match e {
+                kfunc_layout::Endian::Little => u32::from_le_bytes(b),
+                kfunc_layout::Endian::Big => u32::from_be_bytes(b),
+            };
             let kind = info_kind(info);
             let vlen = info_vlen(info);
             let n = extra_len(kind, vlen).ok_or_else(|| BtfError::Type {
@@ -382,10 +386,10 @@ impl<'a> Btf<'a> {
             off += BTF_TYPE_LEN + n;
         }
         self.offsets = offsets;
-        if !validate {
+        if !validate || self.valid_fast() {
             return Ok(());
         }
-        // Validate names and references, like libbpf's sanity check does.
+        // Find what is wrong, like libbpf's sanity check does.
         let count = self.type_count();
         for i in 0..self.offsets.len() {
             let ty = self.own(i);
@@ -480,6 +484,63 @@ impl<'a> Btf<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Whether every name offset and type id of the own types is in range and every FUNC
+    /// refers to a FUNC_PROTO: the checks of [`Btf::index`]'s slow loop (which then says
+    /// what is wrong), reading the words directly.
+    fn valid_fast(&self) -> bool {
+        let t = self.types;
+        let le = self.endian == kfunc_layout::Endian::Little;
+        let rd = |o: usize| -> u32 {
+            let b: [u8; 4] = t[o..o + 4].try_into().unwrap_or([0xff; 4]);
+            if le {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            }
+        };
+        let count = self.type_count();
+        let names = self.start_str_off as u64 + self.strs.len() as u64;
+        let name_ok = |n: u32| u64::from(n) < names;
+        for &off in &self.offsets {
+            let o = off as usize;
+            let info = rd(o + 4);
+            let size_type = rd(o + 8);
+            if !name_ok(rd(o)) {
+                return false;
+            }
+            let x = o + BTF_TYPE_LEN;
+            let vlen = info_vlen(info) as usize;
+            let ok = match info_kind(info) {
+                KIND_PTR | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_VAR
+                | KIND_DECL_TAG | KIND_TYPE_TAG => size_type < count,
+                KIND_FUNC => size_type < count && self.kind_of(size_type) == Some(KIND_FUNC_PROTO),
+                KIND_FUNC_PROTO => {
+                    size_type < count
+                        && (0..vlen).all(|m| name_ok(rd(x + 8 * m)) && rd(x + 8 * m + 4) < count)
+                }
+                KIND_STRUCT | KIND_UNION => {
+                    (0..vlen).all(|m| name_ok(rd(x + 12 * m)) && rd(x + 12 * m + 4) < count)
+                }
+                KIND_ARRAY => rd(x) < count && rd(x + 4) < count,
+                KIND_DATASEC => (0..vlen).all(|m| rd(x + 12 * m) < count),
+                _ => true,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The kind of type `id` (`None` for void and ids out of range).
+    fn kind_of(&self, id: u32) -> Option<u32> {
+        if id < self.start_id {
+            return self.base.and_then(|b| b.kind_of(id));
+        }
+        let off = *self.offsets.get((id - self.start_id) as usize)? as usize;
+        self.endian.u32(self.types, off + 4).map(info_kind)
     }
 
     fn own(&self, i: usize) -> Type<'a> {

@@ -20,6 +20,7 @@ use crate::btf::*;
 use crate::btfmut::{MutBtf, TRef};
 use crate::fxhash::FxBuild;
 use crate::object::{SetInfo, Symbols};
+use crate::strset;
 use kfunc_layout::{
     Endian, KF_ARENA_ARG1, KF_ARENA_ARG2, KF_ARENA_RET, KF_FASTCALL, KF_IMPLICIT_ARGS,
 };
@@ -90,12 +91,15 @@ fn own_funcs(btf: &MutBtf<'_>, wanted: HashSet<Vec<u8>, FxBuild>) -> HashMap<Vec
     if wanted.is_empty() {
         return m;
     }
+    // Most FUNCs are not wanted: their first eight bytes say so.
+    let prefixes: HashSet<u64, FxBuild> = wanted.iter().map(|w| strset::prefix8_of(w)).collect();
     for (id, t) in btf.own_types() {
-        if t.kind() == KIND_FUNC {
-            if let Some(n) = btf.str_at(t.name_off) {
-                if wanted.contains(n) && !m.contains_key(n) {
-                    m.insert(n.to_vec(), id);
-                }
+        if t.kind() != KIND_FUNC || !prefixes.contains(&btf.name_prefix8(t.name_off)) {
+            continue;
+        }
+        if let Some(n) = btf.str_at(t.name_off) {
+            if wanted.contains(n) && !m.contains_key(n) {
+                m.insert(n.to_vec(), id);
             }
         }
     }

@@ -257,6 +257,14 @@ impl TRef<'_> {
 /// the stack; real BTF chains are a few types long).
 pub const MAX_REF_DEPTH: usize = 4096;
 
+/// Strings the phases add to module BTF (`btf2btf`'s decl tags and type attribute),
+/// looked up in the base with the loaded strings ([`MutBtf::base_prefetch`]).
+const PREFETCH: &[&[u8]] = &[
+    crate::btf2btf::DECL_TAG_KFUNC.as_bytes(),
+    crate::btf2btf::DECL_TAG_FASTCALL.as_bytes(),
+    crate::btf2btf::TYPE_ATTR_ARENA.as_bytes(),
+];
+
 /// The index of [`MutBtf`]'s loaded strings.
 #[derive(Debug)]
 enum HeadIdx {
@@ -302,7 +310,10 @@ pub struct MutBtf<'a> {
     /// Index of `tail`.
     tail_index: StrIdx,
     /// Index of the base's strings; built on demand.
-    base_index: Option<StrIdx>,
+    base_index: Option<SortedIdx>,
+    /// Base lookups answered by one scan of the base's strings before the index exists
+    /// ([`MutBtf::base_prefetch`]).
+    base_cache: HashMap<Vec<u8>, Option<u32>, FxBuild>,
     /// libbpf's `strs_deduped`: the string section is known to be deduplicated.
     strs_deduped: bool,
 }
@@ -312,16 +323,20 @@ impl<'a> MutBtf<'a> {
     /// deduplicated (see the module docs).
     pub fn from_btf(btf: &Btf<'a>) -> Self {
         let raw = btf.own_types();
-        let words: Vec<u32> = match btf.endian {
-            Endian::Little => raw
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            Endian::Big => raw
-                .chunks_exact(4)
-                .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
+        let mut words = vec![0u32; raw.len() / 4];
+        for (w, c) in words.iter_mut().zip(raw.chunks_exact(4)) {
+            *w = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        let native = if cfg!(target_endian = "little") {
+            Endian::Little
+        } else {
+            Endian::Big
         };
+        if btf.endian != native {
+            for w in &mut words {
+                *w = w.swap_bytes();
+            }
+        }
         let offs: Vec<u32> = btf.own_offsets().iter().map(|&o| o / 4).collect();
         let base = btf.base();
         let str_len = btf.own_strings().len();
@@ -340,6 +355,7 @@ impl<'a> MutBtf<'a> {
             head_index: None,
             tail_index: StrIdx::with_capacity(0),
             base_index: None,
+            base_cache: HashMap::default(),
             // btf_ensure_modifiable(): a string section built from scratch is deduplicated.
             strs_deduped: str_len == 0 || (base.is_none() && str_len == 1),
         };
@@ -371,6 +387,7 @@ impl<'a> MutBtf<'a> {
             head_index: None,
             tail_index: StrIdx::with_capacity(0),
             base_index: None,
+            base_cache: HashMap::default(),
             strs_deduped: true,
         }
     }
@@ -470,6 +487,23 @@ impl<'a> MutBtf<'a> {
         }
     }
 
+    /// [`strset::prefix8`] of the string at `off` (0 for an offset out of range).
+    pub fn name_prefix8(&self, off: u32) -> u64 {
+        if off < self.start_str_off {
+            return match self.base {
+                Some(b) if off >= b.start_str_off() => {
+                    strset::prefix8(b.own_strings(), (off - b.start_str_off()) as usize)
+                }
+                _ => self.str_at(off).map_or(0, strset::prefix8_of),
+            };
+        }
+        let rel = (off - self.start_str_off) as usize;
+        match rel.checked_sub(self.head.len()) {
+            None => strset::prefix8(&self.head, rel),
+            Some(t) => strset::prefix8(&self.tail, t),
+        }
+    }
+
     /// The string at `off` as text (lossy).
     pub fn name(&self, off: u32) -> String {
         self.str_at(off)
@@ -477,14 +511,64 @@ impl<'a> MutBtf<'a> {
             .unwrap_or_else(|| format!("<bad name offset {off}>"))
     }
 
-    /// `btf__find_str()` on the base: the offset of the first base string `s`.
+    /// `btf__find_str()` on the base: the offset of the first base string `s`. Answered
+    /// from [`MutBtf::base_prefetch`]'s scan when it looked `s` up, else from an index of
+    /// every base string (made the first time it is needed).
     pub(crate) fn base_find(&mut self, s: &[u8]) -> Option<u32> {
         let base = self.base?;
+        if self.base_index.is_none() {
+            if let Some(&r) = self.base_cache.get(s) {
+                return r;
+            }
+        }
         let idx = self
             .base_index
-            .get_or_insert_with(|| StrIdx::build(base.own_strings()));
+            .get_or_insert_with(|| SortedIdx::build(base.own_strings()));
         idx.find(base.own_strings(), s)
             .map(|o| base.start_str_off() + o)
+    }
+
+    /// Look every string of `wanted` up in the base in one scan of the base's strings
+    /// (their hashes against those of `wanted`): cheaper than an index of all of them when
+    /// a module has a few hundred own strings. [`MutBtf::base_find`] then answers them.
+    pub(crate) fn base_prefetch(&mut self, wanted: &[&[u8]]) {
+        let Some(base) = self.base else {
+            return;
+        };
+        if self.base_index.is_some() || wanted.is_empty() {
+            return;
+        }
+        // A bit per hash of the first eight bytes filters the base's strings; those that
+        // pass are looked up by those bytes.
+        const BITS: u32 = 16;
+        let bit = |p: u64| (p.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - BITS)) as usize;
+        let mut filter = vec![0u64; 1 << (BITS - 6)];
+        let mut by_prefix: HashMap<u64, Vec<usize>, FxBuild> = HashMap::default();
+        for (i, w) in wanted.iter().enumerate() {
+            let p = strset::prefix8_of(w);
+            filter[bit(p) / 64] |= 1 << (bit(p) % 64);
+            by_prefix.entry(p).or_default().push(i);
+        }
+        let mut found: Vec<Option<u32>> = vec![None; wanted.len()];
+        let data = base.own_strings();
+        let mut off = 0usize;
+        while off < data.len() {
+            let p = strset::prefix8(data, off);
+            let len = strset::str_len(&data[off..]);
+            if filter[bit(p) / 64] & (1 << (bit(p) % 64)) != 0 {
+                if let Some(ws) = by_prefix.get(&p) {
+                    for &i in ws {
+                        if found[i].is_none() && data[off..off + len] == *wanted[i] {
+                            found[i] = Some(base.start_str_off() + off as u32);
+                        }
+                    }
+                }
+            }
+            off += len + 1;
+        }
+        for (w, f) in wanted.iter().zip(found) {
+            self.base_cache.insert(w.to_vec(), f);
+        }
     }
 
     /// `btf__find_str`: the offset of `s` (base first), if present.
@@ -641,6 +725,26 @@ impl<'a> MutBtf<'a> {
         }
         let start = self.start_str_off;
         let split = self.base.is_some();
+        if split {
+            // The base lookups of the loaded strings, and of the strings btf2btf adds, in
+            // one scan of the base's strings.
+            let mut wanted: std::collections::HashSet<&[u8], FxBuild> = Default::default();
+            for &w in PREFETCH {
+                wanted.insert(w);
+            }
+            for i in 0..self.offs.len() {
+                let s0 = self.offs[i] as usize;
+                let words = &self.words;
+                for_each_str_slot(words[s0 + 1], |k| {
+                    let off = words.get(s0 + k).copied().unwrap_or(0);
+                    if off != 0 && off >= start {
+                        wanted.insert(strset::str_at(old, (off - start) as usize));
+                    }
+                });
+            }
+            let wanted: Vec<&[u8]> = wanted.into_iter().collect();
+            self.base_prefetch(&wanted);
+        }
         let nstr = old.iter().filter(|&&b| b == 0).count();
         let mut idx = StrIdx::with_capacity(nstr + 16);
         // The new section: old[..ident] while `new` is None (every string starting below
@@ -846,7 +950,9 @@ impl<'a> MutBtf<'a> {
         let mut memo: HashMap<u32, u32, FxBuild> = HashMap::default();
         let mut tail = Vec::with_capacity(added.len());
         let mut tail_index = StrIdx::with_capacity(16);
-        for i in 0..self.offs.len() {
+        // Only the types added since loading can refer to the strings added since (the
+        // loaded ones keep their strings: nothing rewrites a loaded type's string offsets).
+        for i in self.loaded.min(self.offs.len())..self.offs.len() {
             let s0 = self.offs[i] as usize;
             let info = self.words[s0 + 1];
             let words = &mut self.words;
@@ -893,37 +999,70 @@ impl<'a> MutBtf<'a> {
         let mut keys: Vec<(u64, u64, u32)> = Vec::with_capacity(n);
         for i in 0..n {
             let name_off = self.words[self.offs[i] as usize];
-            let name = if name_off == 0 {
-                &[][..]
+            let p = if name_off == 0 {
+                0
             } else {
-                self.str_at(name_off).unwrap_or_default()
+                self.name_prefix8(name_off)
             };
-            if name.is_empty() {
-                order.push(i as u32);
+            if p == 0 {
+                order.push(i as u32); // the empty name
                 continue;
             }
-            let mut p = [0u8; 16];
-            let l = name.len().min(16);
-            p[..l].copy_from_slice(&name[..l]);
-            let hi = u64::from_be_bytes(p[..8].try_into().unwrap_or_default());
-            let lo = u64::from_be_bytes(p[8..].try_into().unwrap_or_default());
-            keys.push((hi, lo, i as u32));
+            let lo = if p >> 56 != 0 {
+                self.name_prefix8(name_off + 8).swap_bytes()
+            } else {
+                0
+            };
+            keys.push((p.swap_bytes(), lo, i as u32));
         }
         let rest = |i: u32| -> &[u8] {
             let name_off = self.words[self.offs[i as usize] as usize];
             let name = self.str_at(name_off).unwrap_or_default();
             name.get(16..).unwrap_or_default()
         };
-        keys.sort_unstable_by(|a, b| {
-            (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
-                // Equal 16-byte prefixes: both names are longer than 16 bytes, or equal.
-                if a.1 & 0xff != 0 {
-                    rest(a.2).cmp(rest(b.2)).then(a.2.cmp(&b.2))
-                } else {
-                    a.2.cmp(&b.2)
-                }
-            })
-        });
+        // By the first 8 bytes: a stable LSD radix sort (the keys are in index order).
+        let mut tmp = vec![(0u64, 0u64, 0u32); keys.len()];
+        for shift in (0..64).step_by(8) {
+            let mut count = [0usize; 257];
+            for k in &keys {
+                count[((k.0 >> shift) & 0xff) as usize + 1] += 1;
+            }
+            if count.contains(&keys.len()) {
+                continue; // one value of this byte: nothing moves
+            }
+            for i in 1..257 {
+                count[i] += count[i - 1];
+            }
+            for k in &keys {
+                let b = ((k.0 >> shift) & 0xff) as usize;
+                tmp[count[b]] = *k;
+                count[b] += 1;
+            }
+            std::mem::swap(&mut keys, &mut tmp);
+        }
+        drop(tmp);
+        // Then each run of equal first 8 bytes by the next 8, the rest, the index.
+        let mut i = 0;
+        while i < keys.len() {
+            let mut j = i + 1;
+            while j < keys.len() && keys[j].0 == keys[i].0 {
+                j += 1;
+            }
+            if j - i > 1 {
+                keys[i..j].sort_unstable_by(|a, b| {
+                    a.1.cmp(&b.1).then_with(|| {
+                        // Equal 16-byte prefixes: both names are longer than 16 bytes, or
+                        // equal.
+                        if a.1 & 0xff != 0 {
+                            rest(a.2).cmp(rest(b.2)).then(a.2.cmp(&b.2))
+                        } else {
+                            a.2.cmp(&b.2)
+                        }
+                    })
+                });
+            }
+            i = j;
+        }
         order.extend(keys.into_iter().map(|k| k.2));
         order
     }
@@ -1027,6 +1166,9 @@ impl<'a> MutBtf<'a> {
         let hdr_len = self.hdr_len.max(BTF_HDR_LEN as u32) as usize;
         let mut out = Vec::with_capacity(hdr_len + type_len + self.strs_len());
         self.raw_header(&mut out, type_len);
+        let mut at = out.len();
+        out.resize(at + type_len, 0);
+        let little = self.endian == Endian::Little;
         let mut rec = Vec::with_capacity(64);
         for &i in &order {
             rec.clear();
@@ -1040,7 +1182,15 @@ impl<'a> MutBtf<'a> {
                     }
                 }
             });
-            self.raw_words(&mut out, &rec);
+            let dst = &mut out[at..at + 4 * rec.len()];
+            for (d, w) in dst.chunks_exact_mut(4).zip(&rec) {
+                d.copy_from_slice(&if little {
+                    w.to_le_bytes()
+                } else {
+                    w.to_be_bytes()
+                });
+            }
+            at += 4 * rec.len();
         }
         out.extend_from_slice(&self.head);
         out.extend_from_slice(&self.tail);

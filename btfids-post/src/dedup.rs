@@ -892,8 +892,18 @@ fn base_cands(base: &Btf<'_>) -> Result<BaseCands, String> {
     c.present = vec![false; n];
     c.bits = vec![0; 1 << (FILTER_BITS - 6)];
     let types = base.own_types();
-    let e = base.endian;
-    let word = |off: usize, k: usize| e.u32(types, off + 4 * k).unwrap_or(0);
+    let little = base.endian == kfunc_layout::Endian::Little;
+    let word = |off: usize, k: usize| -> u32 {
+        let b: [u8; 4] = match types.get(off + 4 * k..off + 4 * k + 4) {
+            Some(b) => [b[0], b[1], b[2], b[3]],
+            None => return 0,
+        };
+        if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        }
+    };
     for (i, &off) in base.own_offsets().iter().enumerate() {
         let id = base.start_id() as usize + i;
         let off = off as usize;

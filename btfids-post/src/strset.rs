@@ -104,6 +104,19 @@ impl SortedIdx {
         })
     }
 
+    /// Index every string of `data` (offsets ascending within a hash: a lookup finds the
+    /// first occurrence).
+    pub fn build(data: &[u8]) -> Self {
+        let mut pairs = Vec::with_capacity(data.len() / 12 + 16);
+        let mut off = 0usize;
+        while off < data.len() {
+            let (h, len) = hash_at(data, off);
+            pairs.push((u64::from(h) << 32) | off as u64);
+            off += len + 1;
+        }
+        SortedIdx::from_pairs(pairs)
+    }
+
     /// Call `f` with the values (lower 32 bits, ascending) of every run of two or more
     /// keys of equal hash.
     pub fn for_each_equal_hash_run(&self, mut f: impl FnMut(&[u32])) {
@@ -169,6 +182,41 @@ pub fn str_len(tail: &[u8]) -> usize {
         .iter()
         .position(|&c| c == 0)
         .unwrap_or(tail.len() - p)
+}
+
+/// The first (up to) eight bytes of the string at `off` of `data`, zero-padded, as a
+/// little-endian `u64`: a cheap key to filter names by before comparing them.
+#[inline]
+pub fn prefix8(data: &[u8], off: usize) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let w = match data.get(off..off + 8) {
+        Some(b) => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+        None => {
+            let mut b = [0u8; 8];
+            let tail = data.get(off..).unwrap_or_default();
+            b[..tail.len()].copy_from_slice(tail);
+            u64::from_le_bytes(b)
+        }
+    };
+    let z = w.wrapping_sub(LO) & !w & HI;
+    if z == 0 {
+        return w;
+    }
+    let n = z.trailing_zeros() / 8;
+    if n == 0 {
+        0
+    } else {
+        w & (u64::MAX >> (64 - 8 * n))
+    }
+}
+
+/// [`prefix8`] of a string given as bytes.
+pub fn prefix8_of(s: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = s.len().min(8);
+    b[..n].copy_from_slice(&s[..n]);
+    u64::from_le_bytes(b)
 }
 
 /// The string at `off` of `data` (up to its NUL; the rest of `data` without one).
