@@ -91,6 +91,8 @@ const PACKAGES: &[&str] = &[
     "qemu-system-x86",
     "cpio",
     "iproute2",
+    // test_progs-extras copies its runtime files with rsync.
+    "rsync",
 ];
 
 /// Results of one run: `#N` or `#N/M` -> (test or test/subtest name, OK|FAIL|SKIP).
