@@ -631,6 +631,16 @@ impl<'a> Btf<'a> {
         crate::strset::cstr_at(self.strs, (off - self.start_str_off) as usize)
     }
 
+    /// [`crate::strset::prefix8`] of the string at `off`; `None` where [`Btf::str_at`]
+    /// would be `None` for a reason the first eight bytes show (an offset out of range).
+    pub fn name_prefix8(&self, off: u32) -> Option<u64> {
+        if off < self.start_str_off {
+            return self.base.and_then(|b| b.name_prefix8(off));
+        }
+        let rel = (off - self.start_str_off) as usize;
+        (rel < self.strs.len()).then(|| crate::strset::prefix8(self.strs, rel))
+    }
+
     /// Whether `off` is a valid string offset (the string section ends with a NUL, so any
     /// offset inside it starts a terminated string).
     pub fn name_ok(&self, off: u32) -> bool {

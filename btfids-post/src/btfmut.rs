@@ -267,18 +267,70 @@ const PREFETCH: &[&[u8]] = &[
 
 /// The index of [`MutBtf`]'s loaded strings.
 #[derive(Debug)]
-enum HeadIdx {
+enum HeadIdx<'a> {
     /// A hash table.
     Table(StrIdx),
-    /// Sorted hashes (made when the loaded section needed no change).
-    Sorted(SortedIdx),
+    /// The loaded section's strings, by number, and where each went
+    /// ([`MutBtf::dedup_loaded_strings_flat`]).
+    Renumbered(Box<Renumbered<'a>>),
 }
 
-impl HeadIdx {
+impl HeadIdx<'_> {
     fn find(&self, data: &[u8], s: &[u8]) -> Option<u32> {
         match self {
             HeadIdx::Table(t) => t.find(data, s),
-            HeadIdx::Sorted(t) => t.find(data, s),
+            HeadIdx::Renumbered(r) => r.find(s),
+        }
+    }
+}
+
+/// The strings of a loaded section numbered in order, sorted by hash, and the offset in
+/// the new section of those the types refer to: the index of the new section.
+#[derive(Debug)]
+struct Renumbered<'a> {
+    old: &'a [u8],
+    /// `hash << 32 | number`, sorted.
+    sorted: SortedIdx,
+    /// Offset in `old` of each string.
+    str_off: Vec<u32>,
+    /// Offset in the new section of each string (`u32::MAX`: not placed).
+    new_off: Vec<u32>,
+    /// Strings of a content that came earlier → the first of that content.
+    first_of: HashMap<u32, u32, FxBuild>,
+    /// Contents referred to at no string start and found as no whole string.
+    extra: HashMap<&'a [u8], u32>,
+}
+
+impl<'a> Renumbered<'a> {
+    /// String `n` of `old` (strings follow each other: `n` ends before `n + 1` starts).
+    #[inline]
+    fn content(&self, n: usize) -> &'a [u8] {
+        let from = self.str_off[n] as usize;
+        match self.str_off.get(n + 1) {
+            Some(&next) => &self.old[from..next as usize - 1],
+            None => strset::str_at(self.old, from),
+        }
+    }
+
+    #[inline]
+    fn canon(&self, n: usize) -> usize {
+        if self.first_of.is_empty() {
+            return n;
+        }
+        self.first_of.get(&(n as u32)).map_or(n, |&a| a as usize)
+    }
+
+    /// The string number of content `c`, if `old` holds it whole.
+    fn number_of(&self, c: &[u8]) -> Option<usize> {
+        self.sorted
+            .find_by(strset::hash_bytes(c), |n| self.content(n as usize) == c)
+            .map(|n| self.canon(n as usize))
+    }
+
+    fn find(&self, s: &[u8]) -> Option<u32> {
+        match self.number_of(s) {
+            Some(n) if self.new_off[n] != u32::MAX => Some(self.new_off[n]),
+            _ => self.extra.get(s).copied(),
         }
     }
 }
@@ -306,7 +358,7 @@ pub struct MutBtf<'a> {
     /// The strings added since: the rest of the string section.
     tail: Vec<u8>,
     /// Index of `head` (first occurrence of each content); built on demand.
-    head_index: Option<HeadIdx>,
+    head_index: Option<HeadIdx<'a>>,
     /// Index of `tail`.
     tail_index: StrIdx,
     /// Index of the base's strings; built on demand.
@@ -844,44 +896,39 @@ impl<'a> MutBtf<'a> {
             (w >> (o % 64) & 1 == 1)
                 .then(|| (rank[o / 64] + (w & ((1u64 << (o % 64)) - 1)).count_ones()) as usize)
         };
-        // Strings follow each other: string n ends where n + 1 starts (its NUL before).
-        let content = |n: usize| {
-            let from = str_off[n] as usize;
-            match str_off.get(n + 1) {
-                Some(&next) => &old[from..next as usize - 1],
-                None => strset::str_at(old, from),
-            }
-        };
         // Strings of equal content: each maps to the first of them.
-        let sorted = SortedIdx::from_pairs(
-            str_hash
-                .iter()
-                .enumerate()
-                .map(|(n, &h)| (u64::from(h) << 32) | n as u64)
-                .collect(),
-        );
-        let mut first_of: HashMap<u32, u32, FxBuild> = HashMap::default();
-        sorted.for_each_equal_hash_run(|run| {
+        let mut r = Renumbered {
+            old,
+            sorted: SortedIdx::from_pairs(
+                str_hash
+                    .iter()
+                    .enumerate()
+                    .map(|(n, &h)| (u64::from(h) << 32) | n as u64)
+                    .collect(),
+            ),
+            new_off: vec![UNSET; str_off.len()],
+            str_off,
+            first_of: HashMap::default(),
+            extra: HashMap::new(),
+        };
+        drop(str_hash);
+        let mut first_of = HashMap::default();
+        r.sorted.for_each_equal_hash_run(|run| {
             for (j, &b) in run.iter().enumerate() {
                 if let Some(&a) = run[..j]
                     .iter()
-                    .find(|&&a| content(a as usize) == content(b as usize))
+                    .find(|&&a| r.content(a as usize) == r.content(b as usize))
                 {
                     let a = first_of.get(&a).copied().unwrap_or(a);
                     first_of.insert(b, a);
                 }
             }
         });
-        let canon = |n: usize| first_of.get(&(n as u32)).map_or(n, |&a| a as usize);
-        let mut new_off = vec![UNSET; str_off.len()];
+        r.first_of = first_of;
         let mut new: Vec<u8> = Vec::with_capacity(nb);
-        let mut pairs: Vec<u64> = Vec::with_capacity(str_off.len());
         new.push(0);
-        new_off[canon(0)] = 0;
-        pairs.push(u64::from(str_hash[0]) << 32);
-        // Contents referred to at no string start (the tail of a string) and found as no
-        // whole string: placed by content.
-        let mut extra: HashMap<&[u8], u32> = HashMap::new();
+        let c0 = r.canon(0);
+        r.new_off[c0] = 0;
         let mut words = std::mem::take(&mut self.words);
         for i in 0..self.offs.len() {
             let s0 = self.offs[i] as usize;
@@ -895,29 +942,22 @@ impl<'a> MutBtf<'a> {
                 }
                 let o = *w as usize;
                 let n = match number(o) {
-                    Some(n) => Some(canon(n)),
-                    None => {
-                        let c = strset::str_at(old, o);
-                        sorted
-                            .find_by(strset::hash_bytes(c), |n| content(n as usize) == c)
-                            .map(|n| canon(n as usize))
-                    }
+                    Some(n) => Some(r.canon(n)),
+                    None => r.number_of(strset::str_at(old, o)),
                 };
                 *w = match n {
                     Some(n) => {
-                        if new_off[n] == UNSET {
-                            new_off[n] = new.len() as u32;
-                            pairs.push((u64::from(str_hash[n]) << 32) | new.len() as u64);
-                            new.extend_from_slice(content(n));
+                        if r.new_off[n] == UNSET {
+                            r.new_off[n] = new.len() as u32;
+                            new.extend_from_slice(r.content(n));
                             new.push(0);
                         }
-                        new_off[n]
+                        r.new_off[n]
                     }
                     None => {
                         let c = strset::str_at(old, o);
-                        *extra.entry(c).or_insert_with(|| {
+                        *r.extra.entry(c).or_insert_with(|| {
                             let no = new.len() as u32;
-                            pairs.push((u64::from(strset::hash_bytes(c)) << 32) | u64::from(no));
                             new.extend_from_slice(c);
                             new.push(0);
                             no
@@ -928,7 +968,7 @@ impl<'a> MutBtf<'a> {
         }
         self.words = words;
         self.head = Cow::Owned(new);
-        self.head_index = Some(HeadIdx::Sorted(SortedIdx::from_pairs(pairs)));
+        self.head_index = Some(HeadIdx::Renumbered(Box::new(r)));
     }
 
     /// `btf_dedup_strings()`: the own string section holds the strings the own types refer
@@ -942,6 +982,9 @@ impl<'a> MutBtf<'a> {
             return;
         }
         self.strs_deduped = true;
+        // The loaded strings' index is not needed any more (one is made again if a string
+        // is added after all): its memory goes back before the phases that need the most.
+        self.head_index = None;
         if self.tail.is_empty() {
             return;
         }

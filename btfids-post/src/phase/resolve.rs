@@ -39,6 +39,13 @@ pub fn resolve(
     if nr.iter().all(|(_, &n)| n == 0) {
         return Ok(());
     }
+    // The first eight bytes of every wanted name: most BTF names are not wanted, and a
+    // name whose first bytes no symbol has needs no lookup (a bad offset still fails).
+    let prefixes: std::collections::HashSet<u64, FxBuild> = syms
+        .ids
+        .iter()
+        .flat_map(|(_, tree)| tree.keys().map(|n| crate::strset::prefix8_of(n)))
+        .collect();
     let mut failed = None;
     btf.for_each_kind_name(&mut |id, kind, name_off| {
         let Some(k) = IdKind::of_btf_kind(kind) else {
@@ -46,6 +53,14 @@ pub fn resolve(
         };
         if nr[k] == 0 || failed.is_some() {
             return;
+        }
+        match btf.name_prefix8(name_off) {
+            Some(p) if !prefixes.contains(&p) => return,
+            Some(_) => {}
+            None => {
+                failed = Some(id);
+                return;
+            }
         }
         let Some(name) = btf.str_at(name_off) else {
             failed = Some(id);
