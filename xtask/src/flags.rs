@@ -352,14 +352,32 @@ mod tests {
                 if argv.is_empty() {
                     continue;
                 }
-                checked += 1;
-                let full = std::iter::once("cargo-xtask".to_string()).chain(argv.clone());
-                if let Err(e) = Xtask::try_parse_from(full) {
-                    bad.push(format!(
-                        "{}: cargo xtask {}: {e}",
-                        f.display(),
-                        argv.join(" ")
-                    ));
+                // `cargo xtask <command> --help`: every command.
+                let expanded: Vec<Vec<String>> = if argv[0] == "<command>" {
+                    Xtask::command()
+                        .get_subcommands()
+                        .map(|c| {
+                            let mut v = argv.clone();
+                            v[0] = c.get_name().to_string();
+                            v
+                        })
+                        .collect()
+                } else {
+                    vec![argv]
+                };
+                for argv in expanded {
+                    checked += 1;
+                    let full = std::iter::once("cargo-xtask".to_string()).chain(argv.clone());
+                    match Xtask::try_parse_from(full) {
+                        Ok(_) => {}
+                        // `--help` parses into the help text.
+                        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {}
+                        Err(e) => bad.push(format!(
+                            "{}: cargo xtask {}: {e}",
+                            f.display(),
+                            argv.join(" ")
+                        )),
+                    }
                 }
             }
         }
