@@ -62,6 +62,9 @@ pub enum Cmd {
     /// Write the in-tree copy of kfunc-macros (rust/macros/kfunc.rs, rust/macros/kfunc/)
     /// into a kernel tree.
     GenRustMacros(GenRustMacros),
+    /// The two representations of per-argument facts compared in size: extended set8
+    /// entries against BTF decl tags on kfunc parameters, from `btfids-post audit` tables.
+    ReprSizes(ReprSizes),
 }
 
 /// `cargo xtask demo`.
@@ -221,6 +224,14 @@ pub struct Veristat {
     /// Which BPF objects of the selftests' build, as a shell glob.
     #[arg(long, value_name = "GLOB", default_value = "*.bpf.o")]
     pub objects: String,
+}
+
+/// `cargo xtask repr-sizes`.
+#[derive(Debug, clap::Args)]
+pub struct ReprSizes {
+    /// `btfids-post audit` tables (text form, as in docs/); default: docs/audit-7.3*.txt.
+    #[arg(value_name = "AUDIT.txt")]
+    pub tables: Vec<PathBuf>,
 }
 
 /// `cargo xtask gen-header`.

@@ -18,6 +18,7 @@ mod in_tree;
 mod kernel;
 mod progs;
 mod regress;
+mod repr;
 mod sample;
 mod selftests;
 mod source;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Cmd::Sample(f) => sample::run(f).map(|()| None),
         Cmd::Selftests(f) => selftests::run(f).map(Some),
         Cmd::Demo(f) => selftests::demo(f).map(|()| None),
+        Cmd::ReprSizes(f) => repr::run(f).map(|()| None),
         Cmd::GenHeader(_) => {
             print!("{}", kfunc_layout::c_header());
             Ok(None)
