@@ -1198,6 +1198,12 @@ impl<'a> MutBtf<'a> {
     /// [`MutBtf::sort_by_name`], then [`MutBtf::to_raw`], without a sorted copy of the
     /// types: each is renumbered as it is written.
     pub fn into_sorted_raw(self) -> Vec<u8> {
+        self.into_sorted_raw_offsets().0
+    }
+
+    /// [`MutBtf::into_sorted_raw`], and the byte offset of each type in the type section
+    /// (for [`Btf::parse_with_offsets`]).
+    pub fn into_sorted_raw_offsets(self) -> (Vec<u8>, Vec<u32>) {
         let order = self.name_order();
         let n = self.offs.len();
         let start = self.start_id;
@@ -1210,6 +1216,8 @@ impl<'a> MutBtf<'a> {
         let mut out = Vec::with_capacity(hdr_len + type_len + self.strs_len());
         self.raw_header(&mut out, type_len);
         let mut at = out.len();
+        let types_at = at;
+        let mut offsets = Vec::with_capacity(order.len());
         out.resize(at + type_len, 0);
         let little = self.endian == Endian::Little;
         let mut rec = Vec::with_capacity(64);
@@ -1225,6 +1233,7 @@ impl<'a> MutBtf<'a> {
                     }
                 }
             });
+            offsets.push((at - types_at) as u32);
             let dst = &mut out[at..at + 4 * rec.len()];
             for (d, w) in dst.chunks_exact_mut(4).zip(&rec) {
                 d.copy_from_slice(&if little {
@@ -1237,7 +1246,7 @@ impl<'a> MutBtf<'a> {
         }
         out.extend_from_slice(&self.head);
         out.extend_from_slice(&self.tail);
-        out
+        (out, offsets)
     }
 }
 
