@@ -12,6 +12,7 @@
 //! [`Object`]. Nothing is written unless every phase succeeded ([`run_detached`]); each
 //! output goes to a temporary file in the same directory that is renamed into place.
 
+use crate::btfmut::MutBtf;
 use crate::elf::{ElfFile, SHF_COMPRESSED};
 use crate::io::load;
 use crate::object::{Object, BTF_IDS_SECTION};
@@ -41,6 +42,9 @@ pub struct Detached {
     pub types_added: u32,
     /// Kfuncs that got a `bpf_kfunc` decl tag.
     pub kfuncs: usize,
+    /// A temporary file beside `OBJ.BTF` already holding [`Detached::btf`] (only from
+    /// [`run_detached`], which renames it into place or removes it).
+    pub btf_tmp: Option<PathBuf>,
 }
 
 /// Phase `collect` as the Linux 7.3 flow runs it: `elf_collect` (a compressed `.BTF_ids`
@@ -64,10 +68,18 @@ fn collect_debug(o: &Object<'_>) -> String {
 
 /// Every phase but `dump`: nothing is written.
 pub fn process(obj: &Path, opts: &Options) -> Result<Detached, Error> {
-    process_timed(obj, opts, &mut Timer::from_env())
+    process_timed(obj, opts, &mut Timer::from_env(), false)
 }
 
-fn process_timed(obj: &Path, opts: &Options, t: &mut Timer) -> Result<Detached, Error> {
+/// [`process`]; with `write_early`, the final BTF is written to a temporary file beside
+/// `OBJ.BTF` ([`Detached::btf_tmp`]) by a second thread while resolve and patch run
+/// (removed again if they fail).
+fn process_timed(
+    obj: &Path,
+    opts: &Options,
+    t: &mut Timer,
+    write_early: bool,
+) -> Result<Detached, Error> {
     let mut out = Detached::default();
     let btf_path = opts
         .btf
@@ -77,27 +89,38 @@ fn process_timed(obj: &Path, opts: &Options, t: &mut Timer) -> Result<Detached, 
     // filled as the phases need them.
     let (base_file, base, btf_file, fin, final_base);
 
+    // collect (the ELF's symbols) runs on a second thread while the BTF is loaded and
+    // copied for modification. Errors are reported in main.c's order: collect's first (an
+    // input that fails early runs collect alone, to report its error if it has one).
     let bytes = load(obj)?;
-    let mut o = collect(obj, &bytes)?;
-    out.debug.push(collect_debug(&o));
-    t.lap("collect");
-
-    base_file = load_btf::open(opts.base.as_deref())?;
+    let collect_first = |e: Error| -> Error { collect(obj, &bytes).err().unwrap_or(e) };
+    base_file = load_btf::open(opts.base.as_deref()).map_err(collect_first)?;
     base = match &base_file {
-        Some((p, b)) => Some(load_btf::load_base(p, b)?),
+        Some((p, b)) => Some(load_btf::load_base(p, b).map_err(collect_first)?),
         None => None,
     };
-    btf_file = load(btf_path)?;
-    load_btf::detached(
-        &mut o,
-        opts.base.as_deref(),
-        base.as_ref(),
-        btf_path,
-        &btf_file,
-    )?;
-    t.lap("load_btf");
+    btf_file = load(btf_path).map_err(collect_first)?;
+    let (o, loaded) = std::thread::scope(|sc| {
+        let collector = sc.spawn(|| collect(obj, &bytes));
+        let loaded =
+            load_btf::load_btf(opts.base.as_deref().zip(base.as_ref()), btf_path, &btf_file).map(
+                |btf| {
+                    let mb = MutBtf::from_btf(&btf);
+                    (btf, mb)
+                },
+            );
+        let o = collector
+            .join()
+            .unwrap_or_else(|_| Err(Error::at(obj, "internal: the collect thread panicked")));
+        (o, loaded)
+    });
+    let mut o = o?;
+    out.debug.push(collect_debug(&o));
+    let (btf, mb) = loaded?;
+    o.btf = Some(btf);
+    t.lap("collect+load");
 
-    let mut rw = btf2btf::btf2btf(&o)?;
+    let mut rw = btf2btf::btf2btf_on(&o, mb)?;
     out.types_added = rw.types_added;
     if !rw.generated.is_empty() {
         out.debug.push(format!(
@@ -115,20 +138,49 @@ fn process_timed(obj: &Path, opts: &Options, t: &mut Timer) -> Result<Detached, 
     if let Some(b) = &fin.base {
         out.debug.push(format!("distilled base: {} bytes", b.len()));
     }
+    let btf_dest = if write_early {
+        Some(dump::out_path(obj, dump::OUT_BTF)?)
+    } else {
+        None
+    };
     final_base = fin.parse_base(obj)?;
-    o.btf = Some(fin.parse(final_base.as_ref().or(base.as_ref()), obj)?);
-    t.lap("parse final");
-
-    if o.ids.is_some() {
-        resolve::symbols_resolve(&mut o, btf_path, &mut out.warnings)?;
-        let p = patch::symbols_patch(&o, opts)?;
-        out.warnings.extend(p.warnings);
-        if !p.errors.is_empty() {
-            return Err(problems(obj, &p.errors));
+    let fin_btf: &[u8] = &fin.btf;
+    let (res, tmp) = std::thread::scope(|sc| {
+        let writer = btf_dest
+            .as_deref()
+            .map(|d| sc.spawn(move || dump::write_temp(d, fin_btf)));
+        let res = (|| -> Result<(), Error> {
+            o.btf = Some(fin.parse(final_base.as_ref().or(base.as_ref()), obj)?);
+            t.lap("parse final");
+            if o.ids.is_some() {
+                resolve::symbols_resolve(&mut o, btf_path, &mut out.warnings)?;
+                let p = patch::symbols_patch(&o, opts)?;
+                out.warnings.extend(p.warnings);
+                if !p.errors.is_empty() {
+                    return Err(problems(obj, &p.errors));
+                }
+                out.btf_ids = Some(p.ids);
+            }
+            t.lap("resolve+patch");
+            Ok(())
+        })();
+        let tmp = writer.map(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err(Error::at(obj, "internal: the writer thread panicked")))
+        });
+        (res, tmp)
+    });
+    match (res, tmp) {
+        (Ok(()), Some(Ok(p))) => out.btf_tmp = Some(p),
+        (Ok(()), Some(Err(e))) => return Err(e),
+        (Err(e), tmp) => {
+            if let Some(Ok(p)) = tmp {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
         }
-        out.btf_ids = Some(p.ids);
+        (Ok(()), None) => {}
     }
-    t.lap("resolve+patch");
     drop(o);
     drop(final_base);
     out.btf = fin.btf;
@@ -140,8 +192,11 @@ fn process_timed(obj: &Path, opts: &Options, t: &mut Timer) -> Result<Detached, 
 /// are warnings, an error) phase [`crate::phase::dump`].
 pub fn run_detached(obj: &Path, opts: &Options) -> Result<Detached, Error> {
     let mut t = Timer::from_env();
-    let mut out = process_timed(obj, opts, &mut t)?;
+    let mut out = process_timed(obj, opts, &mut t, true)?;
     if opts.fatal_warnings && !out.warnings.is_empty() {
+        if let Some(p) = out.btf_tmp.take() {
+            let _ = std::fs::remove_file(p);
+        }
         return Err(Error::at(
             obj,
             format!(
@@ -154,6 +209,7 @@ pub fn run_detached(obj: &Path, opts: &Options) -> Result<Detached, Error> {
     let outs = dump::Outputs {
         btf_ids: out.btf_ids.as_deref(),
         btf: &out.btf,
+        btf_tmp: out.btf_tmp.as_deref(),
         btf_base: out.btf_base.as_deref(),
     };
     out.written = dump::dump(obj, outs, &mut out.debug)?;

@@ -25,12 +25,21 @@ pub struct Rewritten<'a> {
 /// [`crate::btf2btf::collect_kfuncs`] and [`crate::btf2btf::btf2btf`]. Records that
 /// disagree with existing FUNCs are an error.
 pub fn btf2btf<'a>(o: &Object<'a>) -> Result<Rewritten<'a>, Error> {
+    let btf0 = o
+        .btf
+        .as_ref()
+        .ok_or_else(|| Error::at(o.path, "internal: btf2btf before load_btf"))?;
+    btf2btf_on(o, MutBtf::from_btf(btf0))
+}
+
+/// [`btf2btf`] on `mb`, the modifiable copy of [`Object::btf`] made beforehand
+/// ([`MutBtf::from_btf`], which the Linux 7.3 driver runs while `collect` runs).
+pub fn btf2btf_on<'a>(o: &Object<'a>, mut mb: MutBtf<'a>) -> Result<Rewritten<'a>, Error> {
     let path = o.path;
     let btf0 = o
         .btf
         .as_ref()
         .ok_or_else(|| Error::at(path, "internal: btf2btf before load_btf"))?;
-    let mut mb = MutBtf::from_btf(btf0);
     let gen = btfgen::generate_into(btf0, &o.records, &mut mb).map_err(|e| Error::at(path, e))?;
     if !gen.problems.is_empty() {
         return Err(crate::problems(path, &gen.problems));

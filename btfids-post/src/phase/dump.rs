@@ -38,12 +38,15 @@ pub struct Outputs<'a> {
     pub btf_ids: Option<&'a [u8]>,
     /// The final BTF (`OBJ.BTF`).
     pub btf: &'a [u8],
+    /// A temporary file beside `OBJ.BTF` that already holds [`Outputs::btf`] (written while
+    /// the last phases ran, [`write_temp`]): renamed into place instead of written.
+    pub btf_tmp: Option<&'a Path>,
     /// The distilled base BTF (`OBJ.BTF.base`).
     pub btf_base: Option<&'a [u8]>,
 }
 
 /// Write `bytes` to a temporary file beside `dest`; returns its path. Removed on error.
-fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
+pub fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
     let tmp = temp_path(dest);
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -62,20 +65,27 @@ fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
 /// Write `outs` beside `obj`; returns the files written, in order, and pushes a debug line
 /// for each.
 pub fn dump(obj: &Path, outs: Outputs<'_>, debug: &mut Vec<String>) -> Result<Vec<PathBuf>, Error> {
-    let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
+    let mut files: Vec<(PathBuf, &[u8], Option<&Path>)> = Vec::new();
     if let Some(ids) = outs.btf_ids {
-        files.push((out_path(obj, OUT_BTF_IDS)?, ids));
+        files.push((out_path(obj, OUT_BTF_IDS)?, ids, None));
     }
-    files.push((out_path(obj, OUT_BTF)?, outs.btf));
+    files.push((out_path(obj, OUT_BTF)?, outs.btf, outs.btf_tmp));
     if let Some(b) = outs.btf_base {
-        files.push((out_path(obj, OUT_BTF_BASE)?, b));
+        files.push((out_path(obj, OUT_BTF_BASE)?, b, None));
     }
     let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for (dest, bytes) in &files {
-        match write_temp(dest, bytes) {
+    for (dest, bytes, written) in &files {
+        let t = match written {
+            Some(t) => Ok(t.to_path_buf()),
+            None => write_temp(dest, bytes),
+        };
+        match t {
             Ok(t) => temps.push((t, dest.clone())),
             Err(e) => {
                 for (t, _) in &temps {
+                    let _ = std::fs::remove_file(t);
+                }
+                if let Some(t) = outs.btf_tmp {
                     let _ = std::fs::remove_file(t);
                 }
                 return Err(e);
@@ -84,6 +94,10 @@ pub fn dump(obj: &Path, outs: Outputs<'_>, debug: &mut Vec<String>) -> Result<Ve
     }
     let mut written = Vec::new();
     for (i, (tmp, dest)) in temps.iter().enumerate() {
+        // The old output is removed first: renaming over an existing file makes ext4 (with
+        // its default auto_da_alloc) start writing the new one back at once, a few ms for
+        // vmlinux's BTF. Readers see the old file, no file, or the whole new one.
+        let _ = std::fs::remove_file(dest);
         if let Err(e) = std::fs::rename(tmp, dest) {
             for (t, _) in &temps[i..] {
                 let _ = std::fs::remove_file(t);
