@@ -94,6 +94,9 @@
 
 use std::fmt;
 
+mod c_meta;
+pub use c_meta::{c_meta_header, C_META_HEADER_PATH};
+
 /// Maximum number of kfunc arguments (`MAX_BPF_FUNC_ARGS` in the kernel).
 pub const MAX_ARGS: usize = 5;
 
