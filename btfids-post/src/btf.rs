@@ -235,31 +235,20 @@ fn sect<'a>(
 impl<'a> Btf<'a> {
     /// Parse `data`; with `base`, as split BTF on top of it.
     pub fn parse(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Self, BtfError> {
-        Self::parse_with(data, base, true, None)
+        Self::parse_with(data, base, true)
     }
 
     /// Parse BTF this tool wrote itself: the header and type records are checked as by
     /// [`Btf::parse`], but not the names and references of every type (libbpf's sanity
     /// check, which the input already passed).
     pub fn parse_trusted(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Self, BtfError> {
-        Self::parse_with(data, base, false, None)
-    }
-
-    /// [`Btf::parse_trusted`] of BTF whose writer also gave the byte offset of each type
-    /// in the type section (checked to be in range, not walked again).
-    pub fn parse_with_offsets(
-        data: &'a [u8],
-        base: Option<&'a Btf<'a>>,
-        offsets: Vec<u32>,
-    ) -> Result<Self, BtfError> {
-        Self::parse_with(data, base, false, Some(offsets))
+        Self::parse_with(data, base, false)
     }
 
     fn parse_with(
         data: &'a [u8],
         base: Option<&'a Btf<'a>>,
         validate: bool,
-        offsets: Option<Vec<u32>>,
     ) -> Result<Self, BtfError> {
         if data.len() < BTF_HDR_LEN {
             return Err(BtfError::Header(format!(
@@ -359,20 +348,7 @@ impl<'a> Btf<'a> {
             start_str_off,
             base,
         };
-        match offsets {
-            Some(o)
-                if o.last()
-                    .is_none_or(|&l| (l as usize) + BTF_TYPE_LEN <= btf.types.len()) =>
-            {
-                btf.offsets = o;
-            }
-            Some(_) => {
-                return Err(BtfError::Header(
-                    "type offsets beyond the type section".into(),
-                ))
-            }
-            None => btf.index(validate)?,
-        }
+        btf.index(validate)?;
         Ok(btf)
     }
 

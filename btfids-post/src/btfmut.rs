@@ -1196,57 +1196,130 @@ impl<'a> MutBtf<'a> {
     }
 
     /// [`MutBtf::sort_by_name`], then [`MutBtf::to_raw`], without a sorted copy of the
-    /// types: each is renumbered as it is written.
+    /// types: each is renumbered as it is written ([`Sorted::to_raw`]).
     pub fn into_sorted_raw(self) -> Vec<u8> {
-        self.into_sorted_raw_offsets().0
+        self.into_sorted().to_raw()
     }
+}
 
-    /// [`MutBtf::into_sorted_raw`], and the byte offset of each type in the type section
-    /// (for [`Btf::parse_with_offsets`]).
-    pub fn into_sorted_raw_offsets(self) -> (Vec<u8>, Vec<u32>) {
+/// A [`MutBtf`] in the order `sort_btf_by_name()` puts its own types in, not copied: the
+/// final BTF of the Linux 7.3 flow. [`Sorted::write_raw`] streams `btf__raw_data()` of it
+/// (each type renumbered as it is written), and it answers the name lookups of phase
+/// `resolve` ([`Sorted::for_each_kind_name`]) without being parsed again.
+#[derive(Debug)]
+pub struct Sorted<'a> {
+    btf: MutBtf<'a>,
+    /// New position → old index.
+    order: Vec<u32>,
+    /// Old index → new id.
+    new_id: Vec<u32>,
+}
+
+impl<'a> MutBtf<'a> {
+    /// The own types in name order ([`MutBtf::sort_by_name`]'s), as a [`Sorted`].
+    pub fn into_sorted(self) -> Sorted<'a> {
         let order = self.name_order();
-        let n = self.offs.len();
         let start = self.start_id;
-        let mut new_id = vec![0u32; n];
+        let mut new_id = vec![0u32; order.len()];
         for (pos, &i) in order.iter().enumerate() {
             new_id[i as usize] = start + pos as u32;
         }
-        let type_len = 4 * self.words.len();
-        let hdr_len = self.hdr_len.max(BTF_HDR_LEN as u32) as usize;
-        let mut out = Vec::with_capacity(hdr_len + type_len + self.strs_len());
-        self.raw_header(&mut out, type_len);
-        let mut at = out.len();
-        let types_at = at;
-        let mut offsets = Vec::with_capacity(order.len());
-        out.resize(at + type_len, 0);
-        let little = self.endian == Endian::Little;
+        Sorted {
+            btf: self,
+            order,
+            new_id,
+        }
+    }
+}
+
+impl Sorted<'_> {
+    /// The size of the raw BTF [`Sorted::write_raw`] writes.
+    pub fn raw_len(&self) -> usize {
+        self.btf.hdr_len.max(BTF_HDR_LEN as u32) as usize
+            + 4 * self.btf.words.len()
+            + self.btf.strs_len()
+    }
+
+    /// Write `btf__raw_data()`: the header, the types in their new order (every reference
+    /// to an own type renumbered), the strings.
+    pub fn write_raw(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        let b = &self.btf;
+        let type_len = 4 * b.words.len();
+        let start = b.start_id;
+        let little = b.endian == Endian::Little;
+        let mut buf: Vec<u8> = Vec::with_capacity(64 << 10);
+        b.raw_header(&mut buf, type_len);
         let mut rec = Vec::with_capacity(64);
-        for &i in &order {
+        for &i in &self.order {
             rec.clear();
-            rec.extend_from_slice(self.rec(i as usize));
+            rec.extend_from_slice(b.rec(i as usize));
             for_each_id_slot(rec[1], |k| {
                 if let Some(w) = rec.get_mut(k) {
                     if *w >= start {
-                        if let Some(&v) = new_id.get((*w - start) as usize) {
+                        if let Some(&v) = self.new_id.get((*w - start) as usize) {
                             *w = v;
                         }
                     }
                 }
             });
-            offsets.push((at - types_at) as u32);
-            let dst = &mut out[at..at + 4 * rec.len()];
-            for (d, w) in dst.chunks_exact_mut(4).zip(&rec) {
-                d.copy_from_slice(&if little {
-                    w.to_le_bytes()
-                } else {
-                    w.to_be_bytes()
-                });
+            if little {
+                for x in &rec {
+                    buf.extend_from_slice(&x.to_le_bytes());
+                }
+            } else {
+                for x in &rec {
+                    buf.extend_from_slice(&x.to_be_bytes());
+                }
             }
-            at += 4 * rec.len();
+            if buf.len() >= (60 << 10) {
+                w.write_all(&buf)?;
+                buf.clear();
+            }
         }
-        out.extend_from_slice(&self.head);
-        out.extend_from_slice(&self.tail);
-        (out, offsets)
+        w.write_all(&buf)?;
+        w.write_all(&b.head)?;
+        w.write_all(&b.tail)
+    }
+
+    /// [`Sorted::write_raw`] into memory.
+    pub fn to_raw(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.raw_len());
+        self.write_raw(&mut v)
+            .expect("writing to a Vec does not fail");
+        v
+    }
+
+    /// `(id, kind, name_off)` of every type in the final id order, the base's first (as
+    /// [`Btf::for_each_kind_name`] of the written BTF).
+    pub fn for_each_kind_name(&self, f: &mut impl FnMut(u32, u32, u32)) {
+        if let Some(base) = self.btf.base {
+            base.for_each_kind_name(f);
+        }
+        let b = &self.btf;
+        for (pos, &i) in self.order.iter().enumerate() {
+            let o = b.offs[i as usize] as usize;
+            f(
+                b.start_id + pos as u32,
+                info_kind(b.words[o + 1]),
+                b.words[o],
+            );
+        }
+    }
+
+    /// The string at `off` (the written BTF's `btf__str_by_offset`).
+    pub fn str_at(&self, off: u32) -> Option<&[u8]> {
+        self.btf.str_at(off)
+    }
+
+    /// [`strset::prefix8`] of the string at `off`, `None` for an offset out of range.
+    pub fn name_prefix8(&self, off: u32) -> Option<u64> {
+        let b = &self.btf;
+        let ok = if off < b.start_str_off {
+            b.base.is_some_and(|base| base.name_ok(off))
+        } else {
+            ((off - b.start_str_off) as usize) < b.strs_len()
+        };
+        ok.then(|| b.name_prefix8(off))
     }
 }
 

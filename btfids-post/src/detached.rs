@@ -12,6 +12,7 @@
 //! [`Object`]. Nothing is written unless every phase succeeded ([`run_detached`]); each
 //! output goes to a temporary file in the same directory that is renamed into place.
 
+use crate::btf::Btf;
 use crate::btfmut::MutBtf;
 use crate::elf::{ElfFile, SHF_COMPRESSED};
 use crate::io::load;
@@ -26,8 +27,11 @@ use std::path::{Path, PathBuf};
 /// What [`process`] produced (and [`run_detached`] wrote).
 #[derive(Debug, Default)]
 pub struct Detached {
-    /// The final BTF (`OBJ.BTF`).
+    /// The final BTF (`OBJ.BTF`); empty when [`run_detached`] had it written to
+    /// [`Detached::btf_tmp`] already.
     pub btf: Vec<u8>,
+    /// The size of the final BTF.
+    pub btf_len: usize,
     /// The resolved `.BTF_ids` contents (`OBJ.BTF_ids`), when the object has the section.
     pub btf_ids: Option<Vec<u8>>,
     /// The distilled base BTF (`OBJ.BTF.base`), with `--distill_base` and a base.
@@ -87,7 +91,7 @@ fn process_timed(
         .ok_or_else(|| Error::at(obj, "internal: detached mode without --btf"))?;
     // The files and the BTF made on the way, which the object borrows: declared first,
     // filled as the phases need them.
-    let (base_file, base, btf_file, fin, final_base);
+    let (base_file, base, btf_file, base_raw, final_base);
 
     // collect (the ELF's symbols) runs on a second thread while the BTF is loaded and
     // copied for modification. Errors are reported in main.c's order: collect's first (an
@@ -134,8 +138,33 @@ fn process_timed(
     out.debug.append(&mut rw.report.debug);
     t.lap("btf2btf");
 
-    fin = finalize::finalize_btf(rw.btf, opts, obj, t)?;
-    if let Some(b) = &fin.base {
+    // Phase finalize: dedup, distill (the split BTF moved onto the distilled base), the
+    // sort by name, not copied: the final BTF is streamed to OBJ.BTF's temporary file by a
+    // second thread while resolve and patch look its names up.
+    let mut btf = rw.btf;
+    let mut plan = finalize::dedup_and_distill(&mut btf, opts, obj)?;
+    t.lap("dedup");
+    base_raw = plan.as_mut().map(|d| std::mem::take(&mut d.base_raw));
+    final_base = base_raw
+        .as_deref()
+        .map(|raw| {
+            Btf::parse_trusted(raw, None).map_err(|e| {
+                Error::at(
+                    obj,
+                    format!("internal: the distilled base BTF does not parse: {e}"),
+                )
+            })
+        })
+        .transpose()?;
+    let sorted = match (&mut plan, &final_base) {
+        (Some(d), Some(nb)) => btf
+            .distill_split(d, nb)
+            .map_err(|e| Error::at(obj, format!("FAILED to distill base BTF: {e}")))?,
+        _ => btf,
+    }
+    .into_sorted();
+    t.lap("distill+sort");
+    if let Some(b) = &base_raw {
         out.debug.push(format!("distilled base: {} bytes", b.len()));
     }
     let btf_dest = if write_early {
@@ -143,17 +172,14 @@ fn process_timed(
     } else {
         None
     };
-    final_base = fin.parse_base(obj)?;
-    let fin_btf: &[u8] = &fin.btf;
+    let sorted_ref = &sorted;
     let (res, tmp) = std::thread::scope(|sc| {
         let writer = btf_dest
             .as_deref()
-            .map(|d| sc.spawn(move || dump::write_temp(d, fin_btf)));
+            .map(|d| sc.spawn(move || dump::write_temp_with(d, |f| sorted_ref.write_raw(f))));
         let res = (|| -> Result<(), Error> {
-            o.btf = Some(fin.parse(final_base.as_ref().or(base.as_ref()), obj)?);
-            t.lap("parse final");
             if o.ids.is_some() {
-                resolve::symbols_resolve(&mut o, btf_path, &mut out.warnings)?;
+                resolve::symbols_resolve_with(&mut o, &sorted, btf_path, &mut out.warnings)?;
                 let p = patch::symbols_patch(&o, opts)?;
                 out.warnings.extend(p.warnings);
                 if !p.errors.is_empty() {
@@ -182,9 +208,13 @@ fn process_timed(
         (Ok(()), None) => {}
     }
     drop(o);
+    out.btf_len = sorted.raw_len();
+    if !write_early {
+        out.btf = sorted.to_raw();
+    }
+    drop(sorted);
     drop(final_base);
-    out.btf = fin.btf;
-    out.btf_base = fin.base;
+    out.btf_base = base_raw;
     Ok(out)
 }
 
@@ -209,7 +239,7 @@ pub fn run_detached(obj: &Path, opts: &Options) -> Result<Detached, Error> {
     let outs = dump::Outputs {
         btf_ids: out.btf_ids.as_deref(),
         btf: &out.btf,
-        btf_tmp: out.btf_tmp.as_deref(),
+        btf_tmp: out.btf_tmp.as_deref().map(|p| (p, out.btf_len)),
         btf_base: out.btf_base.as_deref(),
     };
     out.written = dump::dump(obj, outs, &mut out.debug)?;

@@ -38,19 +38,28 @@ pub struct Outputs<'a> {
     pub btf_ids: Option<&'a [u8]>,
     /// The final BTF (`OBJ.BTF`).
     pub btf: &'a [u8],
-    /// A temporary file beside `OBJ.BTF` that already holds [`Outputs::btf`] (written while
-    /// the last phases ran, [`write_temp`]): renamed into place instead of written.
-    pub btf_tmp: Option<&'a Path>,
+    /// A temporary file beside `OBJ.BTF` that already holds the final BTF, and its size
+    /// (written while the last phases ran, [`write_temp_with`]): renamed into place
+    /// instead of writing [`Outputs::btf`].
+    pub btf_tmp: Option<(&'a Path, usize)>,
     /// The distilled base BTF (`OBJ.BTF.base`).
     pub btf_base: Option<&'a [u8]>,
 }
 
 /// Write `bytes` to a temporary file beside `dest`; returns its path. Removed on error.
 pub fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
+    write_temp_with(dest, |f| f.write_all(bytes))
+}
+
+/// Write a temporary file beside `dest` with `write`; returns its path. Removed on error.
+pub fn write_temp_with(
+    dest: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<PathBuf, Error> {
     let tmp = temp_path(dest);
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)
+        write(&mut f)
     })();
     if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);
@@ -65,16 +74,20 @@ pub fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
 /// Write `outs` beside `obj`; returns the files written, in order, and pushes a debug line
 /// for each.
 pub fn dump(obj: &Path, outs: Outputs<'_>, debug: &mut Vec<String>) -> Result<Vec<PathBuf>, Error> {
-    let mut files: Vec<(PathBuf, &[u8], Option<&Path>)> = Vec::new();
+    let mut files: Vec<(PathBuf, &[u8], Option<&Path>, usize)> = Vec::new();
     if let Some(ids) = outs.btf_ids {
-        files.push((out_path(obj, OUT_BTF_IDS)?, ids, None));
+        files.push((out_path(obj, OUT_BTF_IDS)?, ids, None, ids.len()));
     }
-    files.push((out_path(obj, OUT_BTF)?, outs.btf, outs.btf_tmp));
+    let (btf_tmp, btf_len) = match outs.btf_tmp {
+        Some((p, n)) => (Some(p), n),
+        None => (None, outs.btf.len()),
+    };
+    files.push((out_path(obj, OUT_BTF)?, outs.btf, btf_tmp, btf_len));
     if let Some(b) = outs.btf_base {
-        files.push((out_path(obj, OUT_BTF_BASE)?, b, None));
+        files.push((out_path(obj, OUT_BTF_BASE)?, b, None, b.len()));
     }
     let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for (dest, bytes, written) in &files {
+    for (dest, bytes, written, _) in &files {
         let t = match written {
             Some(t) => Ok(t.to_path_buf()),
             None => write_temp(dest, bytes),
@@ -85,7 +98,7 @@ pub fn dump(obj: &Path, outs: Outputs<'_>, debug: &mut Vec<String>) -> Result<Ve
                 for (t, _) in &temps {
                     let _ = std::fs::remove_file(t);
                 }
-                if let Some(t) = outs.btf_tmp {
+                if let Some(t) = btf_tmp {
                     let _ = std::fs::remove_file(t);
                 }
                 return Err(e);
@@ -109,7 +122,7 @@ pub fn dump(obj: &Path, outs: Outputs<'_>, debug: &mut Vec<String>) -> Result<Ve
         }
         debug.push(format!(
             "Dumped {} bytes of data to {}",
-            files[i].1.len(),
+            files[i].3,
             dest.display()
         ));
         written.push(dest.clone());

@@ -16,8 +16,6 @@ pub struct Finalized {
     pub btf: Vec<u8>,
     /// The distilled base (`OBJ.BTF.base`), with `--distill_base` and a base.
     pub base: Option<Vec<u8>>,
-    /// The offset of each type in [`Finalized::btf`]'s type section, from its writer.
-    offsets: std::cell::RefCell<Option<Vec<u32>>>,
 }
 
 impl Finalized {
@@ -38,11 +36,8 @@ impl Finalized {
 
     /// Parse the final BTF, split on `base` (the distilled one, else the original).
     pub fn parse<'a>(&'a self, base: Option<&'a Btf<'a>>, obj: &Path) -> Result<Btf<'a>, Error> {
-        let parsed = match self.offsets.borrow_mut().take() {
-            Some(o) => Btf::parse_with_offsets(&self.btf, base, o),
-            None => Btf::parse_trusted(&self.btf, base),
-        };
-        parsed.map_err(|e| Error::at(obj, format!("internal: the final BTF does not parse: {e}")))
+        Btf::parse_trusted(&self.btf, base)
+            .map_err(|e| Error::at(obj, format!("internal: the final BTF does not parse: {e}")))
     }
 }
 
@@ -85,9 +80,8 @@ pub fn finalize_btf(
         _ => btf,
     };
     t.lap("distill");
-    let (raw, offsets) = fin.into_sorted_raw_offsets();
+    let raw = fin.into_sorted().to_raw();
     t.lap("sort+raw");
-    *out.offsets.borrow_mut() = Some(offsets);
     drop(new_base);
     out.btf = raw;
     Ok(out)

@@ -2,6 +2,7 @@
 //! type id order, first match wins, with main.c's warnings.
 
 use crate::btf::Btf;
+use crate::btfmut::Sorted;
 use crate::fxhash::FxBuild;
 use crate::object::{IdKind, Object, PerKind, Symbols};
 use crate::Error;
@@ -9,6 +10,52 @@ use std::collections::HashMap;
 
 fn s(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// What [`resolve`] needs of a BTF: every type's kind and name in id order.
+pub trait Names {
+    /// `(id, kind, name_off)` of every type, base first.
+    fn for_each_kind_name(&self, f: &mut impl FnMut(u32, u32, u32));
+    /// The string at `off` (`None`: not a valid offset).
+    fn str_at(&self, off: u32) -> Option<&[u8]>;
+    /// [`crate::strset::prefix8`] of the string at `off` (`None`: not a valid offset).
+    fn name_prefix8(&self, off: u32) -> Option<u64>;
+}
+
+impl Names for Btf<'_> {
+    fn for_each_kind_name(&self, f: &mut impl FnMut(u32, u32, u32)) {
+        Btf::for_each_kind_name(self, f)
+    }
+    fn str_at(&self, off: u32) -> Option<&[u8]> {
+        Btf::str_at(self, off)
+    }
+    fn name_prefix8(&self, off: u32) -> Option<u64> {
+        Btf::name_prefix8(self, off)
+    }
+}
+
+impl Names for Sorted<'_> {
+    fn for_each_kind_name(&self, f: &mut impl FnMut(u32, u32, u32)) {
+        Sorted::for_each_kind_name(self, f)
+    }
+    fn str_at(&self, off: u32) -> Option<&[u8]> {
+        Sorted::str_at(self, off)
+    }
+    fn name_prefix8(&self, off: u32) -> Option<u64> {
+        Sorted::name_prefix8(self, off)
+    }
+}
+
+/// [`resolve`] of the object's symbols against `names` (the final BTF of the Linux 7.3
+/// flow, not parsed again); an error on a malformed BTF names the file the BTF came
+/// from, `btf_path`.
+pub fn symbols_resolve_with(
+    o: &mut Object<'_>,
+    names: &impl Names,
+    btf_path: &std::path::Path,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    resolve(&mut o.symbols, names, warnings).map_err(|e| Error::at(btf_path, e))
 }
 
 /// [`resolve`] of the object's symbols against its BTF ([`Object::btf`]); an error on a
@@ -28,7 +75,7 @@ pub fn symbols_resolve(
 /// Every name of `syms` to its BTF id, exactly as main.c's `symbols_resolve`.
 pub fn resolve(
     syms: &mut Symbols<'_>,
-    btf: &Btf<'_>,
+    btf: &impl Names,
     warnings: &mut Vec<String>,
 ) -> Result<(), Error> {
     let mut nr = syms.nr.clone();
