@@ -165,7 +165,7 @@ pub fn c_meta_header() -> String {
         "}};\n\n/* A record: {META_HEADER_SIZE} bytes, then the string table */\nstruct kfunc_meta_record {{\n"
     ));
     members(&mut s, RECORD_FIELDS);
-    s.push_str("\tchar strtab[];\n};\n\n");
+    s.push_str("};\n\n");
     define(&mut s, "KFUNC_META_TYPE_SIZE", &META_TYPE_SIZE.to_string());
     define(&mut s, "KFUNC_META_HEADER_SIZE", &META_HEADER_SIZE.to_string());
     s.push_str("\n#endif /* _RESOLVE_BTFIDS_KFUNC_META_H */\n");
