@@ -809,6 +809,16 @@ impl Dedup<'_, '_> {
         }
     }
 
+    /// [`Dedup::ref_type`] of a referenced type: most are canonical already (mapped to
+    /// themselves), which needs no call.
+    #[inline]
+    fn ref_of(&mut self, id: u32, depth: usize) -> Result<u32, String> {
+        match self.map.get(id as usize) {
+            Some(&m) if m == id => Ok(id),
+            _ => self.ref_type(id, depth),
+        }
+    }
+
     /// `btf_dedup_ref_type()`.
     fn ref_type(&mut self, id: u32, depth: usize) -> Result<u32, String> {
         let m = self.map_of(id);
@@ -831,7 +841,7 @@ impl Dedup<'_, '_> {
         let h = match kind {
             KIND_CONST | KIND_VOLATILE | KIND_RESTRICT | KIND_PTR | KIND_FUNC | KIND_TYPE_TAG
             | KIND_DECL_TAG => {
-                let r = self.ref_type(self.w(id, 2), depth + 1)?;
+                let r = self.ref_of(self.w(id, 2), depth + 1)?;
                 self.set_w(id, 2, r);
                 if kind == KIND_DECL_TAG {
                     self.hash_int_decl_tag(id)
@@ -840,17 +850,17 @@ impl Dedup<'_, '_> {
                 }
             }
             KIND_ARRAY => {
-                let r = self.ref_type(self.w(id, 3), depth + 1)?;
+                let r = self.ref_of(self.w(id, 3), depth + 1)?;
                 self.set_w(id, 3, r);
-                let r = self.ref_type(self.w(id, 4), depth + 1)?;
+                let r = self.ref_of(self.w(id, 4), depth + 1)?;
                 self.set_w(id, 4, r);
                 self.hash_array(id)
             }
             KIND_FUNC_PROTO => {
-                let r = self.ref_type(self.w(id, 2), depth + 1)?;
+                let r = self.ref_of(self.w(id, 2), depth + 1)?;
                 self.set_w(id, 2, r);
                 for i in 0..info_vlen(self.w(id, 1)) as usize {
-                    let r = self.ref_type(self.w(id, 4 + 2 * i), depth + 1)?;
+                    let r = self.ref_of(self.w(id, 4 + 2 * i), depth + 1)?;
                     self.set_w(id, 4 + 2 * i, r);
                 }
                 self.hash_fnproto(id)
