@@ -386,7 +386,17 @@ impl<'a> Btf<'a> {
             off += BTF_TYPE_LEN + n;
         }
         self.offsets = offsets;
-        if !validate || self.valid_fast() {
+        if validate {
+            self.validate()?;
+        }
+        Ok(())
+    }
+
+    /// The checks of libbpf's `btf_sanity_check()` that [`Btf::parse`] makes and
+    /// [`Btf::parse_trusted`] leaves out (to be made later, e.g. on another thread): every
+    /// name offset and type id in range, every FUNC's type a FUNC_PROTO.
+    pub fn validate(&self) -> Result<(), BtfError> {
+        if self.valid_fast() {
             return Ok(());
         }
         // Find what is wrong, like libbpf's sanity check does.

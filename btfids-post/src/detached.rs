@@ -104,15 +104,22 @@ fn process_timed(
         None => None,
     };
     btf_file = load(btf_path).map_err(collect_first)?;
+    let base_ref = opts.base.as_deref().zip(base.as_ref());
     let (o, loaded) = std::thread::scope(|sc| {
         let collector = sc.spawn(|| collect(obj, &bytes));
-        let loaded =
-            load_btf::load_btf(opts.base.as_deref().zip(base.as_ref()), btf_path, &btf_file).map(
-                |btf| {
-                    let mb = MutBtf::from_btf(&btf);
-                    (btf, mb)
-                },
-            );
+        // The types' names and references are checked on a third thread meanwhile; the
+        // copy does not depend on them (its reads are bounds-checked).
+        let loaded = load_btf::load_btf_unchecked(base_ref, btf_path, &btf_file).and_then(|btf| {
+            let mb = std::thread::scope(|vs| {
+                let checker = vs.spawn(|| load_btf::check_btf(&btf, base_ref, btf_path));
+                let mb = MutBtf::from_btf(&btf);
+                checker
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::at(btf_path, "internal: the check panicked")))
+                    .map(|()| mb)
+            })?;
+            Ok((btf, mb))
+        });
         let o = collector
             .join()
             .unwrap_or_else(|_| Err(Error::at(obj, "internal: the collect thread panicked")));

@@ -2,7 +2,7 @@
 //! BTF names are resolved against, split on the base when there is one. The files are
 //! mapped by the caller, which keeps them as long as the [`Object`] that borrows them.
 
-use crate::btf::Btf;
+use crate::btf::{Btf, BtfError};
 use crate::io::{btf_bytes, load, Bytes};
 use crate::object::Object;
 use crate::{Error, Options};
@@ -40,6 +40,38 @@ pub fn load_btf<'a>(
             },
         )
     })
+}
+
+fn load_error(base: Option<(&Path, &Btf<'_>)>, btf_path: &Path, e: BtfError) -> Error {
+    Error::at(
+        btf_path,
+        match base {
+            Some((bp, _)) => format!("FAILED: load BTF (split on {}): {e}", bp.display()),
+            None => format!("FAILED: load BTF: {e}"),
+        },
+    )
+}
+
+/// [`load_btf`] without the checks of every type's names and references
+/// ([`Btf::parse_trusted`]); [`check_btf`] makes them (the driver runs it on a second
+/// thread while it copies the BTF for modification).
+pub fn load_btf_unchecked<'a>(
+    base: Option<(&Path, &'a Btf<'a>)>,
+    btf_path: &Path,
+    btf_file: &'a [u8],
+) -> Result<Btf<'a>, Error> {
+    let raw = btf_bytes(btf_path, btf_file, BTF_SECTION)?;
+    Btf::parse_trusted(raw, base.map(|(_, b)| b)).map_err(|e| load_error(base, btf_path, e))
+}
+
+/// The checks [`load_btf_unchecked`] left out ([`Btf::validate`]), with [`load_btf`]'s
+/// error.
+pub fn check_btf(
+    btf: &Btf<'_>,
+    base: Option<(&Path, &Btf<'_>)>,
+    btf_path: &Path,
+) -> Result<(), Error> {
+    btf.validate().map_err(|e| load_error(base, btf_path, e))
 }
 
 /// Linux 7.3: [`load_btf`] into [`Object::btf`], split on `base` (from `base_file`).
