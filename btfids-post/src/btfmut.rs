@@ -1262,13 +1262,16 @@ impl Sorted<'_> {
                     }
                 }
             });
+            let at = buf.len();
+            buf.resize(at + 4 * rec.len(), 0);
+            let dst = &mut buf[at..];
             if little {
-                for x in &rec {
-                    buf.extend_from_slice(&x.to_le_bytes());
+                for (d, x) in dst.chunks_exact_mut(4).zip(&rec) {
+                    d.copy_from_slice(&x.to_le_bytes());
                 }
             } else {
-                for x in &rec {
-                    buf.extend_from_slice(&x.to_be_bytes());
+                for (d, x) in dst.chunks_exact_mut(4).zip(&rec) {
+                    d.copy_from_slice(&x.to_be_bytes());
                 }
             }
             if buf.len() >= (60 << 10) {
