@@ -322,6 +322,8 @@ fn vmlinux_matches_stock_7_3() {
 struct DedupBase {
     int: u32,
     long: u32,
+    /// `struct opaque;` (a FWD) and the pointer to it.
+    opaque_fwd_ptr: u32,
 }
 
 fn add_dedup_base(b: &mut BtfBuilder) -> DedupBase {
@@ -336,7 +338,18 @@ fn add_dedup_base(b: &mut BtfBuilder) -> DedupBase {
     let n = b.add_str("__ARRAY_SIZE_TYPE__");
     let idx = b.add_type(n, KIND_INT, 0, 4, &[32]);
     b.add_type(0, KIND_ARRAY, 0, 0, &[int, idx, 4]);
-    DedupBase { int, long }
+    // A struct only declared here (its definition is in the module), used by a struct.
+    let n = b.add_str("opaque");
+    let fwd = b.add_type(n, KIND_FWD, 0, 0, &[]);
+    let opaque_fwd_ptr = b.add_type(0, KIND_PTR, 0, fwd, &[]);
+    let n = b.add_str("holder_b");
+    let m = member(b, "p", opaque_fwd_ptr, 0);
+    b.add_type(n, KIND_STRUCT, 1, 8, &m);
+    DedupBase {
+        int,
+        long,
+        opaque_fwd_ptr,
+    }
 }
 
 /// `struct node { int v; struct node *next; }`, its pointer, `typedef node_t`, `struct
@@ -417,6 +430,29 @@ fn add_dedup_module(b: &mut BtfBuilder, base: &DedupBase) {
     func(b, "k_mod", p);
     let p = proto(b, base.int, &[("a", fwd_ptr)]);
     func(b, "k_fwd", p);
+    // The module defines the struct the base only declares, and has its own copy of the
+    // base struct using it: equivalent but for the base FWD (libbpf's
+    // hypot_adjust_canon: not merged, the base FWD resolved to the module's struct), and a
+    // pointer to the base FWD (then one to the module's struct).
+    let n = b.add_str("opaque");
+    let m = member(b, "x", base.int, 0);
+    let opaque = b.add_type(n, KIND_STRUCT, 1, 4, &m);
+    let opaque_ptr = b.add_type(0, KIND_PTR, 0, opaque, &[]);
+    let n = b.add_str("holder_b");
+    let m = member(b, "p", opaque_ptr, 0);
+    let hb = b.add_type(n, KIND_STRUCT, 1, 8, &m);
+    let hb_ptr = b.add_type(0, KIND_PTR, 0, hb, &[]);
+    let fwd_of_base = b.add_type(0, KIND_PTR, 0, base.opaque_fwd_ptr - 1, &[]);
+    let p = proto(
+        b,
+        base.int,
+        &[
+            ("h", hb_ptr),
+            ("o", fwd_of_base),
+            ("q", base.opaque_fwd_ptr),
+        ],
+    );
+    func(b, "k_opaque", p);
 }
 
 fn dedup_ids(e: Endian) -> Ids {
@@ -428,7 +464,11 @@ fn dedup_ids(e: Endian) -> Ids {
     ids.set8(
         "kset_dedup",
         BTF_SET8_KFUNCS,
-        &[("k_mod", KF_ACQUIRE, [0; 5]), ("k_fwd", 0, [0; 5])],
+        &[
+            ("k_mod", KF_ACQUIRE, [0; 5]),
+            ("k_fwd", 0, [0; 5]),
+            ("k_opaque", 0, [0; 5]),
+        ],
     );
     ids
 }
@@ -482,6 +522,9 @@ fn struct_graph_duplicates_dedup_like_stock_7_3() {
             assert_eq!(own_named(&btf, "mod_a"), 1, "{tag}: mod_a copies");
             assert_eq!(own_named(&btf, "mod_b"), 1, "{tag}: mod_b copies");
             assert_eq!(own_named(&btf, "e_mode"), 0, "{tag}: the enum fwd stays");
+            // Equivalent but for the base's FWD: kept (hypot_adjust_canon).
+            assert_eq!(own_named(&btf, "holder_b"), 1, "{tag}: holder_b");
+            assert_eq!(own_named(&btf, "opaque"), 1, "{tag}: opaque");
             let fin = vm.btf.unwrap();
             let btf = Btf::parse(&fin, None).unwrap();
             for (name, n) in [("node", 1), ("node_t", 1), ("mod_a", 1), ("e_mode", 1)] {
