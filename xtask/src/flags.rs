@@ -120,7 +120,10 @@ pub enum SampleVariants {
     Compat,
     /// Args and legacy.
     Both,
-    /// Args, legacy and compat.
+    /// The in-tree `samples/rust/rust_kfunc.ko` as the patched kernel's own build made it
+    /// (the tree's resolve_btfids, rust series), on the patched kernel.
+    Intree,
+    /// Args, legacy, compat and intree.
     All,
 }
 

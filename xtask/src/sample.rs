@@ -12,11 +12,16 @@
 //! - `legacy`: unpatched kernel, `btfids-post --legacy-set8` (function flags only): the
 //!   control run;
 //! - `compat`: unpatched kernel, extended set8 (what an old kernel sees of a module built
-//!   for the new layout): it must refuse the module.
+//!   for the new layout): it must refuse the module;
+//! - `intree`: patched kernel, the rust series' in-tree `samples/rust/rust_kfunc.ko` as the
+//!   kernel build made it (the tree's own resolve_btfids); not built here.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The in-tree sample module of the rust series, relative to the kernel tree.
+pub const INTREE_KO: &str = "samples/rust/rust_kfunc.ko";
 
 /// Which kernel and which set8 layout a build targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +33,9 @@ pub enum Variant {
     /// Unpatched kernel, extended set8: a module built for the patched kernel loaded on an
     /// old one, which must refuse it (`register_btf_kfunc_id_set` fails, insmod fails).
     Compat,
+    /// Patched kernel, the in-tree sample (`samples/rust/rust_kfunc.ko`, rust series) as
+    /// the kernel build made it, BTF by the tree's own resolve_btfids: nothing is built here.
+    Intree,
 }
 
 impl Variant {
@@ -37,12 +45,13 @@ impl Variant {
             Variant::Args => "args",
             Variant::Legacy => "legacy",
             Variant::Compat => "compat",
+            Variant::Intree => "intree",
         }
     }
 }
 
 /// The sample builds a `--variant` value stands for: `both` is args and legacy, `all` adds
-/// compat.
+/// compat and intree.
 pub fn variants(v: crate::flags::SampleVariants) -> Vec<Variant> {
     use crate::flags::SampleVariants as V;
     match v {
@@ -50,7 +59,13 @@ pub fn variants(v: crate::flags::SampleVariants) -> Vec<Variant> {
         V::Legacy => vec![Variant::Legacy],
         V::Compat => vec![Variant::Compat],
         V::Both => vec![Variant::Args, Variant::Legacy],
-        V::All => vec![Variant::Args, Variant::Legacy, Variant::Compat],
+        V::Intree => vec![Variant::Intree],
+        V::All => vec![
+            Variant::Args,
+            Variant::Legacy,
+            Variant::Compat,
+            Variant::Intree,
+        ],
     }
 }
 
@@ -67,7 +82,7 @@ pub fn target_dir() -> PathBuf {
 /// `kernel::ensure_kernel` builds or reuses the cached tree of `cargo xtask kernel`.
 pub fn kernel_tree(variant: Variant) -> Result<PathBuf, String> {
     let var = match variant {
-        Variant::Args => "KFUNC_KERNEL_ARGS",
+        Variant::Args | Variant::Intree => "KFUNC_KERNEL_ARGS",
         Variant::Legacy | Variant::Compat => "KFUNC_KERNEL_LEGACY",
     };
     let tree = match std::env::var_os(var) {
@@ -89,7 +104,7 @@ pub fn kernel_tree(variant: Variant) -> Result<PathBuf, String> {
 /// The tree `cargo xtask kernel` builds (and caches) for `variant`.
 fn default_tree(variant: Variant) -> Result<PathBuf, String> {
     let kv = match variant {
-        Variant::Args => crate::kernel::Variant::Patched,
+        Variant::Args | Variant::Intree => crate::kernel::Variant::Patched,
         Variant::Legacy | Variant::Compat => crate::kernel::Variant::Unpatched,
     };
     Ok(crate::kernel::ensure_kernel(kv)?.tree)
@@ -163,7 +178,21 @@ fn copy_if_changed(from: &Path, to: &Path) -> Result<(), String> {
 }
 
 /// Build `kfunc_sample.ko` for `variant` against `tree`; returns the module's path.
+/// [`Variant::Intree`]: the tree's `samples/rust/rust_kfunc.ko`, which its build made.
 pub fn build_sample(variant: Variant, tree: &Path) -> Result<PathBuf, String> {
+    if variant == Variant::Intree {
+        let ko = tree.join(INTREE_KO);
+        return if ko.is_file() {
+            Ok(ko)
+        } else {
+            Err(format!(
+                "{} is missing: the kernel {} was not built with the rust series \
+                 (CONFIG_SAMPLE_RUST_KFUNC=m, kernel/config.patched)",
+                ko.display(),
+                tree.display()
+            ))
+        };
+    }
     let (so, post) = build_host_tools(tree)?;
     let src = crate::kernel::repo_root().join("kernel-sample");
     let dir = target_dir().join("kfunc-sample").join(variant.name());
@@ -186,7 +215,7 @@ pub fn build_sample(variant: Variant, tree: &Path) -> Result<PathBuf, String> {
         }
     }
     let resolve = match variant {
-        Variant::Args | Variant::Compat => post.display().to_string(),
+        Variant::Args | Variant::Compat | Variant::Intree => post.display().to_string(),
         Variant::Legacy => format!("{} --legacy-set8", post.display()),
     };
     let mut make = Command::new("make");
