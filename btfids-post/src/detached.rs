@@ -70,6 +70,38 @@ fn collect_debug(o: &Object<'_>) -> String {
     }
 }
 
+/// Size of the loaded BTF from which [`process`] runs independent work on other threads.
+pub const PARALLEL_BTF_BYTES: usize = 256 << 10;
+
+/// Work run on a scoped thread, or done already (when not worth a thread).
+enum Task<'s, T> {
+    Thread(std::thread::ScopedJoinHandle<'s, T>),
+    Done(T),
+}
+
+/// `f` on a thread of `sc` when `parallel`, else right away.
+fn task<'s, T: Send + 's>(
+    sc: &'s std::thread::Scope<'s, '_>,
+    parallel: bool,
+    f: impl FnOnce() -> T + Send + 's,
+) -> Task<'s, T> {
+    if parallel {
+        Task::Thread(sc.spawn(f))
+    } else {
+        Task::Done(f())
+    }
+}
+
+impl<T> Task<'_, T> {
+    /// The result (`panicked()` if the thread panicked).
+    fn join(self, panicked: impl FnOnce() -> T) -> T {
+        match self {
+            Task::Thread(h) => h.join().unwrap_or_else(|_| panicked()),
+            Task::Done(v) => v,
+        }
+    }
+}
+
 /// Every phase but `dump`: nothing is written.
 pub fn process(obj: &Path, opts: &Options) -> Result<Detached, Error> {
     process_timed(obj, opts, &mut Timer::from_env(), false)
@@ -105,24 +137,26 @@ fn process_timed(
     };
     btf_file = load(btf_path).map_err(collect_first)?;
     let base_ref = opts.base.as_deref().zip(base.as_ref());
+    // Threads pay off for vmlinux's megabytes of BTF, not for a module's few kilobytes (on a
+    // busy machine a thread can wait longer for a CPU than its work takes).
+    let parallel = btf_file.len() >= PARALLEL_BTF_BYTES;
     let (o, loaded) = std::thread::scope(|sc| {
-        let collector = sc.spawn(|| collect(obj, &bytes));
+        let collector = task(sc, parallel, || collect(obj, &bytes));
         // The types' names and references are checked on a third thread meanwhile; the
         // copy does not depend on them (its reads are bounds-checked).
         let loaded = load_btf::load_btf_unchecked(base_ref, btf_path, &btf_file).and_then(|btf| {
             let mb = std::thread::scope(|vs| {
-                let checker = vs.spawn(|| load_btf::check_btf(&btf, base_ref, btf_path));
+                let checker = task(vs, parallel, || {
+                    load_btf::check_btf(&btf, base_ref, btf_path)
+                });
                 let mb = MutBtf::from_btf(&btf);
                 checker
-                    .join()
-                    .unwrap_or_else(|_| Err(Error::at(btf_path, "internal: the check panicked")))
+                    .join(|| Err(Error::at(btf_path, "internal: the check panicked")))
                     .map(|()| mb)
             })?;
             Ok((btf, mb))
         });
-        let o = collector
-            .join()
-            .unwrap_or_else(|_| Err(Error::at(obj, "internal: the collect thread panicked")));
+        let o = collector.join(|| Err(Error::at(obj, "internal: the collect thread panicked")));
         (o, loaded)
     });
     let mut o = o?;
@@ -181,9 +215,11 @@ fn process_timed(
     };
     let sorted_ref = &sorted;
     let (res, tmp) = std::thread::scope(|sc| {
-        let writer = btf_dest
-            .as_deref()
-            .map(|d| sc.spawn(move || dump::write_temp_with(d, |f| sorted_ref.write_raw(f))));
+        let writer = btf_dest.as_deref().map(|d| {
+            task(sc, parallel, move || {
+                dump::write_temp_with(d, |f| sorted_ref.write_raw(f))
+            })
+        });
         let res = (|| -> Result<(), Error> {
             if o.ids.is_some() {
                 resolve::symbols_resolve_with(&mut o, &sorted, btf_path, &mut out.warnings)?;
@@ -197,10 +233,8 @@ fn process_timed(
             t.lap("resolve+patch");
             Ok(())
         })();
-        let tmp = writer.map(|w| {
-            w.join()
-                .unwrap_or_else(|_| Err(Error::at(obj, "internal: the writer thread panicked")))
-        });
+        let tmp =
+            writer.map(|w| w.join(|| Err(Error::at(obj, "internal: the writer thread panicked"))));
         (res, tmp)
     });
     match (res, tmp) {
