@@ -32,7 +32,7 @@ pub fn btf2btf<'a>(o: &Object<'a>) -> Result<Rewritten<'a>, Error> {
     btf2btf_on(o, MutBtf::from_btf(btf0))
 }
 
-/// [`btf2btf`] on `mb`, the modifiable copy of [`Object::btf`] made beforehand
+/// [`btf2btf()`] on `mb`, the modifiable copy of [`Object::btf`] made beforehand
 /// ([`MutBtf::from_btf`], which the Linux 7.3 driver runs while `collect` runs).
 pub fn btf2btf_on<'a>(o: &Object<'a>, mut mb: MutBtf<'a>) -> Result<Rewritten<'a>, Error> {
     let path = o.path;
