@@ -9,7 +9,7 @@
 //! The candidates of a type are the canonical types whose signature hash equals its own,
 //! in the order libbpf's hash map yields them: it puts a new entry at the head of its
 //! bucket and reverses every bucket when it grows, which the table here reproduces for the
-//! entries of each key (see there), so that where several candidates would do, the same
+//! entries of each key (`Table`), so that where several candidates would do, the same
 //! one wins. The base's candidates are not put in a map: their hashes are computed in one
 //! pass and looked up through a bit filter (a map is built once many lookups hit).
 
