@@ -255,12 +255,23 @@ pub fn find_problems(console: &str) -> Vec<String> {
 }
 
 /// Parse the result marker (the last one wins).
+///
+/// The number is read up to the first character that cannot be part of it: the serial
+/// console interleaves kernel messages with the init script's output, so a printk can
+/// follow the marker on the same line (`KFT-RESULT: rc=0[    3.38] kfunc_sample: ...`).
 pub fn parse_rc(console: &str) -> Option<i32> {
     console
         .lines()
         .rev()
         .find_map(|l| l.find(RESULT_MARKER).map(|i| &l[i + RESULT_MARKER.len()..]))
-        .and_then(|s| s.trim().parse().ok())
+        .and_then(|s| {
+            let s = s.trim_start();
+            let end = s
+                .char_indices()
+                .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-')))
+                .map_or(s.len(), |(i, _)| i);
+            s[..end].parse().ok()
+        })
 }
 
 /// Build the initramfs, boot `spec.kernel` under QEMU and collect the outcome.
@@ -416,6 +427,13 @@ mod tests {
         assert_eq!(parse_rc(log), Some(3));
         assert_eq!(find_problems(log).len(), 1);
         assert_eq!(parse_rc("no marker\n"), None);
+        // A kernel message on the marker's line (seen in a CI run under load).
+        assert_eq!(
+            parse_rc("KFT-RESULT: rc=0[    3.384184] kfunc_sample: unloaded\n"),
+            Some(0)
+        );
+        assert_eq!(parse_rc("KFT-RESULT: rc=-1\n"), Some(-1));
+        assert_eq!(parse_rc("KFT-RESULT: rc=[ 1.0] x\n"), None);
         assert!(find_problems("all fine\n").is_empty());
     }
 
