@@ -202,6 +202,10 @@ fn cache_inputs(variant: Variant, flavor: Flavor) -> Result<Vec<(String, Vec<u8>
     let mut v = Vec::new();
     if flavor == Flavor::Selftests {
         v.push(("flavor".to_string(), b"selftests".to_vec()));
+        v.push((
+            "KBUILD_BUILD_TIMESTAMP (pahole without -j)".to_string(),
+            SELFTESTS_BUILD_TIMESTAMP.as_bytes().to_vec(),
+        ));
     }
     let src = source::ensure_source()?;
     v.push((
@@ -287,6 +291,14 @@ fn make_cmd(tree: &Path) -> Command {
     c
 }
 
+/// `KBUILD_BUILD_TIMESTAMP` of the selftests-config kernels. With it set, 7.3's
+/// `scripts/Makefile.btf` runs pahole < 1.27 without `-j`, whose parallel encoding makes
+/// the order of types unreproducible: two builds of one tree then differ in which of two
+/// same-name FUNCs comes first (7.3's vmlinux has two `bpf_lsm_mmap_file`, one with a
+/// `file__nullable` parameter), and so in what a program attached by that name may do
+/// (`test_progs -t verifier_lsm` passed on one build and failed on the next).
+const SELFTESTS_BUILD_TIMESTAMP: &str = "2026-01-01 00:00:00 UTC";
+
 /// The `RESOLVE_BTFIDS` capture wrapper (see `btfids-post/scripts/`), if it exists.
 fn capture_wrapper() -> Option<PathBuf> {
     let p = repo_root().join("btfids-post/scripts/resolve-btfids-capture.sh");
@@ -306,11 +318,20 @@ fn add_btfids_args(c: &mut Command, tree: &Path) {
 
 /// `make bzImage modules` with a progress line every `STEP` compiled objects; the whole
 /// output goes to `log`, its tail is returned on failure.
-fn build(tree: &Path, log: &Path, label: &str, capture: bool) -> Result<(), String> {
+fn build(
+    tree: &Path,
+    log: &Path,
+    label: &str,
+    capture: bool,
+    flavor: Flavor,
+) -> Result<(), String> {
     const STEP: usize = 250;
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()) + 1;
     let mut c = make_cmd(tree);
     c.arg(format!("-j{jobs}")).args(["bzImage", "modules"]);
+    if flavor == Flavor::Selftests {
+        c.env("KBUILD_BUILD_TIMESTAMP", SELFTESTS_BUILD_TIMESTAMP);
+    }
     if capture {
         add_btfids_args(&mut c, tree);
     }
@@ -650,7 +671,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
         }
     }
 
-    build(&kt.tree, &log, &tag, capture)?;
+    build(&kt.tree, &log, &tag, capture, flavor)?;
 
     // The capture wrapper saves resolve_btfids' inputs when vmlinux and modules are linked
     // (7.3's gen-btf.sh hands it `.tmp_vmlinux1`, saved as `tmp_vmlinux1`). A tree linked
@@ -662,7 +683,7 @@ pub fn ensure_kernel_flavor(variant: Variant, flavor: Flavor) -> Result<KernelTr
         let _ = fs::remove_file(&kt.vmlinux);
         let _ = fs::remove_file(kt.tree.join("vmlinux.unstripped"));
         remove_kos(&kt.tree)?;
-        build(&kt.tree, &log, &tag, capture)?;
+        build(&kt.tree, &log, &tag, capture, flavor)?;
         if !captured_vmlinux.exists() {
             return Err(format!(
                 "{}: the capture wrapper did not save .tmp_vmlinux1",
