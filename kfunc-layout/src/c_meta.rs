@@ -34,7 +34,11 @@ const fn f(decl: &'static str, size: usize, comment: &'static str) -> Field {
 /// `struct kfunc_meta_type`, in order.
 const TYPE_FIELDS: &[Field] = &[
     f("u32 name_off", 4, "parameter name, 0 for the return value"),
-    f("u32 type_off", 4, "C type name; of the pointee for a pointer"),
+    f(
+        "u32 type_off",
+        4,
+        "C type name; of the pointee for a pointer",
+    ),
     f("u8 kind", 1, "KFUNC_META_TYPE_*"),
     f("u8 tflags", 1, "KFUNC_META_F_*"),
     f("u16 reserved", 2, ""),
@@ -47,7 +51,11 @@ const RECORD_FIELDS: &[Field] = &[
     f("u16 version", 2, "KFUNC_META_VERSION"),
     f("u16 size", 2, "whole record in bytes, a multiple of 4"),
     f("u32 flags", 4, "KF_* function flags"),
-    f("u32 arg_flags[KF_MAX_ARGS]", 4 * MAX_ARGS, "KF_PARAM_* per argument"),
+    f(
+        "u32 arg_flags[KF_MAX_ARGS]",
+        4 * MAX_ARGS,
+        "KF_PARAM_* per argument",
+    ),
     f("u32 name_off", 4, "kfunc name"),
     f("u8 nr_args", 1, ""),
     f("u8 reserved[3]", 3, ""),
@@ -63,7 +71,12 @@ const RECORD_FIELDS: &[Field] = &[
 fn offset_of(fields: &[Field], name: &str) -> usize {
     let i = fields
         .iter()
-        .position(|x| x.decl.split(['[', ' ']).nth(1 + usize::from(x.decl.starts_with("struct "))) == Some(name))
+        .position(|x| {
+            x.decl
+                .split(['[', ' '])
+                .nth(1 + usize::from(x.decl.starts_with("struct ")))
+                == Some(name)
+        })
         .unwrap_or_else(|| panic!("no field {name}"));
     fields[..i].iter().map(|x| x.size).sum()
 }
@@ -130,7 +143,11 @@ pub fn c_meta_header() -> String {
     for (name, v, doc) in [
         ("VOID", TYPE_VOID, "void, only as a return type"),
         ("SCALAR", TYPE_SCALAR, "an integer scalar"),
-        ("POINTER", TYPE_POINTER, "a pointer; the type name is the pointee's"),
+        (
+            "POINTER",
+            TYPE_POINTER,
+            "a pointer; the type name is the pointee's",
+        ),
     ] {
         s.push_str(&format!("/* {doc} */\n"));
         define(&mut s, &format!("KFUNC_META_TYPE_{name}"), &v.to_string());
@@ -167,7 +184,11 @@ pub fn c_meta_header() -> String {
     members(&mut s, RECORD_FIELDS);
     s.push_str("};\n\n");
     define(&mut s, "KFUNC_META_TYPE_SIZE", &META_TYPE_SIZE.to_string());
-    define(&mut s, "KFUNC_META_HEADER_SIZE", &META_HEADER_SIZE.to_string());
+    define(
+        &mut s,
+        "KFUNC_META_HEADER_SIZE",
+        &META_HEADER_SIZE.to_string(),
+    );
     s.push_str("\n#endif /* _RESOLVE_BTFIDS_KFUNC_META_H */\n");
     s
 }
