@@ -21,8 +21,8 @@
 //!    any other difference is reported.
 //!
 //! Not part of `cargo xtask test` (CI): it needs two kernels of the selftests' much larger
-//! configuration (~16 and ~11 minutes cold on 2 cores), a ~5-minute `test_progs` build and
-//! four TCG runs. Work directory: `~/.cache/kfunc-args/progs/<source version>/`.
+//! configuration (on 7.3.4: 46 and 26 minutes cold on 2 cores shared with other builds), a
+//! `test_progs` build and four TCG runs of 7-10 minutes each. Work directory: `~/.cache/kfunc-args/progs/<source version>/`.
 //!
 //! `cargo xtask veristat` ([`veristat`]) uses the same kernels and build.
 

@@ -360,8 +360,8 @@ pub fn run(f: &crate::flags::Test) -> Result<Tally, String> {
     // Too heavy for every run: counted as one skipped test, with the reason.
     println!(
         "\nSKIPPED progs: the kernel's test_progs (kfunc and verifier subsets, four runs) is \
-         not part of this command: it needs two kernels of the BPF selftests' config (~27 min \
-         cold on 2 cores) and ~20 min of TCG; run `cargo xtask progs`"
+         not part of this command: it needs two kernels of the BPF selftests' config (~72 min \
+         cold on 2 cores) and ~35 min of TCG; run `cargo xtask progs`"
     );
     total.skipped += 1;
 
