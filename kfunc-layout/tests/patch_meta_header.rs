@@ -3,68 +3,16 @@
 //! (`cargo run -q -p kfunc-layout --example c_meta_header`), and no other patch of either
 //! series may touch it.
 
+mod common;
+
+use common::patch::{file_section, first_difference, new_file_content, patch_files};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use kfunc_layout::C_META_HEADER_PATH as HEADER;
 
 fn patches_in(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let mut v: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
-        .collect();
-    v.sort();
-    assert!(!v.is_empty(), "{}: no *.patch files", dir.display());
-    v
-}
-
-/// The lines of the diff section of `path` in a patch, if the patch touches it.
-fn file_section<'a>(patch: &'a str, path: &str) -> Option<Vec<&'a str>> {
-    let start = format!("diff --git a/{path} b/{path}");
-    let mut lines = patch.lines();
-    lines.by_ref().find(|l| *l == start)?;
-    Some(
-        lines
-            .take_while(|l| !l.starts_with("diff --git ") && *l != "-- ")
-            .collect(),
-    )
-}
-
-/// The content of a file that a patch section creates (`new file`, one hunk from 0,0).
-fn new_file_content(section: &[&str], what: &str) -> String {
-    assert!(
-        section.iter().any(|l| l.starts_with("new file mode")),
-        "{what}: not added as a new file"
-    );
-    let hunk = section
-        .iter()
-        .position(|l| l.starts_with("@@ "))
-        .unwrap_or_else(|| panic!("{what}: no hunk"));
-    let header = section[hunk];
-    let count: usize = header
-        .strip_prefix("@@ -0,0 +1,")
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{what}: unexpected hunk header {header:?}"));
-    let body = &section[hunk + 1..];
-    assert!(body.len() >= count, "{what}: hunk says {count} lines");
-    let mut out = String::new();
-    for (i, l) in body[..count].iter().enumerate() {
-        let text = l
-            .strip_prefix('+')
-            .unwrap_or_else(|| panic!("{what}: line {} is not an addition", i + 1));
-        out.push_str(text);
-        out.push('\n');
-    }
-    assert!(
-        body[count..]
-            .iter()
-            .all(|l| l.is_empty() || l.starts_with("\\ ")),
-        "{what}: more than one hunk"
-    );
-    out
+    patch_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
 }
 
 #[test]
@@ -82,14 +30,7 @@ fn resolve_btfids_patch_adds_exactly_the_generated_record_header() {
         };
         let in_patch = new_file_content(&section, &format!("{name}: {HEADER}"));
         if in_patch != generated {
-            let line = in_patch
-                .lines()
-                .zip(generated.lines())
-                .position(|(a, b)| a != b)
-                .map_or_else(
-                    || in_patch.lines().count().min(generated.lines().count()) + 1,
-                    |i| i + 1,
-                );
+            let line = first_difference(&in_patch, &generated);
             panic!(
                 "{name}: {HEADER} differs from kfunc_layout::c_meta_header() from line {line} \
                  on; regenerate it with `cargo run -q -p kfunc-layout --example c_meta_header` \

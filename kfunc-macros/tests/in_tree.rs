@@ -11,6 +11,10 @@
 #[allow(dead_code)] // `write` is the xtask command's
 mod in_tree;
 
+#[path = "../../kfunc-layout/tests/common/patch.rs"]
+mod patch;
+
+use patch::{first_difference, new_file_content, patch_files, sections};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -19,75 +23,7 @@ fn crate_dir() -> &'static Path {
 }
 
 fn rust_patches() -> Vec<PathBuf> {
-    let dir = crate_dir().join("../patches/rust");
-    let mut v: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
-        .collect();
-    v.sort();
-    assert!(!v.is_empty(), "{}: no *.patch files", dir.display());
-    v
-}
-
-/// Every file a patch touches, with the lines of its section (`diff --git` to the next).
-fn sections(patch: &str) -> Vec<(String, Vec<&str>)> {
-    let mut out: Vec<(String, Vec<&str>)> = Vec::new();
-    let mut in_diff = false;
-    for l in patch.lines() {
-        if let Some(rest) = l.strip_prefix("diff --git a/") {
-            let path = rest.split(" b/").next().unwrap_or("").to_string();
-            out.push((path, Vec::new()));
-            in_diff = true;
-        } else if l == "-- " {
-            in_diff = false;
-        } else if in_diff {
-            out.last_mut().unwrap().1.push(l);
-        }
-    }
-    out
-}
-
-/// The content of a file a section creates (`new file mode`, one hunk from 0,0).
-fn new_file_content(section: &[&str], what: &str) -> String {
-    assert!(
-        section.iter().any(|l| l.starts_with("new file mode")),
-        "{what}: not added as a new file"
-    );
-    let hunk = section
-        .iter()
-        .position(|l| l.starts_with("@@ "))
-        .unwrap_or_else(|| panic!("{what}: no hunk"));
-    let header = section[hunk];
-    let count: usize = if header.starts_with("@@ -0,0 +1 @@") {
-        1
-    } else {
-        header
-            .strip_prefix("@@ -0,0 +1,")
-            .and_then(|r| r.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("{what}: unexpected hunk header {header:?}"))
-    };
-    let body = &section[hunk + 1..];
-    assert!(body.len() >= count, "{what}: hunk says {count} lines");
-    let mut out = String::new();
-    for (i, l) in body[..count].iter().enumerate() {
-        let text = l
-            .strip_prefix('+')
-            .unwrap_or_else(|| panic!("{what}: line {} is not an addition", i + 1));
-        out.push_str(text);
-        out.push('\n');
-    }
-    if body.get(count) == Some(&"\\ No newline at end of file") {
-        out.pop();
-    }
-    assert!(
-        body[count..]
-            .iter()
-            .all(|l| l.is_empty() || l.starts_with("\\ ")),
-        "{what}: more than one hunk"
-    );
-    out
+    patch_files(&crate_dir().join("../patches/rust"))
 }
 
 fn is_in_tree_module(path: &str) -> bool {
@@ -121,14 +57,7 @@ fn first_rust_patch_adds_exactly_the_generated_module() {
     let mut stale = Vec::new();
     for (f, (_, text)) in generated.iter().zip(&in_patch) {
         if &f.text != text {
-            let line = f
-                .text
-                .lines()
-                .zip(text.lines())
-                .position(|(a, b)| a != b)
-                .map_or(f.text.lines().count().min(text.lines().count()) + 1, |i| {
-                    i + 1
-                });
+            let line = first_difference(&f.text, text);
             stale.push(format!("{} (first difference at line {line})", f.path));
         }
     }
