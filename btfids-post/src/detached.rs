@@ -12,7 +12,6 @@
 //! [`Object`]. Nothing is written unless every phase succeeded ([`run_detached`]); each
 //! output goes to a temporary file in the same directory that is renamed into place.
 
-use crate::btf::Btf;
 use crate::btfmut::MutBtf;
 use crate::elf::{ElfFile, SHF_COMPRESSED};
 use crate::io::load;
@@ -186,17 +185,7 @@ fn process_timed(
     let mut plan = finalize::dedup_and_distill(&mut btf, opts, obj)?;
     t.lap("dedup");
     base_raw = plan.as_mut().map(|d| std::mem::take(&mut d.base_raw));
-    final_base = base_raw
-        .as_deref()
-        .map(|raw| {
-            Btf::parse_trusted(raw, None).map_err(|e| {
-                Error::at(
-                    obj,
-                    format!("internal: the distilled base BTF does not parse: {e}"),
-                )
-            })
-        })
-        .transpose()?;
+    final_base = finalize::parse_distilled_base(base_raw.as_deref(), obj)?;
     let sorted = match (&mut plan, &final_base) {
         (Some(d), Some(nb)) => btf
             .distill_split(d, nb)
