@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::patch::{file_section, first_difference, new_file_content, patch_files};
+use common::patch::{
+    file_section, first_difference, new_file_content, new_file_patch, patch_files,
+};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -77,15 +79,7 @@ fn every_copy_is_the_generated_header_and_added_once() {
 fn parser_detects_a_changed_header() {
     // The comparison above must be able to fail: a one-byte change is seen.
     let gen = kfunc_layout::c_header();
-    let mut patch = format!(
-        "diff --git a/{HEADER} b/{HEADER}\nnew file mode 100644\n--- /dev/null\n+++ b/{HEADER}\n@@ -0,0 +1,{} @@\n",
-        gen.lines().count()
-    );
-    for l in gen.lines() {
-        patch.push('+');
-        patch.push_str(l);
-        patch.push('\n');
-    }
+    let patch = new_file_patch(HEADER, &gen);
     let section = file_section(&patch, HEADER).unwrap();
     assert_eq!(new_file_content(&section, "synthetic"), gen);
     let changed = patch.replacen("(1 << 0)", "(1 << 1)", 1);

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::patch::{file_section, first_difference, new_file_content, patch_files};
+use common::patch::{
+    file_section, first_difference, new_file_content, new_file_patch, patch_files,
+};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -55,15 +57,7 @@ fn resolve_btfids_patch_adds_exactly_the_generated_record_header() {
 #[test]
 fn parser_detects_a_changed_record_header() {
     let gen = kfunc_layout::c_meta_header();
-    let mut patch = format!(
-        "diff --git a/{HEADER} b/{HEADER}\nnew file mode 100644\n--- /dev/null\n+++ b/{HEADER}\n@@ -0,0 +1,{} @@\n",
-        gen.lines().count()
-    );
-    for l in gen.lines() {
-        patch.push('+');
-        patch.push_str(l);
-        patch.push('\n');
-    }
+    let patch = new_file_patch(HEADER, &gen);
     let section = file_section(&patch, HEADER).unwrap();
     assert_eq!(new_file_content(&section, "synthetic"), gen);
     let changed = patch.replacen("\tu8 nr_args;", "\tu16 nr_args;", 1);

@@ -104,3 +104,17 @@ pub fn first_difference(a: &str, b: &str) -> usize {
         .position(|(x, y)| x != y)
         .map_or(a.lines().count().min(b.lines().count()) + 1, |i| i + 1)
 }
+
+/// A patch section that adds `path` with content `text` (for testing the reader).
+pub fn new_file_patch(path: &str, text: &str) -> String {
+    let mut patch = format!(
+        "diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{} @@\n",
+        text.lines().count()
+    );
+    for l in text.lines() {
+        patch.push('+');
+        patch.push_str(l);
+        patch.push('\n');
+    }
+    patch
+}
