@@ -86,3 +86,18 @@ fn parser_detects_a_changed_header() {
     let section = file_section(&changed, HEADER).unwrap();
     assert_ne!(new_file_content(&section, "synthetic"), gen);
 }
+
+/// The cover letter `cargo xtask series` writes as `0000-cover-letter.patch` is not the first
+/// patch: the reader leaves it out (and the tests above read the real first patch).
+#[test]
+fn reader_leaves_out_the_cover_letter() {
+    let dir = std::env::temp_dir().join(format!("kfa-cover-test-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    for f in [common::patch::COVER_LETTER, "0001-a.patch", "README.md"] {
+        fs::write(dir.join(f), "x").unwrap();
+    }
+    let got = patch_files(&dir);
+    fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(got, [dir.join("0001-a.patch")]);
+}

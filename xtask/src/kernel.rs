@@ -145,11 +145,23 @@ pub fn series_files(flavor: Flavor) -> Result<Vec<PathBuf>, String> {
     Ok(v)
 }
 
-fn patch_files_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
+/// The file `git format-patch --cover-letter` writes beside a series (`cargo xtask series`):
+/// an e-mail without a diff, which is neither applied nor part of any cache key.
+pub const COVER_LETTER: &str = "0000-cover-letter.patch";
+
+/// Whether `path` is one of a series' patches: a `*.patch` file other than the
+/// [`COVER_LETTER`].
+pub fn is_series_patch(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "patch")
+        && path.file_name().is_some_and(|n| n != COVER_LETTER)
+}
+
+/// The patches of the series in `dir` (see [`is_series_patch`]), in file-name order.
+pub fn patch_files_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut v: Vec<PathBuf> = fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
+        .filter(|p| is_series_patch(p))
         .collect();
     v.sort();
     if v.is_empty() {
@@ -849,6 +861,32 @@ mod tests {
         // A diff line "-- " inside the code (a removed "- " line) before the last one stays.
         let d = b"diff --git a/f b/f\n-- \n+z\n-- \n2.1\n";
         assert_eq!(patch_code(d), b"diff --git a/f b/f\n-- \n+z\n");
+    }
+
+    /// A cover letter beside the patches is neither applied (`patch -p1` would stop at an
+    /// e-mail without a diff) nor hashed into the kernel's cache key.
+    #[test]
+    fn cover_letters_are_not_series_patches() {
+        let dir = std::env::temp_dir().join(format!("kfa-series-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("rust")).unwrap();
+        for f in [COVER_LETTER, "0001-a.patch", "0002-b.patch", "README.md"] {
+            fs::write(dir.join(f), b"x").unwrap();
+        }
+        fs::write(dir.join("rust").join(COVER_LETTER), b"x").unwrap();
+        let got: Vec<String> = patch_files_in(&dir)
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(got, ["0001-a.patch", "0002-b.patch"]);
+        // A directory holding only a cover letter has no series.
+        assert!(patch_files_in(&dir.join("rust")).is_err());
+        assert!(!is_series_patch(Path::new(
+            "patches/0000-cover-letter.patch"
+        )));
+        assert!(is_series_patch(Path::new("patches/0000-other.patch")));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

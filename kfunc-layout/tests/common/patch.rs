@@ -7,12 +7,17 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The `*.patch` files of `dir`, in application order; panics if there are none.
+/// The cover letter `cargo xtask series` writes beside each series: no diff, not a patch.
+pub const COVER_LETTER: &str = "0000-cover-letter.patch";
+
+/// The `*.patch` files of `dir` but the [`COVER_LETTER`], in application order; panics if
+/// there are none.
 pub fn patch_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "patch"))
+        .filter(|p| p.file_name().is_some_and(|n| n != COVER_LETTER))
         .collect();
     v.sort();
     assert!(!v.is_empty(), "{}: no *.patch files", dir.display());
