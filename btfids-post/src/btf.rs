@@ -395,9 +395,11 @@ impl<'a> Btf<'a> {
     /// The checks of libbpf's `btf_sanity_check()` that [`Btf::parse`] makes and
     /// [`Btf::parse_trusted`] leaves out (to be made later, e.g. on another thread): every
     /// name offset and type id in range, every FUNC's type a FUNC_PROTO.
+    /// Also refuses a reference loop among the own types (see
+    /// [`Btf::check_reference_loops`]), which libbpf's sanity check lets through.
     pub fn validate(&self) -> Result<(), BtfError> {
         if self.valid_fast() {
-            return Ok(());
+            return self.check_reference_loops();
         }
         // Find what is wrong, like libbpf's sanity check does.
         let count = self.type_count();
@@ -491,6 +493,61 @@ impl<'a> Btf<'a> {
                     }
                 }
                 _ => {}
+            }
+        }
+        self.check_reference_loops()
+    }
+
+    /// Refuse a loop of references among the own types that passes through no struct,
+    /// union or function prototype: pointers, typedefs, modifiers, type tags and array
+    /// element types that lead back to themselves (`const` -> `volatile` -> `const`, a
+    /// typedef of itself). Such a type has no size and no end; the kernel refuses it at
+    /// load ("Loop detected"), libbpf's dedup fails on it (-ELOOP) without saying which
+    /// file holds it. One pass, each type visited once.
+    fn check_reference_loops(&self) -> Result<(), BtfError> {
+        let n = self.offsets.len();
+        let e = self.endian;
+        let next = |i: usize| -> Option<usize> {
+            let o = self.offsets[i] as usize;
+            let info = e.u32(self.types, o + 4)?;
+            let to = match info_kind(info) {
+                KIND_PTR | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT
+                | KIND_TYPE_TAG => e.u32(self.types, o + 8)?,
+                KIND_ARRAY => e.u32(self.types, o + BTF_TYPE_LEN)?,
+                _ => return None,
+            };
+            let j = to.checked_sub(self.start_id)? as usize;
+            (j < n).then_some(j)
+        };
+        // 0: not seen, 1: on the chain being followed, 2: its chain ends.
+        let mut state = vec![0u8; n];
+        let mut chain = Vec::new();
+        for i in 0..n {
+            let mut cur = i;
+            let looped = loop {
+                if state[cur] != 0 {
+                    break None;
+                }
+                state[cur] = 1;
+                chain.push(cur);
+                match next(cur) {
+                    Some(j) if state[j] == 1 => break Some(j),
+                    Some(j) => cur = j,
+                    None => break None,
+                }
+            };
+            if let Some(j) = looped {
+                let ids: Vec<String> = chain[chain.iter().position(|&c| c == j).unwrap_or(0)..]
+                    .iter()
+                    .map(|&c| (self.start_id + c as u32).to_string())
+                    .collect();
+                return Err(BtfError::Type {
+                    id: self.start_id + j as u32,
+                    msg: format!("reference loop: types {} -> {}", ids.join(" -> "), ids[0]),
+                });
+            }
+            for c in chain.drain(..) {
+                state[c] = 2;
             }
         }
         Ok(())
@@ -883,6 +940,33 @@ mod tests {
         let f = b.add_str("bpf_get");
         b.add_type(f, KIND_FUNC, FUNC_GLOBAL, proto, &[]);
         b.finish()
+    }
+
+    /// A struct that points to itself (through a member) is no loop; a pointer chain
+    /// back to itself is, and so is an array of itself; both are named by their ids.
+    #[test]
+    fn reference_loops_only_without_a_struct() {
+        let mut b = BtfBuilder::new(Endian::Little, None);
+        let n = b.add_str("node");
+        let next = b.add_str("next");
+        let node = b.add_type_count();
+        b.add_type(n, KIND_STRUCT, 1, 8, &[next, node + 2, 0]);
+        let c = b.add_type(0, KIND_CONST, 0, node, &[]);
+        b.add_type(0, KIND_PTR, 0, c, &[]);
+        let ok = b.finish();
+        assert!(Btf::parse(&ok, None).is_ok());
+        let mut b = BtfBuilder::from_btf(&Btf::parse(&ok, None).unwrap());
+        let t = b.add_str("t");
+        let p = b.add_type_count();
+        b.add_type(0, KIND_PTR, 0, p + 1, &[]);
+        b.add_type(t, KIND_TYPEDEF, 0, p, &[]);
+        let err = Btf::parse(&b.finish(), None).unwrap_err().to_string();
+        assert!(err.contains("reference loop: types 4 -> 5 -> 4"), "{err}");
+        let mut b = BtfBuilder::from_btf(&Btf::parse(&ok, None).unwrap());
+        let a = b.add_type_count();
+        b.add_type(0, KIND_ARRAY, 0, 0, &[a, 1, 2]);
+        let err = Btf::parse(&b.finish(), None).unwrap_err().to_string();
+        assert!(err.contains("reference loop: types 4 -> 4"), "{err}");
     }
 
     #[test]

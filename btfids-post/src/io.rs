@@ -49,7 +49,16 @@ pub fn btf_bytes<'a>(path: &Path, data: &'a [u8], section: &str) -> Result<&'a [
             return Ok(data);
         }
     }
-    let elf = ElfFile::parse(data).map_err(|e| Error::at(path, e))?;
+    let elf = ElfFile::parse(data).map_err(|e| {
+        if data.starts_with(b"\x7fELF") {
+            Error::at(path, e)
+        } else {
+            Error::at(
+                path,
+                "FAILED: load BTF: neither raw BTF (magic 0xeb9f) nor an ELF file",
+            )
+        }
+    })?;
     let sec = elf
         .section_by_name(section)
         .map_err(|e| Error::at(path, e))?
