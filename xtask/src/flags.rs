@@ -65,6 +65,10 @@ pub enum Cmd {
     /// The two representations of per-argument facts compared in size: extended set8
     /// entries against BTF decl tags on kfunc parameters, from `btfids-post audit` tables.
     ReprSizes(ReprSizes),
+    /// Both series as `git format-patch --cover-letter` output: apply them with `git am` to
+    /// the pristine source, write patches/0000-cover-letter.patch (text: RFC.md) and
+    /// patches/rust/0000-cover-letter.patch (text: patches/rust/COVER.md).
+    Series(Series),
 }
 
 /// `cargo xtask demo`.
@@ -235,6 +239,24 @@ pub struct ReprSizes {
     /// `btfids-post audit` tables (text form, as in docs/); default: docs/audit-7.3*.txt.
     #[arg(value_name = "AUDIT.txt")]
     pub tables: Vec<PathBuf>,
+}
+
+/// `cargo xtask series`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Applies patches/*.patch, then patches/rust/*.patch, with `git am` to the \
+                  pristine files of the cached linux-source-7.3 (only the files they touch), \
+                  runs `git format-patch --cover-letter --cover-from-description=subject` on \
+                  each series with its letter's subject and text, and writes the two \
+                  0000-cover-letter.patch files and the shortlog and diffstat in RFC.md's \
+                  \"Patches\" section. Fails if a patch is not what git am and git \
+                  format-patch make of it, or if the subjects are not numbered as the files."
+)]
+pub struct Series {
+    /// Write nothing: fail if a cover letter, a patch or RFC.md's shortlog and diffstat
+    /// differ from what git generates (skipped, not fetched, without a cached source).
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `cargo xtask gen-header`.

@@ -21,6 +21,7 @@ mod regress;
 mod repr;
 mod sample;
 mod selftests;
+mod series;
 mod source;
 mod test;
 mod vm;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Cmd::Selftests(f) => selftests::run(f).map(Some),
         Cmd::Demo(f) => selftests::demo(f).map(|()| None),
         Cmd::ReprSizes(f) => repr::run(f).map(|()| None),
+        Cmd::Series(f) => series::run(f).map(Some),
         Cmd::GenHeader(_) => {
             print!("{}", kfunc_layout::c_header());
             Ok(None)

@@ -95,6 +95,17 @@ fn apt_get(dir: &Path, list: &Path) -> Command {
     c
 }
 
+/// The source if an earlier [`ensure_source`] left it in the cache (nothing is fetched).
+pub fn cached_source() -> Option<Source> {
+    let dir = cache_dir("src").ok()?;
+    let tarball = dir.join("deb").join(TARBALL_IN_DEB);
+    let version = fs::read_to_string(dir.join("version")).ok()?;
+    tarball.exists().then(|| Source {
+        tarball,
+        version: version.trim().to_string(),
+    })
+}
+
 /// Fetch (once) and unpack [`SOURCE_PACKAGE`]; return its tarball and version.
 pub fn ensure_source() -> Result<Source, String> {
     let dir = cache_dir("src")?;

@@ -5,8 +5,10 @@
 //!    builds the patched and unpatched kernels (cached on their inputs), once, so that the
 //!    tests below that read real kernel files (headers, captured resolve_btfids inputs) run
 //!    instead of skipping, and the later steps use the same trees;
-//! 2. `cargo fmt --check` and `cargo clippy --workspace --all-targets -- -D warnings`
-//!    (each counts as one test);
+//! 2. `cargo fmt --check`, `cargo clippy --workspace --all-targets -- -D warnings` and
+//!    `cargo xtask series --check` (the cover letters and RFC.md's shortlog and diffstat are
+//!    what `git am` and `git format-patch` make of the series; skipped without a cached
+//!    kernel source) (each counts as one test);
 //! 3. `cargo test --workspace` (its `test result:` lines are summed);
 //! 4. `cargo xtask selftests --variant all`: the Rust sample module, the BPF selftests in a
 //!    QEMU VM on the patched kernel, the control run on the unpatched one, and the check that
@@ -247,7 +249,7 @@ pub fn run(f: &crate::flags::Test) -> Result<Tally, String> {
 
     step(
         2,
-        "formatting and lints (cargo fmt --check, cargo clippy -D warnings)",
+        "formatting, lints and the series (cargo fmt --check, cargo clippy -D warnings, cargo xtask series --check)",
     );
     for (name, cmd_args) in [
         ("rustfmt", &["fmt", "--all", "--check"][..]),
@@ -275,6 +277,8 @@ pub fn run(f: &crate::flags::Test) -> Result<Tally, String> {
             total.failed += 1;
         }
     }
+    let r = crate::series::run(&crate::flags::Series { check: true });
+    add_result(&mut total, "series", r);
 
     step(
         3,
