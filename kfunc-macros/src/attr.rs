@@ -4,6 +4,11 @@
 //! each keyword to its [`FuncFlag`] or [`ArgFlag`], each argument reference to a parameter,
 //! and where every flag was written.
 //!
+//! The flags a typed parameter or return value implies ([`Typed`]: `Option<&T>` is
+//! `nullable`, `ARef<T>` `release`, a slice's length `size`, ...) are recorded first, spanned
+//! on the type; a written flag that repeats or contradicts one is refused
+//! ([`check::check_typed_flag`], [`check::check_typed_func_flag`]).
+//!
 //! Resolving reports what names nothing (an unknown or retired keyword, an argument that is
 //! not a parameter, a malformed list) and a flag written twice. Every use of a per-argument
 //! flag on an argument goes through [`check::check_flag_use`] before it is recorded: a
@@ -16,7 +21,9 @@ use super::grammar;
 use super::layout::{kf_arg_mem, ArgFlag, FuncFlag};
 use super::parse::{ArgItem, FlagItem};
 use super::symbol::{self, Keyword, OF};
+use super::types::Typed;
 use proc_macro2::Span;
+use syn::spanned::Spanned;
 use syn::token::Paren;
 use syn::Ident;
 
@@ -124,6 +131,7 @@ impl Attrs {
             release_arg: None,
             next: 0,
         };
+        attrs.implied(cx, sig);
         for item in items {
             match (Keyword::of(&item.name), &item.args) {
                 (Keyword::Retired(r), args) => {
@@ -137,11 +145,45 @@ impl Attrs {
         attrs
     }
 
+    /// The flags the typed parameters and return value imply, spanned on their types.
+    fn implied(&mut self, cx: &Ctxt, sig: &Signature<'_>) {
+        for a in 0..sig.nparams() {
+            let p = &sig.params[a];
+            let span = p.written.span();
+            match &p.typed {
+                Typed::Raw => {}
+                Typed::Ref { nullable, .. } | Typed::Slice { nullable, .. } => {
+                    if *nullable {
+                        self.record(ArgFlag::Nullable, a, span, None);
+                    }
+                    if check::is_iter_state(p) {
+                        self.record(ArgFlag::Iter, a, span, None);
+                    }
+                }
+                Typed::ARef { .. } => {
+                    if check::check_one_release(cx, sig, self, span) {
+                        self.record(ArgFlag::Release, a, span, None);
+                    }
+                }
+                Typed::SliceLen => self.record(ArgFlag::Size, a, span, Some((a - 1, span))),
+            }
+        }
+        if let Typed::ARef { nullable, .. } = &sig.ret_typed {
+            self.func.flags[FuncFlag::Acquire as usize] = Some(sig.ret_span);
+            if *nullable {
+                self.func.flags[FuncFlag::RetNull as usize] = Some(sig.ret_span);
+            }
+        }
+    }
+
     /// A flag written without a list: a function flag.
     fn bare(&mut self, cx: &Ctxt, sig: &Signature<'_>, name: &Ident, kw: Keyword) {
         let span = name.span();
         match kw {
             Keyword::Flag { func: Some(f), .. } if !grammar::needs_arg(f) => {
+                if !check::check_typed_func_flag(cx, sig, f, span) {
+                    return;
+                }
                 // An implied flag counts too: `acquire(a), acquire` is a duplicate.
                 if self.func.get(f).is_some() {
                     cx.error_spanned(
@@ -251,6 +293,10 @@ impl Attrs {
             let Some(a) = resolve_arg(cx, sig, id) else {
                 continue;
             };
+            if !done_here.contains(&a) && !check::check_typed_flag(cx, sig, flag, a, id) {
+                done_here.push(a);
+                continue;
+            }
             if done_here.contains(&a) || self.args[a].get(flag).is_some() {
                 cx.error_spanned(
                     id.span(),

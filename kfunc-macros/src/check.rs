@@ -14,12 +14,12 @@
 //! 3. on the resolved flags: [`check`], argument by argument, then the rules about the
 //!    whole kfunc.
 
-use super::ast::Signature;
+use super::ast::{Param, Signature};
 use super::attr::Attrs;
 use super::ctxt::Ctxt;
 use super::grammar::{self, ArgKind};
 use super::layout::{ArgFlag, FuncFlag, MAX_ARGS};
-use super::types::{self, CType, Pointee};
+use super::types::{self, CType, Pointee, Typed};
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Ident, ItemFn, Pat, PatType, Receiver};
@@ -149,21 +149,57 @@ pub(crate) fn check_param_is_named(cx: &Ctxt, pat: &Pat) -> Option<Ident> {
     }
 }
 
-/// At most [`MAX_ARGS`] parameters: reported once, on the first one too many (parameter
-/// `i`).
-pub(crate) fn check_arg_count(cx: &Ctxt, sig: &syn::Signature, i: usize, pt: &PatType) {
-    if i == MAX_ARGS {
+/// At most [`MAX_ARGS`] C parameters: reported once, on the parameter that goes past the
+/// limit (`pt`, the C parameters `c_index..c_index + width` of `c_count`; a slice is two).
+pub(crate) fn check_arg_count(
+    cx: &Ctxt,
+    sig: &syn::Signature,
+    c_index: usize,
+    width: usize,
+    c_count: usize,
+    pt: &PatType,
+) {
+    if c_index <= MAX_ARGS && c_index + width > MAX_ARGS {
+        let has = if c_count == sig.inputs.len() {
+            c_count.to_string()
+        } else {
+            format!("{c_count} at the C ABI (a slice is a pointer and a length)")
+        };
         cx.error_spanned(
             pt.span(),
             format!(
                 "a kfunc with per-argument flags takes at most {MAX_ARGS} arguments (the \
                  extended set8 entry has one flag word for each of R1-R{MAX_ARGS}; the \
-                 arguments 7.3 passes on the stack have none); `{}` has {}: pass a pointer to \
-                 a struct instead",
+                 arguments 7.3 passes on the stack have none); `{}` has {has}: pass a pointer \
+                 to a struct instead",
                 sig.ident,
-                sig.inputs.len()
             ),
         );
+    }
+}
+
+/// The length parameter a slice adds (`buf_len`) is not also the name of another parameter.
+pub(crate) fn check_slice_len_names(cx: &Ctxt, params: &[Param]) {
+    for (i, len) in params.iter().enumerate() {
+        if !matches!(len.typed, Typed::SliceLen) {
+            continue;
+        }
+        if let Some(other) = params
+            .iter()
+            .enumerate()
+            .find(|&(j, p)| j != i && p.name == len.name)
+            .map(|(_, p)| p)
+        {
+            cx.error_spanned(
+                other.name.span(),
+                format!(
+                    "`{0}` is also the name of the length #[kfunc] gives the slice `{1}` at the \
+                     C ABI (`{1}`, `{0}`): rename this parameter",
+                    len.name,
+                    params[i - 1].name
+                ),
+            );
+        }
     }
 }
 
@@ -238,7 +274,7 @@ pub(crate) fn check_flag_use(
         }
     }
     match flag {
-        ArgFlag::Release => check_one_release(cx, sig, attrs, id),
+        ArgFlag::Release => check_one_release(cx, sig, attrs, id.span()),
         ArgFlag::Acquire => check_one_acquire(cx, sig, attrs, a, id),
         _ => true,
     }
@@ -255,6 +291,7 @@ fn check_arg_kind(
 ) -> bool {
     let kw = flag.keyword();
     let pname = sig.pname(a);
+    let what = sig.describe(a).unwrap_or_else(|| c.describe());
     match (grammar::arg_kind(flag), c.is_pointer()) {
         (ArgKind::Pointer, false) => {
             cx.error_spanned(
@@ -262,7 +299,7 @@ fn check_arg_kind(
                 format!(
                     "`{kw}` applies to pointer arguments, but `{pname}` is {}: remove \
                      `{kw}({pname})`",
-                    c.describe()
+                    what
                 ),
             );
             false
@@ -280,7 +317,7 @@ fn check_arg_kind(
                 id.span(),
                 format!(
                     "`{kw}` applies to scalar arguments, but `{pname}` is {}: {hint}",
-                    c.describe()
+                    what
                 ),
             );
             false
@@ -379,19 +416,149 @@ fn check_nonown_pointee(pointee: &Pointee, pname: &str) -> Option<String> {
     })
 }
 
-/// One argument is released per call.
-fn check_one_release(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs, id: &Ident) -> bool {
+/// One argument is released per call (`release(a)` or an `ARef<T>` taken by value), the
+/// second is refused at `span`.
+pub(crate) fn check_one_release(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs, span: Span) -> bool {
     let Some((r, _)) = attrs.release_arg else {
         return true;
     };
+    let p = &sig.params[r];
+    let given = match p.typed {
+        Typed::ARef { .. } => format!(
+            "`{}` is `{}` taken by value, which the kfunc releases",
+            p.name,
+            types::tokens(&p.written)
+        ),
+        _ => format!("`release({})` is already given", p.name),
+    };
     cx.error_spanned(
-        id.span(),
+        span,
         format!(
-            "only one argument can be released: `release({})` is already given (the verifier \
-             releases one reference per call)",
-            sig.params[r].name
+            "only one argument can be released: {given} (the verifier releases one reference \
+             per call)"
         ),
     );
+    false
+}
+
+/// Is `p` a reference to an iterator state (`&mut bpf_iter_<type>`, or `&`): then it has
+/// `iter`.
+pub(crate) fn is_iter_state(p: &Param) -> bool {
+    matches!(
+        (&p.typed, &p.c),
+        (Typed::Ref { .. }, Some(CType::Pointer { pointee, .. })) if pointee.is_iter_state()
+    )
+}
+
+/// A per-argument flag written on a typed parameter neither repeats what its type says nor
+/// contradicts it (the C-ABI shim turns the pointer into that type, so the pointer must be
+/// what the type promises). Whether it may be recorded.
+pub(crate) fn check_typed_flag(
+    cx: &Ctxt,
+    sig: &Signature<'_>,
+    flag: ArgFlag,
+    a: usize,
+    id: &Ident,
+) -> bool {
+    let p = &sig.params[a];
+    let pname = &p.name;
+    let kw = flag.keyword();
+    let w = types::tokens(&p.written);
+    let msg = match (&p.typed, flag) {
+        (Typed::Raw, _) => return true,
+        (Typed::SliceLen, _) => format!(
+            "`{pname}` is the length #[kfunc] adds for the slice `{0}: {w}` at the C ABI; \
+             its fact, `size({pname}, of = {0})`, comes from the type: remove \
+             `{kw}({pname})`",
+            sig.params[a - 1].name
+        ),
+        (
+            Typed::Ref { nullable: true, .. } | Typed::Slice { nullable: true, .. },
+            ArgFlag::Nullable,
+        ) => {
+            format!(
+                "`{pname}` is `{w}`, which already lets the program pass NULL: remove \
+                 `nullable({pname})`"
+            )
+        }
+        (Typed::Ref { .. } | Typed::Slice { .. }, ArgFlag::Nullable) => format!(
+            "`{pname}` is `{w}`, a reference, which is never NULL: write `Option<{w}>` to let \
+             the program pass NULL, and remove `nullable({pname})`"
+        ),
+        (Typed::ARef { .. }, ArgFlag::Nullable) => format!(
+            "`{pname}` is `{w}` taken by value, the reference the kfunc releases, which is \
+             never NULL: remove `nullable({pname})`"
+        ),
+        (Typed::ARef { .. }, ArgFlag::Release) => format!(
+            "`{pname}` is `{w}` taken by value, which already makes it the reference the kfunc \
+             releases: remove `release({pname})`"
+        ),
+        (_, ArgFlag::Release) => format!(
+            "`{pname}` is `{w}`, borrowed for the call: the kfunc cannot release it; take \
+             `ARef<T>` by value to release the reference (or a raw pointer with \
+             `release({pname})`)"
+        ),
+        (Typed::Ref { .. }, ArgFlag::Iter) if is_iter_state(p) => format!(
+            "`{pname}` is `{w}`, a reference to an iterator state, which already makes it \
+             `iter`: remove `iter({pname})`"
+        ),
+        (_, ArgFlag::Ignore) => format!(
+            "`ignore({pname})` says the verifier does not check `{pname}`, but `{w}` needs \
+             the valid pointer the verifier checks: take a raw pointer to use `ignore`"
+        ),
+        (_, ArgFlag::Uninit) => format!(
+            "`uninit({pname})` passes uninitialised memory, but `{w}` must point to \
+             initialised memory: take a raw pointer to use `uninit`"
+        ),
+        (_, ArgFlag::Arena) => format!(
+            "`arena({pname})` passes an arena address (NULL allowed), not a kernel pointer \
+             `{w}` can hold: take a raw pointer to use `arena`"
+        ),
+        (_, ArgFlag::Str) => format!(
+            "`str({pname})` passes a NUL-terminated string of unknown length, which `{w}` \
+             does not cover: take `*const c_char` to use `str`"
+        ),
+        _ => return true,
+    };
+    cx.error_spanned(id.span(), msg);
+    false
+}
+
+/// A bare function flag neither repeats nor contradicts what the return type says:
+/// `ARef<T>` is a new reference (`acquire`), never NULL; `Option<ARef<T>>` may be NULL
+/// (`ret_null`). Whether it may be recorded.
+pub(crate) fn check_typed_func_flag(
+    cx: &Ctxt,
+    sig: &Signature<'_>,
+    f: FuncFlag,
+    span: Span,
+) -> bool {
+    let Typed::ARef { ty, nullable, .. } = &sig.ret_typed else {
+        return true;
+    };
+    let fname = &sig.name;
+    let aref = types::tokens(ty);
+    let w = if *nullable {
+        format!("Option<{aref}>")
+    } else {
+        aref.clone()
+    };
+    let msg = match f {
+        FuncFlag::Acquire => format!(
+            "`{fname}` returns `{w}`, which already makes it an acquire kfunc (a new \
+             reference): remove `acquire`"
+        ),
+        FuncFlag::RetNull if *nullable => format!(
+            "`{fname}` returns `{w}`, which already says that it may return NULL: remove \
+             `ret_null`"
+        ),
+        FuncFlag::RetNull => format!(
+            "`{fname}` returns `{w}`, which is never NULL: return `Option<{aref}>` to return \
+             NULL, and remove `ret_null`"
+        ),
+        _ => return true,
+    };
+    cx.error_spanned(span, msg);
     false
 }
 
@@ -878,7 +1045,29 @@ fn check_iterator(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs) {
 /// `bpf_iter_<type>_{new,next,destroy}` after the state's type.
 fn check_iter_state(cx: &Ctxt, sig: &Signature<'_>, attrs: &Attrs, f: FuncFlag, span: Span) {
     let ik = f.keyword();
-    if sig.nparams() == 0 || attrs.args[0].get(ArgFlag::Iter).is_none() {
+    if f == FuncFlag::IterNew
+        && matches!(
+            sig.params.first().map(|p| &p.typed),
+            Some(Typed::Ref { .. })
+        )
+    {
+        let p = &sig.params[0];
+        cx.error_spanned(
+            p.written.span(),
+            format!(
+                "the state of an `iter_new` kfunc is uninitialised memory the constructor \
+                 initialises, which a reference cannot point to: take `*mut {}` instead of \
+                 `{}`",
+                sig.c(0)
+                    .and_then(|c| match c {
+                        CType::Pointer { pointee, .. } => Some(pointee.rust_name()),
+                        _ => None,
+                    })
+                    .unwrap_or_default(),
+                types::tokens(&p.written)
+            ),
+        );
+    } else if sig.nparams() == 0 || attrs.args[0].get(ArgFlag::Iter).is_none() {
         cx.error_spanned(
             span,
             format!(

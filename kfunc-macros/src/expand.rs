@@ -4,13 +4,14 @@
 //!
 //! Every number written here comes from `layout` at expansion time.
 
+use super::ast::Param;
 use super::ctxt::Ctxt;
 use super::layout as kl;
 use super::parse::SetInput;
-use super::types::{CType, Pointee, Scalar, Sign};
+use super::types::{self, CType, Pointee, Scalar, Sign, Typed};
 use super::validate::Kfunc;
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Ident, ItemFn, LitInt};
 
@@ -25,6 +26,190 @@ fn num(v: usize) -> LitInt {
 /// The name of the hidden flags constant of kfunc `f`.
 pub(crate) fn flags_const(f: &Ident) -> Ident {
     format_ident!("__kfunc_flags_{}", f, span = f.span())
+}
+
+/// The name of the C-ABI shim of a typed kfunc `f` (exported as `f`).
+pub(crate) fn shim_ident(f: &Ident) -> Ident {
+    format_ident!("__kfunc_c_{}", f, span = f.span())
+}
+
+/// The Rust type of parameter `p` at the C ABI: as written, or the raw pointer or length a
+/// typed parameter is passed as.
+pub(crate) fn c_param_ty(p: &Param) -> TokenStream {
+    match &p.typed {
+        Typed::Raw => p.written.to_token_stream(),
+        Typed::Ref { is_mut, elem, .. } | Typed::Slice { is_mut, elem, .. } => {
+            if *is_mut {
+                quote!(*mut #elem)
+            } else {
+                quote!(*const #elem)
+            }
+        }
+        Typed::ARef { elem, .. } => quote!(*mut #elem),
+        Typed::SliceLen => quote!(usize),
+    }
+}
+
+/// The return type of kfunc `k` at the C ABI (`-> T`, or nothing).
+pub(crate) fn c_output(k: &Kfunc, item: &ItemFn) -> TokenStream {
+    match &k.ret_typed {
+        Typed::ARef { elem, .. } => quote!(-> *mut #elem),
+        _ => item.sig.output.to_token_stream(),
+    }
+}
+
+/// The C-ABI shim of a typed kfunc: an `unsafe extern "C"` function exported under the
+/// kfunc's name that takes the raw pointers and lengths the BPF program passes, builds the
+/// Rust values the user's function takes, calls it, and turns its result back into a raw
+/// pointer. Each conversion relies only on what the verifier checked for the flags the
+/// types imply; its doc comment says which, argument by argument.
+fn shim(k: &Kfunc, item: &ItemFn) -> TokenStream {
+    let name = &k.name;
+    let name_str = name.to_string();
+    let shim = shim_ident(name);
+    let mut c_params = Vec::new();
+    let mut convs = Vec::new();
+    let mut args = Vec::new();
+    let mut docs = vec![format!(
+        " C-ABI shim of the kfunc `{name_str}`: the verifier's guarantees that make each \
+         conversion sound (SAFETY):"
+    )];
+    let mut i = 0;
+    while i < k.params.len() {
+        let p = &k.params[i];
+        let n = &p.name;
+        let w = &p.written;
+        let cty = c_param_ty(p);
+        c_params.push(quote!(#n: #cty));
+        args.push(quote!(#n));
+        let ws = types::tokens(w);
+        match &p.typed {
+            Typed::Raw | Typed::SliceLen => {}
+            Typed::Ref {
+                is_mut, nullable, ..
+            } => {
+                let null = if *nullable {
+                    "NULL (`nullable`, then `None`) or "
+                } else {
+                    "never NULL (no `nullable`), "
+                };
+                let state = if super::check::is_iter_state(p) {
+                    "an initialised iterator state on the program's stack (`iter`)"
+                } else {
+                    "a valid pointer to the object, trusted (or RCU-protected with `rcu`), \
+                     valid for the call"
+                };
+                docs.push(format!(" - `{n}: {ws}`: {null}{state}."));
+                // SAFETY (in the shim's doc comment): as pushed just above.
+                convs.push(match (is_mut, nullable) {
+                    (false, false) => quote!(let #n: #w = unsafe { &*#n };),
+                    (true, false) => quote!(let #n: #w = unsafe { &mut *#n };),
+                    (false, true) => quote!(let #n: #w = unsafe { #n.as_ref() };),
+                    (true, true) => quote!(let #n: #w = unsafe { #n.as_mut() };),
+                });
+            }
+            Typed::ARef { ty, .. } => {
+                docs.push(format!(
+                    " - `{n}: {ws}`: `release`: a referenced pointer, never NULL, whose \
+                     reference the program gives up with this call; `ARef::from_raw` takes \
+                     it over."
+                ));
+                // SAFETY (in the shim's doc comment): a released argument is a referenced,
+                // non-NULL pointer; its reference is transferred to the callee.
+                convs.push(quote! {
+                    let #n: #w = unsafe {
+                        <#ty>::from_raw(::core::ptr::NonNull::new_unchecked(#n))
+                    };
+                });
+            }
+            Typed::Slice {
+                is_mut, nullable, ..
+            } => {
+                let len = &k.params[i + 1].name;
+                c_params.push(quote!(#len: usize));
+                i += 1;
+                let access = if *is_mut {
+                    "readable and writable"
+                } else {
+                    "readable"
+                };
+                docs.push(format!(
+                    " - `{n}: {ws}` (`{n}`, `{len}`): `size({len}, of = {n})`: the verifier \
+                     checked that the `{len}` bytes at `{n}` are {access} (it checks kfunc \
+                     memory for both); `{n}` is NULL only {} (a byte is always aligned).",
+                    if *nullable {
+                        "if the program passed NULL (`nullable`, then `None`) or with a \
+                         length of 0"
+                    } else {
+                        "with a length of 0 (then an empty slice)"
+                    }
+                ));
+                let make = if *is_mut {
+                    quote!(::core::slice::from_raw_parts_mut(#n, #len))
+                } else {
+                    quote!(::core::slice::from_raw_parts(#n, #len))
+                };
+                // SAFETY (in the shim's doc comment): a non-NULL `n` points to `len`
+                // accessible bytes, checked by the verifier as the pair's size.
+                convs.push(match (is_mut, nullable) {
+                    (_, true) => quote! {
+                        let #n: #w = if #n.is_null() { None } else { Some(unsafe { #make }) };
+                    },
+                    (false, false) => quote! {
+                        let #n: #w = if #n.is_null() { &[] } else { unsafe { #make } };
+                    },
+                    (true, false) => quote! {
+                        let #n: #w = if #n.is_null() { &mut [] } else { unsafe { #make } };
+                    },
+                });
+            }
+        }
+        i += 1;
+    }
+    let call = if item.sig.unsafety.is_some() {
+        docs.push(format!(
+            " `{name_str}` is an `unsafe fn`: its contract is the one its flags state, \
+             which the verifier checked."
+        ));
+        quote!(unsafe { #name(#(#args),*) })
+    } else {
+        quote!(#name(#(#args),*))
+    };
+    let output = c_output(k, item);
+    let ret = match &k.ret_typed {
+        Typed::ARef { ty, nullable, .. } => {
+            docs.push(format!(
+                " Returned: the reference `ARef::into_raw` gives up, which the program holds \
+                 from now on (`acquire`){}.",
+                if *nullable {
+                    "; `None` is NULL (`ret_null`)"
+                } else {
+                    ""
+                }
+            ));
+            if *nullable {
+                quote! {
+                    match ret {
+                        ::core::option::Option::Some(r) => <#ty>::into_raw(r).as_ptr(),
+                        ::core::option::Option::None => ::core::ptr::null_mut(),
+                    }
+                }
+            } else {
+                quote!(<#ty>::into_raw(ret).as_ptr())
+            }
+        }
+        _ => quote!(ret),
+    };
+    quote! {
+        #(#[doc = #docs])*
+        #[unsafe(export_name = #name_str)]
+        #[inline(never)]
+        unsafe extern "C" fn #shim(#(#c_params),*) #output {
+            #(#convs)*
+            let ret = #call;
+            #ret
+        }
+    }
 }
 
 /// What a build adds to the expansion of a `#[kfunc]`, in the scope of its metadata record
@@ -215,12 +400,27 @@ pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, extra: Extra) -> TokenStream {
 
     let extra = extra(k, item);
 
+    // A typed kfunc stays the user's Rust function (with the Rust ABI); its shim, in the
+    // record's scope, is the C symbol.
+    let (func, shim) = if k.is_typed() {
+        let mut user = item.clone();
+        user.sig.abi = None;
+        (user.to_token_stream(), shim(k, item))
+    } else {
+        (
+            quote! {
+                #(#attrs)*
+                #[unsafe(no_mangle)]
+                #[inline(never)]
+                #allow_pub
+                pub #constness #unsafety extern "C" fn #name(#inputs) #output #body
+            },
+            TokenStream::new(),
+        )
+    };
+
     quote! {
-        #(#attrs)*
-        #[unsafe(no_mangle)]
-        #[inline(never)]
-        #allow_pub
-        pub #constness #unsafety extern "C" fn #name(#inputs) #output #body
+        #func
 
         /// `#[kfunc]` flags of this kfunc: `KF_*` then `KF_PARAM_*` of arguments 0..5.
         #[doc(hidden)]
@@ -276,6 +476,7 @@ pub(crate) fn kfunc(k: &Kfunc, item: &ItemFn, extra: Extra) -> TokenStream {
                 args: [#(#args),*],
                 strtab: *#strtab,
             };
+            #shim
             #extra
         };
     }

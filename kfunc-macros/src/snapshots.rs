@@ -55,6 +55,47 @@ fn host_mode_registers_in_linkme() {
     insta::assert_snapshot!(pretty(out));
 }
 
+/// Every typed form: the user's function stays a Rust function, the shim is the C symbol.
+#[test]
+fn typed_kernel() {
+    let out = crate::entry::kfunc(
+        quote!(acquire(obj), sleepable),
+        quote! {
+            /// Gets a reference on `obj` unless `buf` is empty; drops `old`.
+            pub fn bpf_sample_typed(
+                obj: &SampleObj,
+                hint: Option<&mut SampleObj>,
+                buf: &mut [u8],
+                old: kernel::sync::aref::ARef<SampleObj>,
+            ) -> Option<ARef<SampleObj>> {
+                None
+            }
+        },
+        crate::expand::nothing,
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+/// An `unsafe fn` with a raw parameter next to a typed one, an optional slice and a
+/// returned `ARef`; the host build registers the shim.
+#[test]
+fn typed_unsafe_host() {
+    let out = crate::entry::kfunc(
+        quote!(rcu(task)),
+        quote! {
+            unsafe fn bpf_sample_typed_raw(
+                task: *mut bindings::task_struct,
+                data: Option<&[i8]>,
+                it: &bpf_iter_sample,
+            ) -> ARef<SampleObj> {
+                todo!()
+            }
+        },
+        crate::host::registration,
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
 #[test]
 fn set_of_two() {
     let out = crate::entry::kfunc_set(quote!(

@@ -66,6 +66,12 @@ impl Pointee {
         }
     }
 
+    /// Is this an iterator state, a struct named `bpf_iter_<type>`?
+    pub(crate) fn is_iter_state(&self) -> bool {
+        matches!(self, Pointee::Kernel(n) | Pointee::Module(n, _)
+            if n.starts_with("bpf_iter_") && n.len() > "bpf_iter_".len())
+    }
+
     /// The Rust name of the pointee, for messages.
     pub(crate) fn rust_name(&self) -> String {
         match self {
@@ -111,6 +117,228 @@ impl CType {
             ),
         }
     }
+}
+
+/// How a parameter or the return value is written: as its C type, or as a Rust type the
+/// macro converts at the C ABI (a *typed* parameter), from which a fact follows.
+///
+/// The forms are matched by their spelling (the macro sees no types): `&T`, `&mut T`,
+/// `Option<..>` (also `core::option::Option`), `ARef<T>` as [`AREF_PATHS`] spells it, `&[u8]`
+/// and `&mut [u8]`.
+#[derive(Clone)]
+pub(crate) enum Typed {
+    /// Written as its C type (an integer or a raw pointer): passed through as it is.
+    Raw,
+    /// `&T` / `&mut T` (never NULL), or in `Option` (`nullable`). A reference to a
+    /// `bpf_iter_<type>` is the iterator state (`iter`).
+    Ref {
+        /// `&mut T`.
+        is_mut: bool,
+        /// `Option<&T>`.
+        nullable: bool,
+        /// `T`.
+        elem: Type,
+    },
+    /// `ARef<T>`: taken by value, the reference the kfunc releases (`release`); returned,
+    /// a new reference (`acquire`), in `Option` (`ret_null`) when it may be NULL.
+    ARef {
+        /// `ARef<T>` as written.
+        ty: Box<Type>,
+        /// `T`.
+        elem: Type,
+        /// `Option<ARef<T>>` (a return value only).
+        nullable: bool,
+    },
+    /// `&[u8]` / `&mut [u8]` (or `i8`), or in `Option` (`nullable`): the memory of a
+    /// (pointer, size) pair; a second C parameter, [`Typed::SliceLen`], follows it.
+    Slice {
+        /// `&mut [T]`.
+        is_mut: bool,
+        /// `Option<&[T]>`.
+        nullable: bool,
+        /// `T`.
+        elem: Type,
+    },
+    /// The length in bytes of the slice that is the C parameter before it: a C parameter
+    /// the macro adds, `size(<name>_len, of = <name>)`.
+    SliceLen,
+}
+
+impl Typed {
+    /// Is this a Rust type the macro converts (anything but [`Typed::Raw`])?
+    pub(crate) fn is_typed(&self) -> bool {
+        !matches!(self, Typed::Raw)
+    }
+}
+
+/// The spellings of the kernel's `ARef` the macro recognises (a leading `::` is allowed):
+/// Linux 7.3 defines it in `kernel::sync::aref`; `kernel::types` re-exported it before.
+pub(crate) const AREF_PATHS: &[&[&str]] = &[
+    &["ARef"],
+    &["kernel", "sync", "aref", "ARef"],
+    &["kernel", "types", "ARef"],
+];
+
+/// The spellings of `Option` the macro recognises.
+const OPTION_PATHS: &[&[&str]] = &[
+    &["Option"],
+    &["core", "option", "Option"],
+    &["std", "option", "Option"],
+];
+
+/// Element types of a slice parameter: one byte, so any address the verifier passes is
+/// aligned for them.
+pub(crate) const SLICE_ELEMS: &[&str] = &["u8", "i8"];
+
+/// The single generic type argument of `tp`'s last segment if `tp` is spelled as one of
+/// `paths` (no generic arguments elsewhere, no `qself`).
+fn generic_of<'t>(tp: &'t TypePath, paths: &[&[&str]]) -> Option<&'t Type> {
+    if tp.qself.is_some() {
+        return None;
+    }
+    let segs: Vec<&syn::PathSegment> = tp.path.segments.iter().collect();
+    let (last, init) = segs.split_last()?;
+    if init
+        .iter()
+        .any(|s| !matches!(s.arguments, PathArguments::None))
+    {
+        return None;
+    }
+    let names: Vec<String> = segs.iter().map(|s| s.ident.to_string()).collect();
+    if !paths
+        .iter()
+        .any(|p| p.iter().copied().eq(names.iter().map(String::as_str)))
+    {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.iter().collect::<Vec<_>>()[..] {
+        [GenericArgument::Type(t)] => Some(t),
+        _ => None,
+    }
+}
+
+/// Read a typed parameter or return value ([`Typed`]): its form and the C type it has at
+/// the C ABI (for a slice: the pointer; its length is a `usize`). `None` if `ty` is not
+/// one of the forms (then it is read as a C type by [`analyse`]).
+pub(crate) fn analyse_typed(
+    ty: &Type,
+    is_return: bool,
+) -> Option<Result<(Typed, CType), syn::Error>> {
+    let ty = strip(ty);
+    let (inner, nullable) = match ty {
+        Type::Path(tp) => match generic_of(tp, OPTION_PATHS) {
+            Some(inner) => (strip(inner), true),
+            None => (ty, false),
+        },
+        _ => (ty, false),
+    };
+    match inner {
+        Type::Path(tp) => {
+            let elem = generic_of(tp, AREF_PATHS)?;
+            if nullable && !is_return {
+                return Some(Err(err(
+                    ty.span(),
+                    format!(
+                        "`{}`: an `ARef` taken by value is the reference the kfunc releases, \
+                         and a released argument is never NULL: take `{}`",
+                        tokens(ty),
+                        tokens(inner)
+                    ),
+                )));
+            }
+            Some(analyse_pointee(elem).map(|pointee| {
+                (
+                    Typed::ARef {
+                        ty: Box::new(inner.clone()),
+                        elem: elem.clone(),
+                        nullable,
+                    },
+                    CType::Pointer {
+                        is_const: false,
+                        pointee,
+                    },
+                )
+            }))
+        }
+        Type::Reference(r) if !is_return => {
+            if let Some(l) = &r.lifetime {
+                return Some(Err(err(
+                    l.span(),
+                    format!(
+                        "`{}`: a reference parameter of a kfunc is borrowed for the call only; \
+                         remove the lifetime",
+                        tokens(ty)
+                    ),
+                )));
+            }
+            let is_mut = r.mutability.is_some();
+            match strip(&r.elem) {
+                Type::Slice(sl) => {
+                    let elem = strip(&sl.elem);
+                    let byte = match elem {
+                        Type::Path(tp) => {
+                            tp.qself.is_none()
+                                && tp.path.segments.len() == 1
+                                && SLICE_ELEMS
+                                    .contains(&tp.path.segments[0].ident.to_string().as_str())
+                        }
+                        _ => false,
+                    };
+                    if !byte {
+                        return Some(Err(err(
+                            sl.elem.span(),
+                            format!(
+                                "`{}`: a slice parameter is a slice of bytes (`u8` or `i8`): \
+                                 the verifier checks a size in bytes and does not check the \
+                                 alignment of the memory; take a raw pointer and a length with \
+                                 `size(<length>, of = <pointer>)`",
+                                tokens(ty)
+                            ),
+                        )));
+                    }
+                    let pointee = analyse_pointee(elem).ok()?;
+                    Some(Ok((
+                        Typed::Slice {
+                            is_mut,
+                            nullable,
+                            elem: elem.clone(),
+                        },
+                        CType::Pointer {
+                            is_const: !is_mut,
+                            pointee,
+                        },
+                    )))
+                }
+                elem => Some(analyse_pointee(elem).map(|pointee| {
+                    (
+                        Typed::Ref {
+                            is_mut,
+                            nullable,
+                            elem: elem.clone(),
+                        },
+                        CType::Pointer {
+                            is_const: !is_mut,
+                            pointee,
+                        },
+                    )
+                })),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The C type of the length of a slice parameter: `usize` (`size_t`).
+pub(crate) fn slice_len_ctype() -> CType {
+    CType::Scalar(Scalar {
+        c_name: "size_t".into(),
+        sign: Sign::Known(false),
+        is_bindings_typedef: false,
+        ty: syn::parse_quote!(usize),
+    })
 }
 
 /// Tokens of a type as a compact string (`bindings::task_struct`).
@@ -324,8 +552,9 @@ pub(crate) fn analyse(ty: &Type, is_return: bool) -> Result<CType, syn::Error> {
             Err(err(
                 ty.span(),
                 format!(
-                    "references are not part of a kfunc's C ABI (BPF passes raw pointers the \
-                     verifier checks, not Rust borrows): write `*{m} {}` instead of `{}`",
+                    "a kfunc cannot return a reference (the program would hold a borrow whose \
+                     lifetime the verifier does not know): write `*{m} {}` instead of `{}`, or \
+                     return `ARef<{0}>` for a new reference",
                     tokens(&r.elem),
                     tokens(ty)
                 ),

@@ -11,7 +11,7 @@ use super::check;
 use super::ctxt::Ctxt;
 use super::layout::MAX_ARGS;
 use super::parse::FlagItem;
-use super::types::CType;
+use super::types::{CType, Typed};
 use syn::{Ident, ItemFn};
 
 /// A validated `#[kfunc]`.
@@ -27,6 +27,15 @@ pub(crate) struct Kfunc {
     pub params: Vec<Param>,
     /// Return type.
     pub ret: CType,
+    /// How the return type is written ([`Typed::Raw`] or [`Typed::ARef`]).
+    pub ret_typed: Typed,
+}
+
+impl Kfunc {
+    /// Is any parameter or the return value typed: does the kfunc need a C-ABI shim?
+    pub(crate) fn is_typed(&self) -> bool {
+        self.ret_typed.is_typed() || self.params.iter().any(|p| p.typed.is_typed())
+    }
 }
 
 /// Check the signature and the flags; every error is reported.
@@ -47,5 +56,6 @@ pub(crate) fn validate(flags: &[FlagItem], item: &ItemFn) -> Result<Kfunc, syn::
         arg_flags,
         params: sig.params,
         ret: sig.ret.expect("no error means the return type was read"),
+        ret_typed: sig.ret_typed,
     })
 }
