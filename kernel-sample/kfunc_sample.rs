@@ -11,6 +11,14 @@
 //! `BPF_PROG_RUN`) and `BPF_PROG_TYPE_SCHED_CLS` (not sleepable: shows the sleepable
 //! check).
 //!
+//! Most kfuncs take raw pointers and state their facts as flags. A few take Rust types
+//! instead and get the same facts from them (`#[kfunc]` writes the C-ABI shim):
+//! [`bpf_sample_peek`] (`&SampleObj`, `Option<&SampleObj>`: trusted, nullable),
+//! [`bpf_sample_take`] (returns `Option<ARef<SampleObj>>`: acquire, ret_null),
+//! [`bpf_sample_put`] (takes `ARef<SampleObj>`: release) and [`bpf_sample_sum_bytes`]
+//! (`&[u8]`: a (memory, size) pair), the typed twins of `bpf_sample_refcount`,
+//! `bpf_sample_acquire`, `bpf_sample_release` and `bpf_sample_sum`.
+//!
 //! Loading fails if the registration fails or if the module has no BTF (checked without
 //! reading it, see `check_module_btf`): `register_btf_kfunc_id_set` on such a module returns 0 after a
 //! warning (a silent failure otherwise). `bpf_sample_live_refs` lets the selftest runner
@@ -18,8 +26,11 @@
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void};
+use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::prelude::*;
+use kernel::sync::aref::{ARef, AlwaysRefCounted};
+use kernel::types::Opaque;
 use kfunc_macros::{kfunc, kfunc_set};
 
 module! {
@@ -43,7 +54,8 @@ const SUM_MAX: u32 = 256;
 /// reference a BPF program acquires is one more.
 #[repr(C)]
 pub struct SampleObj {
-    refs: bindings::refcount_t,
+    /// Written by other CPUs while a `&SampleObj` exists (the typed kfuncs): `Opaque`.
+    refs: Opaque<bindings::refcount_t>,
     id: u32,
     value: u64,
 }
@@ -57,9 +69,9 @@ unsafe impl Sync for Table {}
 static TABLE: Table = Table(UnsafeCell::new(
     [const {
         SampleObj {
-            refs: bindings::refcount_t {
+            refs: Opaque::new(bindings::refcount_t {
                 refs: bindings::atomic_t { counter: 0 },
-            },
+            }),
             id: 0,
             value: 0,
         }
@@ -77,7 +89,31 @@ fn obj_at(i: usize) -> *mut SampleObj {
 /// `obj` points into the table.
 unsafe fn refs_of(obj: *const SampleObj) -> u32 {
     // SAFETY: the caller passes a table object; the counter is read atomically.
-    unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*obj).refs.refs.counter)) as u32 }
+    unsafe {
+        core::ptr::read_volatile(core::ptr::addr_of!((*(*obj).refs.get()).refs.counter)) as u32
+    }
+}
+
+impl SampleObj {
+    /// Current reference count.
+    fn refs(&self) -> u32 {
+        // SAFETY: `self` is a table object (the only `SampleObj`s there are).
+        unsafe { refs_of(self) }
+    }
+}
+
+// SAFETY: every `SampleObj` is a table object in static storage, and the table holds one
+// reference on each for the module's lifetime, so no count reaches zero and nothing is freed.
+unsafe impl AlwaysRefCounted for SampleObj {
+    fn inc_ref(&self) {
+        // SAFETY: `refs` is an initialised `refcount_t`, changed only atomically.
+        unsafe { bindings::refcount_inc(self.refs.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller gives up a reference it holds on a table object.
+        unsafe { bpf_sample_release(obj.as_ptr()) };
+    }
 }
 
 /// A new reference on object `id`, or NULL if there is no such object.
@@ -88,7 +124,7 @@ pub unsafe fn bpf_sample_acquire(id: u32) -> *mut SampleObj {
     }
     let obj = obj_at(id as usize);
     // SAFETY: `obj` is a table object with a live table reference.
-    unsafe { bindings::refcount_inc(core::ptr::addr_of_mut!((*obj).refs)) };
+    unsafe { bindings::refcount_inc((*obj).refs.get()) };
     obj
 }
 
@@ -97,7 +133,7 @@ pub unsafe fn bpf_sample_acquire(id: u32) -> *mut SampleObj {
 pub unsafe fn bpf_sample_release(obj: *mut SampleObj) {
     // SAFETY: the verifier only passes a referenced table object here; the table's own
     // reference keeps the count above zero, so reaching zero is a bug, reported.
-    let last = unsafe { bindings::refcount_dec_and_test(core::ptr::addr_of_mut!((*obj).refs)) };
+    let last = unsafe { bindings::refcount_dec_and_test((*obj).refs.get()) };
     if last {
         // SAFETY: `obj` is a table object (static storage).
         let id = unsafe { (*obj).id };
@@ -110,7 +146,7 @@ pub unsafe fn bpf_sample_release(obj: *mut SampleObj) {
 #[kfunc(acquire(obj), ret_null)]
 pub unsafe fn bpf_sample_get(obj: *mut SampleObj) -> *mut SampleObj {
     // SAFETY: `obj` is a trusted table object.
-    unsafe { bindings::refcount_inc(core::ptr::addr_of_mut!((*obj).refs)) };
+    unsafe { bindings::refcount_inc((*obj).refs.get()) };
     obj
 }
 
@@ -323,6 +359,43 @@ pub unsafe fn bpf_sample_local_peek(obj: *const c_void) -> u64 {
     unsafe { core::ptr::read(obj.cast::<u64>()) }
 }
 
+// The typed twins: the same facts, said by the Rust types (the C ABI and the BTF are those
+// of the raw-pointer twins named in each comment).
+
+/// `obj`'s reference count, plus 100 times `hint`'s when `hint` is given: the typed twin of
+/// `bpf_sample_refcount`. `&SampleObj` is trusted and never NULL (a program passing NULL is
+/// refused), `Option<&SampleObj>` is `nullable`.
+#[kfunc]
+pub fn bpf_sample_peek(obj: &SampleObj, hint: Option<&SampleObj>) -> u32 {
+    obj.refs() + hint.map_or(0, |h| 100 * h.refs())
+}
+
+/// A new reference on object `id`, `None` (NULL) if there is none: the typed twin of
+/// `bpf_sample_acquire` (`Option<ARef<SampleObj>>` returned: `acquire, ret_null`).
+#[kfunc]
+pub fn bpf_sample_take(id: u32) -> Option<ARef<SampleObj>> {
+    let i = id as usize;
+    // SAFETY: `i < NR_OBJS`, checked first; table objects are static.
+    (i < NR_OBJS).then(|| ARef::from(unsafe { &*obj_at(i) }))
+}
+
+/// Drops the reference `obj`: the typed twin of `bpf_sample_release` (`ARef<SampleObj>` by
+/// value: `release`).
+#[kfunc]
+pub fn bpf_sample_put(obj: ARef<SampleObj>) {
+    drop(obj);
+}
+
+/// Sum of the bytes of `data` (at most `SUM_MAX`): the typed twin of `bpf_sample_sum`
+/// (`&[u8]`: the pointer `data` and its length `data_len`, `size(data_len, of = data)`).
+#[kfunc]
+pub fn bpf_sample_sum_bytes(data: &[u8]) -> u64 {
+    data.iter()
+        .take(SUM_MAX as usize)
+        .map(|&b| u64::from(b))
+        .sum()
+}
+
 /// References BPF programs hold on table objects, over the whole table.
 #[kfunc]
 pub unsafe fn bpf_sample_live_refs() -> u64 {
@@ -356,6 +429,10 @@ kfunc_set!(
         bpf_sample_local_value,
         bpf_sample_local_peek,
         bpf_sample_live_refs,
+        bpf_sample_peek,
+        bpf_sample_take,
+        bpf_sample_put,
+        bpf_sample_sum_bytes,
     ]
 );
 
@@ -383,6 +460,10 @@ const KFUNC_NAMES: &[&str] = &[
     "bpf_sample_local_value",
     "bpf_sample_local_peek",
     "bpf_sample_live_refs",
+    "bpf_sample_peek",
+    "bpf_sample_take",
+    "bpf_sample_put",
+    "bpf_sample_sum_bytes",
 ];
 
 /// Fails if the module has no BTF: `register_btf_kfunc_id_set` would then return 0 after a
@@ -434,7 +515,7 @@ impl kernel::Module for KfuncSample {
             let o = obj_at(i);
             // SAFETY: nothing else uses the table before registration.
             unsafe {
-                (*o).refs = bindings::REFCOUNT_INIT(1);
+                *(*o).refs.get() = bindings::REFCOUNT_INIT(1);
                 (*o).id = i as u32;
                 (*o).value = 10 * (i as u64 + 1);
             }

@@ -77,6 +77,19 @@ extern __u64 bpf_sample_local_value(const void *obj) __ksym;
 /* alloc(obj): the leading u64 of a local object (never accepted by 7.3 for a module kfunc) */
 extern __u64 bpf_sample_local_peek(const void *obj) __ksym;
 
+/*
+ * The typed twins: the Rust kfuncs take Rust types (references, ARef, a byte slice) and
+ * #[kfunc] derives the same facts from them; the C ABI is that of the raw twin named.
+ */
+/* obj: &SampleObj (trusted, never NULL), hint: Option<&SampleObj> (nullable); as bpf_sample_refcount */
+extern __u32 bpf_sample_peek(const struct SampleObj *obj, const struct SampleObj *hint) __ksym;
+/* returns Option<ARef<SampleObj>> (acquire, ret_null); as bpf_sample_acquire */
+extern struct SampleObj *bpf_sample_take(__u32 id) __ksym;
+/* obj: ARef<SampleObj> (release); as bpf_sample_release */
+extern void bpf_sample_put(struct SampleObj *obj) __ksym;
+/* data: &[u8], at the C ABI data and data_len (size(data_len, of = data)); as bpf_sample_sum */
+extern __u64 bpf_sample_sum_bytes(const __u8 *data, __u64 data_len) __ksym;
+
 /* vmlinux kfuncs (kernel/bpf/helpers.c) */
 extern struct task_struct *bpf_task_from_pid(__s32 pid) __ksym;
 extern void bpf_task_release(struct task_struct *p) __ksym;
