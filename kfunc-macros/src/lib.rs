@@ -150,10 +150,14 @@
 //! wrong return, a parameter name ending in an argument-name suffix (`len__sz`, also the
 //! retired `__opt`), more than 5 arguments (the extended set8 entry has 5 flag words),
 //! generics, lifetimes, `where`, `self`, `async`, an ABI other than `"C"`, variadics,
-//! `impl Trait`, references (use a raw pointer), types with no C equivalent (`String`,
-//! `Vec<T>`, tuples, arrays, slices, `f32`/`f64`, `u128`/`i128`, `char`, structs by value,
-//! pointers to pointers), patterns instead of parameter names, and a
-//! `#[no_mangle]`/`#[inline]`/`#[export_name]`/`#[link_section]` of the user's own.
+//! `impl Trait`, a returned reference, types with no C equivalent (`String`,
+//! `Vec<T>`, tuples, arrays, slices other than the typed `&[u8]`, `f32`/`f64`,
+//! `u128`/`i128`, `char`, structs by value, pointers to pointers), patterns instead of
+//! parameter names, and a `#[no_mangle]`/`#[inline]`/`#[export_name]`/`#[link_section]` of
+//! the user's own. For typed parameters (below): a flag that repeats or contradicts the
+//! type, a lifetime on a reference parameter, a slice of anything but bytes, an
+//! `Option<ARef<T>>` parameter, two released arguments, a reference as the state of an
+//! `iter_new` kfunc, and a parameter named like the length a slice adds.
 //!
 //! # A worked example
 //!
@@ -220,12 +224,118 @@
 //! module's own `#[repr(C)]` type, flagged `TYPE_F_MODULE`, with its `size_of`.
 //! `*const T` sets `TYPE_F_CONST`.
 //!
+//! # Typed parameters: facts from Rust types
+//!
+//! A kfunc may take and return Rust types instead of raw pointers; `#[kfunc]` then derives
+//! the facts from the types and writes the C-ABI shim:
+//!
+//! | written | at the C ABI (BTF, record) | fact |
+//! |---|---|---|
+//! | `a: &T` / `a: &mut T` | `const T *a` / `T *a` | trusted, never NULL (the default) |
+//! | `a: Option<&T>` / `Option<&mut T>` | `const T *a` / `T *a` | `nullable(a)` |
+//! | `a: &bpf_iter_x` / `&mut bpf_iter_x` | `bpf_iter_x *a` | `iter(a)` (not for `iter_new`: its state is uninitialised, take `*mut`) |
+//! | `a: ARef<T>` | `T *a` | `release(a)` (`KF_RELEASE`) |
+//! | `-> ARef<T>` | `T *` | `acquire` |
+//! | `-> Option<ARef<T>>` | `T *` | `acquire, ret_null` |
+//! | `a: &[u8]` / `&mut [u8]` (or `i8`) | `const u8 *a, size_t a_len` / `u8 *a, size_t a_len` | `size(a_len, of = a)` |
+//! | `a: Option<&[u8]>` | the same | `nullable(a), size(a_len, of = a)` |
+//!
+//! A slice is two C arguments (they count towards the 5) and its length is named
+//! `<name>_len`. Flags on other arguments, and `rcu(a)`/`acquire(a)` on a reference, are
+//! written as usual; a flag the type already says (`nullable` on an `Option`, `release` on
+//! an `ARef`, `acquire`/`ret_null` with an `ARef` return) or one it contradicts (`nullable`
+//! on a reference, `release` on a borrow, `ret_null` with a bare `ARef`, `ignore`, `uninit`,
+//! `arena` or `str` on a typed argument, any flag on a slice's length) is an error. Raw
+//! pointers and integers may sit next to typed parameters; a kfunc with only raw ones
+//! expands exactly as before.
+//!
+//! The types are matched by their spelling, as a macro sees no types: `&`, `&mut`, `Option`
+//! (`core::option::Option`, `std::option::Option`), `ARef` as `ARef`,
+//! `kernel::sync::aref::ARef` (where Linux 7.3 defines it) or `kernel::types::ARef` (where
+//! earlier kernels re-exported it), and `[u8]`/`[i8]`; a type alias or re-export under
+//! another name is not recognised (an aliased `ARef` is refused as a generic type). The
+//! pointee is named as written, as for raw pointers: a kernel wrapper such as
+//! `kernel::task::Task` would be described as a module type `Task`, not as
+//! `task_struct`, so such kfuncs keep raw pointers to `bindings::X`.
+//!
+//! The shim (an `unsafe extern "C"` function exported under the kfunc's name) builds each
+//! value from what the verifier checked for the fact the type implies: `&*p` for a trusted
+//! argument, `p.as_ref()` for a nullable one, `ARef::from_raw` for a released reference,
+//! `slice::from_raw_parts(p, len)` for a checked (memory, size) pair (an empty slice when
+//! `p` is NULL, which the verifier allows with a size of 0), `ARef::into_raw` for the
+//! returned reference; its doc comment says, argument by argument, which guarantee each
+//! conversion relies on. What the verifier does not check is the user's to uphold: it does
+//! not keep another CPU, or another argument, from using the same object, so `&mut T` and
+//! `&mut [u8]` are exclusive only if the program's memory is (a map value may be written by
+//! another program meanwhile), and a `&T` to an object that others change needs interior
+//! mutability (`Opaque`, atomics), as kernel-sample's `SampleObj` has.
+//!
+//! ```
+//! # mod kernel { pub mod sync { pub mod aref {
+//! #     pub struct ARef<T>(core::ptr::NonNull<T>);
+//! #     impl<T> ARef<T> {
+//! #         pub unsafe fn from_raw(p: core::ptr::NonNull<T>) -> Self { ARef(p) }
+//! #         pub fn into_raw(me: Self) -> core::ptr::NonNull<T> { me.0 }
+//! #     }
+//! # } } }
+//! use kernel::sync::aref::ARef;
+//! use kfunc_layout::*;
+//! use kfunc_macros::kfunc;
+//!
+//! /// The module's refcounted object.
+//! #[repr(C)]
+//! pub struct Obj {
+//!     value: u32,
+//! }
+//!
+//! /// Copies `obj`'s value, or `hint`'s, into `out`; drops `old`; returns `old` back if
+//! /// `out` is empty (the raw twin: `release(old), nullable(hint), size(out_len, of = out),
+//! /// acquire, ret_null`).
+//! #[kfunc]
+//! fn bpf_obj_typed(
+//!     obj: &Obj,
+//!     hint: Option<&Obj>,
+//!     out: &mut [u8],
+//!     old: ARef<Obj>,
+//! ) -> Option<ARef<Obj>> {
+//!     let v = hint.map_or(obj.value, |h| h.value);
+//!     out.iter_mut().for_each(|b| *b = v as u8);
+//!     out.is_empty().then_some(old)
+//! }
+//!
+//! # fn main() {
+//! assert_eq!(
+//!     __kfunc_flags_bpf_obj_typed,
+//!     [
+//!         KF_ACQUIRE | KF_RET_NULL | KF_RELEASE,
+//!         0,
+//!         KF_PARAM_NULLABLE,
+//!         0,
+//!         KF_PARAM_SIZE | kf_arg_mem(2),
+//!         KF_PARAM_RELEASE,
+//!     ]
+//! );
+//! // The Rust function stays callable with its types.
+//! let (o, mut buf) = (Obj { value: 7 }, [0u8; 2]);
+//! let old = unsafe { ARef::from_raw(core::ptr::NonNull::from(&o)) };
+//! assert!(bpf_obj_typed(&o, None, &mut buf, old).is_none());
+//! assert_eq!(buf, [7, 7]);
+//! # }
+//! ```
+//!
+//! In BTF the kfunc is `struct Obj *bpf_obj_typed(const struct Obj *obj, const struct Obj
+//! *hint, u8 *out, size_t out_len, struct Obj *old)`, the prototype of the raw twin; a BPF
+//! program passing NULL for `obj` is refused ("Possibly NULL pointer passed to trusted
+//! R1"), NULL for `hint` is accepted, and `old` must be a reference the program holds.
+//!
 //! # Expansion
 //!
 //! `#[kfunc(...)] fn f(...)` becomes:
 //!
 //! - the function, `#[unsafe(no_mangle)] #[inline(never)] pub extern "C"` under its own
-//!   name, attributes and body unchanged (an `unsafe fn` stays unsafe);
+//!   name, attributes and body unchanged (an `unsafe fn` stays unsafe); a typed kfunc stays
+//!   a Rust function as written (without an `extern` ABI), and its shim
+//!   `__kfunc_c_f`, in the record's scope, is `#[unsafe(export_name = "f")]`;
 //! - `#[doc(hidden)] pub const __kfunc_flags_f: [u32; 6]`: `KF_*`, then `KF_PARAM_*` of
 //!   arguments 0..5;
 //! - a `#[used]` static in section `.kfunc.meta` holding the metadata record
@@ -348,6 +458,66 @@ mod layout;
 /// let mut o = SampleObj { refs: 1 };
 /// assert_eq!(unsafe { bpf_doc_get(&mut o, core::ptr::null()) }, &mut o as *mut _);
 /// assert_eq!(bpf_doc_sum(b"\x01\x02".as_ptr(), 2), 3);
+/// # }
+/// ```
+///
+/// # Example: the typed style
+///
+/// The same facts from Rust types (crate docs, "Typed parameters"): `Option<&T>` is
+/// nullable, a returned `Option<ARef<T>>` is `acquire, ret_null`, `&[u8]` is a (pointer,
+/// length) pair with its size.
+///
+/// ```
+/// # mod kernel { pub mod sync { pub mod aref {
+/// #     pub struct ARef<T>(core::ptr::NonNull<T>);
+/// #     impl<T> ARef<T> {
+/// #         pub unsafe fn from_raw(p: core::ptr::NonNull<T>) -> Self { ARef(p) }
+/// #         pub fn into_raw(me: Self) -> core::ptr::NonNull<T> { me.0 }
+/// #     }
+/// # } } }
+/// use kernel::sync::aref::ARef;
+/// use kfunc_macros::kfunc;
+///
+/// /// The module's own object.
+/// #[repr(C)]
+/// pub struct SampleObj {
+///     id: u32,
+/// }
+///
+/// /// `obj` again if its id is `hint`'s or there is no hint (typed twin of `bpf_doc_get`).
+/// #[kfunc(acquire(obj))]
+/// fn bpf_doc_get_typed(obj: &SampleObj, hint: Option<&SampleObj>) -> Option<ARef<SampleObj>> {
+///     // Take the reference (the kernel's `ARef::from(&obj)` would `inc_ref`).
+///     hint.is_none_or(|h| h.id == obj.id)
+///         .then(|| unsafe { ARef::from_raw(core::ptr::NonNull::from(obj)) })
+/// }
+///
+/// /// Sums the bytes of `buf` (typed twin of `bpf_doc_sum`; `buf` and `buf_len` in C).
+/// #[kfunc(sleepable)]
+/// fn bpf_doc_sum_typed(buf: &[u8]) -> u64 {
+///     buf.iter().map(|&b| u64::from(b)).sum()
+/// }
+///
+/// # fn main() {
+/// assert_eq!(
+///     __kfunc_flags_bpf_doc_get_typed,
+///     [
+///         kfunc_layout::KF_ACQUIRE | kfunc_layout::KF_RET_NULL,
+///         kfunc_layout::KF_PARAM_ACQUIRE,
+///         kfunc_layout::KF_PARAM_NULLABLE,
+///         0, 0, 0,
+///     ]
+/// );
+/// assert_eq!(
+///     __kfunc_flags_bpf_doc_sum_typed,
+///     [
+///         kfunc_layout::KF_SLEEPABLE,
+///         0,
+///         kfunc_layout::KF_PARAM_SIZE | kfunc_layout::kf_arg_mem(0),
+///         0, 0, 0,
+///     ]
+/// );
+/// assert_eq!(bpf_doc_sum_typed(b"\x01\x02"), 3);
 /// # }
 /// ```
 #[proc_macro_attribute]
