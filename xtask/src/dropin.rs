@@ -515,13 +515,17 @@ pub fn run(f: &crate::flags::Dropin) -> Result<(), String> {
     let bad = rows.iter().filter(|r| !r.ok()).count();
     let with_ids = rows.iter().filter(|r| r.ids == "same").count();
     let n_oot = oot.len();
-    println!(
-        "\ndropin: RESOLVE_BTFIDS ran on {} objects (vmlinux, {} in-tree modules, {n_oot} \
+    println!();
+    crate::figures::say(
+        "dropin",
+        format!(
+            "dropin: RESOLVE_BTFIDS ran on {} objects (vmlinux, {} in-tree modules, {n_oot} \
          out-of-tree modules); {with_ids} with .BTF_ids identical to the stock tool's, \
          {} without .BTF_ids, {bad} differ",
-        rows.len(),
-        expected.len() - 1 - n_oot,
-        rows.iter().filter(|r| r.ids == "absent").count()
+            rows.len(),
+            expected.len() - 1 - n_oot,
+            rows.iter().filter(|r| r.ids == "absent").count()
+        ),
     );
     if bad > 0 {
         failures.push(format!(
@@ -537,7 +541,10 @@ pub fn run(f: &crate::flags::Dropin) -> Result<(), String> {
         );
         match vm_selftests(&tree, &dir.join("selftests")) {
             Ok((p, f, s)) => {
-                println!("dropin: selftests: {p} passed, {f} failed, {s} skipped");
+                crate::figures::say(
+                    "dropin",
+                    format!("dropin: selftests: {p} passed, {f} failed, {s} skipped"),
+                );
                 if f > 0 {
                     failures.push(format!("{f} selftest(s) failed"));
                 }

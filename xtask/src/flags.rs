@@ -69,6 +69,9 @@ pub enum Cmd {
     /// the pristine source, write patches/0000-cover-letter.patch (text: RFC.md) and
     /// patches/rust/0000-cover-letter.patch (text: patches/rust/COVER.md).
     Series(Series),
+    /// Every figure RFC.md quotes, with its command and source: the cheap ones recomputed
+    /// and compared, the expensive ones read from their last recorded run.
+    Figures(Figures),
 }
 
 /// `cargo xtask demo`.
@@ -258,6 +261,19 @@ pub struct Series {
     #[arg(long)]
     pub check: bool,
 }
+
+/// `cargo xtask figures`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Recomputes the audit counts and representation sizes from docs/audit-7.3*.txt, \
+                  the compile-fail count, the shortlog and diffstat (series --check); reads \
+                  the expensive ones (test, regress, progs, veristat, dropin) from \
+                  ~/.cache/kfunc-args/figures/<command>.txt, which those commands write when \
+                  they finish, and the selftests' verdicts from \
+                  target/kfunc-selftests/matrix.txt. Each figure is the phrase RFC.md must \
+                  contain; exits 1 if one differs."
+)]
+pub struct Figures {}
 
 /// `cargo xtask gen-header`.
 #[derive(Debug, clap::Args)]

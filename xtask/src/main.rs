@@ -12,6 +12,7 @@ use std::process::ExitCode;
 mod bench;
 mod deps;
 mod dropin;
+mod figures;
 mod flags;
 #[path = "../../kfunc-macros/gen/in_tree.rs"]
 mod in_tree;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Cmd::Demo(f) => selftests::demo(f).map(|()| None),
         Cmd::ReprSizes(f) => repr::run(f).map(|()| None),
         Cmd::Series(f) => series::run(f).map(Some),
+        Cmd::Figures(f) => figures::run(f).map(Some),
         Cmd::GenHeader(_) => {
             print!("{}", kfunc_layout::c_header());
             Ok(None)
@@ -54,6 +56,10 @@ fn main() -> ExitCode {
                 None
             }),
     };
+    if result.is_ok() {
+        // The summary lines the command kept for `cargo xtask figures`.
+        figures::save_records();
+    }
     match result {
         Ok(Some(t)) if t.failed > 0 => ExitCode::FAILURE,
         Ok(_) => ExitCode::SUCCESS,

@@ -687,12 +687,15 @@ fn counts(m: &Results) -> String {
 }
 
 fn report(what: &str, c: &Comparison) {
-    println!(
-        "progs: {what}: {} OK in both, {} lost, {} not OK in both, {} other differences",
-        c.passed,
-        c.lost.len(),
-        c.same_not_ok,
-        c.other.len()
+    crate::figures::say(
+        "progs",
+        format!(
+            "progs: {what}: {} OK in both, {} lost, {} not OK in both, {} other differences",
+            c.passed,
+            c.lost.len(),
+            c.same_not_ok,
+            c.other.len()
+        ),
     );
     for d in &c.lost {
         println!("  LOST {d}");
@@ -733,10 +736,13 @@ pub fn run(f: &crate::flags::Progs) -> Result<crate::test::Tally, String> {
             &sd,
         ),
     ] {
-        println!(
-            "progs: {label}: {} tests and subtests, {}; {summary}",
-            m.len(),
-            counts(m)
+        crate::figures::say(
+            "progs",
+            format!(
+                "progs: {label}: {} tests and subtests, {}; {summary}",
+                m.len(),
+                counts(m)
+            ),
         );
     }
     if a.is_empty() || b.is_empty() || c.is_empty() || d.is_empty() {
@@ -752,8 +758,12 @@ pub fn run(f: &crate::flags::Progs) -> Result<crate::test::Tally, String> {
     // The control: without the flags some results must change, or the parity is vacuous.
     let control = compare(&b, "suffixes", &d, "control");
     let control_changed = control.lost.len() + control.other.len();
-    println!(
-        "progs: control (plain names, no flags): {control_changed} result(s) differ from the suffixes"
+    crate::figures::say(
+        "progs",
+        format!(
+            "progs: control (plain names, no flags): {control_changed} result(s) differ from \
+             the suffixes"
+        ),
     );
     for x in control.lost.iter().chain(&control.other) {
         println!("  CONTROL {x}");
@@ -772,9 +782,12 @@ pub fn run(f: &crate::flags::Progs) -> Result<crate::test::Tally, String> {
             "progs: {lost} test(s) pass in the reference run but not in the run compared with it"
         );
     }
-    println!(
-        "progs: {} passed, {} failed, {} skipped",
-        t.passed, t.failed, t.skipped
+    crate::figures::say(
+        "progs",
+        format!(
+            "progs: {} passed, {} failed, {} skipped",
+            t.passed, t.failed, t.skipped
+        ),
     );
     Ok(t)
 }
@@ -915,23 +928,29 @@ pub fn veristat(f: &crate::flags::Veristat) -> Result<crate::test::Tally, String
     for d in &differ {
         println!("  DIFF {d}");
     }
-    println!(
-        "veristat: {} programs; verdict, instructions and states identical for {same}; \
+    crate::figures::say(
+        "veristat",
+        format!(
+            "veristat: {} programs; verdict, instructions and states identical for {same}; \
          verification time of the programs both accept: {:.1} ms unpatched, {:.1} ms \
          patched (ratio {:.3}); geometric mean of {timed} per-program ratios (>= 1 ms): {:.3}",
-        a.len(),
-        ta as f64 / 1000.0,
-        tb as f64 / 1000.0,
-        tb as f64 / ta.max(1) as f64,
-        if timed > 0 {
-            (log_ratio_sum / timed as f64).exp()
-        } else {
-            f64::NAN
-        }
+            a.len(),
+            ta as f64 / 1000.0,
+            tb as f64 / 1000.0,
+            tb as f64 / ta.max(1) as f64,
+            if timed > 0 {
+                (log_ratio_sum / timed as f64).exp()
+            } else {
+                f64::NAN
+            }
+        ),
     );
-    println!(
-        "veristat: {same} passed, {} failed, 0 skipped",
-        differ.len()
+    crate::figures::say(
+        "veristat",
+        format!(
+            "veristat: {same} passed, {} failed, 0 skipped",
+            differ.len()
+        ),
     );
     Ok(crate::test::Tally {
         passed: same as u64,

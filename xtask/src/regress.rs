@@ -316,16 +316,19 @@ pub fn run(_: &crate::flags::Regress) -> Result<crate::test::Tally, String> {
             diffs.push(format!("{k} {name}: missing on the unpatched kernel"));
         }
     }
-    println!(
-        "regress: {} test runs; unpatched OK/FAIL/SKIP {}/{}/{}, patched {}/{}/{}; {} differ",
-        a.len(),
-        count(&a, "OK"),
-        count(&a, "FAIL"),
-        count(&a, "SKIP"),
-        count(&b, "OK"),
-        count(&b, "FAIL"),
-        count(&b, "SKIP"),
-        diffs.len()
+    crate::figures::say(
+        "regress",
+        format!(
+            "regress: {} test runs; unpatched OK/FAIL/SKIP {}/{}/{}, patched {}/{}/{}; {} differ",
+            a.len(),
+            count(&a, "OK"),
+            count(&a, "FAIL"),
+            count(&a, "SKIP"),
+            count(&b, "OK"),
+            count(&b, "FAIL"),
+            count(&b, "SKIP"),
+            diffs.len()
+        ),
     );
     for d in &diffs {
         println!("  DIFF {d}");
@@ -341,11 +344,14 @@ pub fn run(_: &crate::flags::Regress) -> Result<crate::test::Tally, String> {
         .iter()
         .filter(|(k, (_, st))| st != "OK" && b.get(*k).is_some_and(|(_, s2)| s2 == st))
         .count();
-    println!(
-        "regress: {} passed, {} failed, {} skipped",
-        ok_ok,
-        diffs.len(),
-        not_ok_same
+    crate::figures::say(
+        "regress",
+        format!(
+            "regress: {} passed, {} failed, {} skipped",
+            ok_ok,
+            diffs.len(),
+            not_ok_same
+        ),
     );
     if a.is_empty() {
         return Err("regress: no test result parsed".into());

@@ -369,10 +369,17 @@ pub fn run(f: &crate::flags::Test) -> Result<Tally, String> {
     );
     total.skipped += 1;
 
-    println!(
-        "\n{} passed, {} failed, {} skipped",
+    let last = format!(
+        "{} passed, {} failed, {} skipped",
         total.passed, total.failed, total.skipped
     );
+    println!();
+    if no_vm {
+        println!("{last}");
+    } else {
+        // A full run's last line is the figure RFC.md quotes (cargo xtask figures).
+        crate::figures::say("test", last);
+    }
     // The summary above stays the last line: `main` exits 1 on a failure without another
     // message.
     Ok(total)
