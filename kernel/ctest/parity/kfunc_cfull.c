@@ -33,6 +33,8 @@
 #define P_DYNPTR	d
 #define P_RC_OBJ	obj
 #define P_ALLOC_OBJ	obj
+#define P_PEEK_HINT	hint
+#define P_SB_LEN	data_len
 #define PARITY_MODULE	"kfunc_cfull"
 
 #include "parity_body.h"
@@ -64,6 +66,10 @@ BTF_ID_FLAGS_ARGS(func, bpf_cpar_sum_opt, 0, KF_PARAM_NULLABLE, KF_PARAM_SIZE | 
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_fill, 0, 0, KF_PARAM_CONST_SIZE | KF_PARAM_MEM(0))
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_ign, 0, KF_PARAM_IGNORE)
 BTF_ID_FLAGS_ARGS(func, bpf_cpar_map, 0, KF_PARAM_MAP)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_peek, 0, 0, KF_PARAM_NULLABLE)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_take, KF_ACQUIRE | KF_RET_NULL)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_put, KF_RELEASE, KF_PARAM_RELEASE)
+BTF_ID_FLAGS_ARGS(func, bpf_sample_sum_bytes, 0, 0, KF_PARAM_SIZE | KF_PARAM_MEM(0))
 BTF_KFUNCS_ARGS_END(parity_set)
 
 #include "parity_init.h"

@@ -36,6 +36,8 @@
 #define P_DYNPTR	d__uninit
 #define P_RC_OBJ	obj__refcounted_kptr
 #define P_ALLOC_OBJ	obj__alloc
+#define P_PEEK_HINT	hint__nullable
+#define P_SB_LEN	data_len__sz
 #define PARITY_MODULE	"kfunc_csfx"
 
 #include "parity_body.h"
@@ -67,6 +69,10 @@ BTF_ID_FLAGS(func, bpf_cpar_sum_opt)
 BTF_ID_FLAGS(func, bpf_cpar_fill)
 BTF_ID_FLAGS(func, bpf_cpar_ign)
 BTF_ID_FLAGS(func, bpf_cpar_map)
+BTF_ID_FLAGS(func, bpf_sample_peek)
+BTF_ID_FLAGS(func, bpf_sample_take, KF_ACQUIRE | KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_sample_put, KF_RELEASE)
+BTF_ID_FLAGS(func, bpf_sample_sum_bytes)
 BTF_KFUNCS_END(parity_set)
 
 #include "parity_init.h"

@@ -229,4 +229,36 @@ __bpf_kfunc u32 bpf_cpar_map(void *P_MAP)
 	return P_MAP ? ((struct bpf_map *)P_MAP)->max_entries : 0;
 }
 
+/*
+ * The typed twins of kernel-sample: in Rust they take &SampleObj and Option<&SampleObj>,
+ * return Option<ARef<SampleObj>>, take ARef<SampleObj> and &[u8] (a pointer and a size_t
+ * length), and the macro derives their facts; in C they are raw pointers again, with the
+ * same C types (const for the shared references).
+ */
+__bpf_kfunc u32 bpf_sample_peek(const struct SampleObj *obj, const struct SampleObj *P_PEEK_HINT)
+{
+	return refcount_read(&obj->refs) +
+	       (P_PEEK_HINT ? 100 * refcount_read(&P_PEEK_HINT->refs) : 0);
+}
+
+__bpf_kfunc struct SampleObj *bpf_sample_take(u32 id)
+{
+	return bpf_sample_acquire(id);
+}
+
+__bpf_kfunc void bpf_sample_put(struct SampleObj *obj)
+{
+	bpf_sample_release(obj);
+}
+
+__bpf_kfunc u64 bpf_sample_sum_bytes(const u8 *data, size_t P_SB_LEN)
+{
+	size_t i, n = min_t(size_t, P_SB_LEN, SUM_MAX);
+	u64 s = 0;
+
+	for (i = 0; i < n; i++)
+		s += data[i];
+	return s;
+}
+
 __bpf_kfunc_end_defs();
