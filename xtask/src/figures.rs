@@ -3,7 +3,9 @@
 //! and compared with RFC.md, the expensive ones are read from their last run's record.
 //!
 //! Cheap (recomputed on every run): the audit counts (`btfids-post audit` tables in
-//! `docs/audit-7.3*.txt`), the representation sizes (`cargo xtask repr-sizes` over the same
+//! `docs/audit-7.3*.txt`; the tinyconfig table's summary is also compared with a fresh
+//! `btfids-post audit` of the cached patched kernel, when there is one), the representation
+//! sizes (`cargo xtask repr-sizes` over the same
 //! tables), the shortlog and diffstat (`cargo xtask series --check`), the number of
 //! compile-fail cases (`kfunc-macros/tests/ui/*.rs`).
 //!
@@ -535,6 +537,78 @@ fn parse_dropin(t: &str, src: String) -> Recorded {
     }])
 }
 
+/// Why the audit table could not be confirmed.
+enum AuditCheck {
+    /// No cached kernel, or btfids-post did not build or run.
+    NotRun(String),
+    /// The summaries differ.
+    Differs(String),
+}
+
+/// The `summary:` block of an audit table (the per-kfunc lines carry BTF ids, which change
+/// with every build).
+fn summary_block(table: &str) -> Option<&str> {
+    table.find("\nsummary: ").map(|i| &table[i + 1..])
+}
+
+/// `btfids-post audit` of the cached patched tinyconfig kernel gives the summary of
+/// `docs/audit-7.3.txt`.
+fn audit_is_current() -> Result<(), AuditCheck> {
+    use crate::kernel::{Flavor, Variant};
+    let kt = crate::kernel::cached_kernel(Variant::Patched, Flavor::Tiny).ok_or_else(|| {
+        AuditCheck::NotRun(
+            "no cached patched kernel of the current patches (`cargo xtask kernel` builds it)"
+                .to_string(),
+        )
+    })?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = std::process::Command::new(cargo)
+        .args(["build", "-q", "--release", "-p", "btfids-post"])
+        .current_dir(repo_root())
+        .status()
+        .map_err(|e| AuditCheck::NotRun(format!("cargo build -p btfids-post: {e}")))?;
+    if !built.success() {
+        return Err(AuditCheck::NotRun(
+            "btfids-post does not build (cargo build --release -p btfids-post)".into(),
+        ));
+    }
+    let tool = crate::sample::target_dir().join("release/btfids-post");
+    let o = std::process::Command::new(&tool)
+        .arg("audit")
+        .arg(&kt.vmlinux)
+        .output()
+        .map_err(|e| AuditCheck::NotRun(format!("{}: {e}", tool.display())))?;
+    if !o.status.success() {
+        return Err(AuditCheck::NotRun(format!(
+            "btfids-post audit {} failed: {}",
+            kt.vmlinux.display(),
+            String::from_utf8_lossy(&o.stderr).trim()
+        )));
+    }
+    let now = String::from_utf8_lossy(&o.stdout);
+    let doc = read(&repo_root().join("docs/audit-7.3.txt")).map_err(AuditCheck::NotRun)?;
+    match (summary_block(&doc), summary_block(&now)) {
+        (Some(a), Some(b)) if a == b => Ok(()),
+        (Some(a), Some(b)) => Err(AuditCheck::Differs(format!(
+            "docs/audit-7.3.txt's summary differs from `btfids-post audit {}` from its line {} \
+             on: regenerate the table",
+            kt.vmlinux.display(),
+            first_line_differing(a, b)
+        ))),
+        _ => Err(AuditCheck::Differs(
+            "no summary block in docs/audit-7.3.txt or in btfids-post's output".into(),
+        )),
+    }
+}
+
+/// The 1-based number of the first line where `a` and `b` differ.
+fn first_line_differing(a: &str, b: &str) -> usize {
+    a.lines()
+        .zip(b.lines())
+        .position(|(x, y)| x != y)
+        .map_or(a.lines().count().min(b.lines().count()) + 1, |i| i + 1)
+}
+
 /// Entry point of `cargo xtask figures`.
 pub fn run(_: &crate::flags::Figures) -> Result<Tally, String> {
     let rfc_path = repo_root().join("RFC.md");
@@ -570,6 +644,17 @@ pub fn run(_: &crate::flags::Figures) -> Result<Tally, String> {
     println!("figures: recomputed from the repository");
     for f in cheap_figures()? {
         show(check(&f), Some(&f), "");
+    }
+    println!("figures: the audit table against the cached patched kernel");
+    match audit_is_current() {
+        Ok(()) => show(
+            Verdict::Ok,
+            None,
+            "docs/audit-7.3.txt's summary is what `btfids-post audit` gives on the cached \
+             patched tinyconfig kernel's vmlinux",
+        ),
+        Err(AuditCheck::NotRun(why)) => show(Verdict::NotRerun(why), None, "audit"),
+        Err(AuditCheck::Differs(why)) => show(Verdict::Differs, None, &why),
     }
     println!("figures: the shortlog and diffstat (cargo xtask series --check)");
     match crate::series::run(&crate::flags::Series { check: true }) {
@@ -692,6 +777,16 @@ mod tests {
             parse_dropin(d, "d".into()).unwrap()[0].phrase,
             "24 objects (.tmp_vmlinux1, "
         );
+    }
+
+    #[test]
+    fn audit_summaries_leave_out_the_btf_ids() {
+        let a = "# header\nf [1] flags 0\n\nsummary: 1 object(s)\n  x\n";
+        let b = "f [2] flags 0\n\nsummary: 1 object(s)\n  x\n";
+        assert_eq!(summary_block(a), summary_block(b));
+        assert_eq!(summary_block(a), Some("summary: 1 object(s)\n  x\n"));
+        assert_ne!(summary_block(a), summary_block(&b.replace("  x", "  y")));
+        assert_eq!(summary_block("no summary\n"), None);
     }
 
     #[test]

@@ -516,6 +516,21 @@ pub fn ensure_kernel(variant: Variant) -> Result<KernelTree, String> {
     ensure_kernel_flavor(variant, Flavor::Tiny)
 }
 
+/// The kernel `variant` of `flavor` if it is already built in the cache; nothing is
+/// fetched, installed or built (`None` without the cached source or the build).
+pub fn cached_kernel(variant: Variant, flavor: Flavor) -> Option<KernelTree> {
+    source::cached_source()?;
+    let inputs = cache_inputs(variant, flavor).ok()?;
+    let dir = cache_root().ok()?.join(format!(
+        "{}{}-{}",
+        flavor.prefix(),
+        variant.name(),
+        cache_key(&inputs)
+    ));
+    let kt = tree_of(variant, &dir);
+    (dir.join("stamp").exists() && kt.bzimage.exists() && kt.vmlinux.exists()).then_some(kt)
+}
+
 /// Build (or find in the cache) one kernel variant of `flavor` and return its tree.
 ///
 /// A patched kernel is an incremental build: a copy (`cp -a`, times kept) of the finished
