@@ -241,7 +241,15 @@ pub const KF_KNOWN_MASK: u32 = {
 
 /// `KF_PARAM_MEM(m)`: the per-argument bits saying "the memory argument is argument `m`".
 pub const fn kf_arg_mem(m: u32) -> u32 {
-    (m & KF_PARAM_MEM_MASK) << KF_PARAM_MEM_SHIFT
+    // Not masked, like C's KF_PARAM_MEM(m): an `m` that does not fit the field is an error
+    // (at compile time in a constant), not another argument. The doc above is copied into
+    // the in-tree macros (kfunc-macros/gen/in_tree.rs), whose `m` is always an argument
+    // index below MAX_ARGS.
+    assert!(
+        m <= KF_PARAM_MEM_MASK,
+        "kf_arg_mem(m): m does not fit the 3-bit KF_PARAM_MEM field"
+    );
+    m << KF_PARAM_MEM_SHIFT
 }
 
 /// The memory argument index stored in per-argument flags.
@@ -959,7 +967,14 @@ pub fn c_header() -> String {
     s.push_str(&format!(
         "#define KF_PARAM_MEM_MASK\t{KF_PARAM_MEM_MASK:#x}\n"
     ));
-    s.push_str("#define KF_PARAM_MEM(m)\t\t(((m) & KF_PARAM_MEM_MASK) << KF_PARAM_MEM_SHIFT)\n");
+    // Not masked: an `m` that does not fit the field sets bits outside KF_PARAM_KNOWN_MASK,
+    // which `BTF_ID_FLAGS_ARGS()` refuses when the set is assembled (`.error`), instead of
+    // naming another argument.
+    s.push_str(
+        "/*\n * Not masked: an m that does not fit sets bits outside KF_PARAM_KNOWN_MASK,\n \
+         * which BTF_ID_FLAGS_ARGS() refuses at build time and registration at run time.\n */\n",
+    );
+    s.push_str("#define KF_PARAM_MEM(m)\t\t((m) << KF_PARAM_MEM_SHIFT)\n");
     s.push_str("#define KF_PARAM_MEM_OF(f)\t(((f) >> KF_PARAM_MEM_SHIFT) & KF_PARAM_MEM_MASK)\n");
     s.push_str(&format!(
         "#define KF_PARAM_KNOWN_MASK\t{KF_PARAM_KNOWN_MASK:#x}\n\n"
@@ -1199,5 +1214,34 @@ mod tests {
         assert!(validate_arg_flags(0, 1 << 30).is_err());
         assert!(validate_arg_flags(0, kf_arg_mem(1)).is_err());
         assert!(validate_arg_flags(1, KF_PARAM_SIZE | kf_arg_mem(0)).is_ok());
+    }
+
+    #[test]
+    fn mem_index_that_does_not_fit_panics_instead_of_wrapping() {
+        // The largest index the field holds round-trips ...
+        assert_eq!(
+            kf_arg_mem_of(kf_arg_mem(KF_PARAM_MEM_MASK)),
+            KF_PARAM_MEM_MASK
+        );
+        // ... and the next one is an error, not argument 0 (the masked 8 & 7).
+        let m = std::hint::black_box(KF_PARAM_MEM_MASK + 1);
+        let r = std::panic::catch_unwind(|| kf_arg_mem(m));
+        assert!(r.is_err(), "kf_arg_mem({m}) returned {:#x}", r.unwrap_or(0));
+    }
+
+    #[test]
+    fn c_mem_macro_is_not_masked() {
+        // C's KF_PARAM_MEM(m) must leave an oversized m outside KF_PARAM_KNOWN_MASK, where
+        // BTF_ID_FLAGS_ARGS() (an assembler .error) and registration refuse it.
+        let h = c_header();
+        let line = h
+            .lines()
+            .find(|l| l.starts_with("#define KF_PARAM_MEM(m)"))
+            .expect("KF_PARAM_MEM in the header");
+        assert!(!line.contains("MASK"), "{line}");
+        assert_eq!(
+            (KF_PARAM_MEM_MASK + 1) << KF_PARAM_MEM_SHIFT & KF_PARAM_KNOWN_MASK,
+            0
+        );
     }
 }
