@@ -1365,6 +1365,25 @@ fn mutated_inputs_never_panic() {
         seed ^= seed << 17;
         seed
     };
+    // The seeds of the `detached` fuzz target (fuzz/fuzz_targets/detached.rs), on request.
+    if let Some(seeds) = std::env::var_os("BTFIDS_FUZZ_SEEDS") {
+        let seeds = PathBuf::from(seeds);
+        std::fs::create_dir_all(&seeds).unwrap();
+        let vml = vmlinux_fixture(e);
+        for (name, b, s, o) in [
+            ("module", &base[..], &split[..], &obj[..]),
+            ("vmlinux", &[][..], &vml[..], &obj[..]),
+            ("rust", &rbase[..], &rsplit[..], &robj[..]),
+        ] {
+            let mut seed = Vec::new();
+            for part in [b, s] {
+                seed.extend_from_slice(&(part.len() as u32).to_le_bytes());
+                seed.extend_from_slice(part);
+            }
+            seed.extend_from_slice(o);
+            std::fs::write(seeds.join(name), seed).unwrap();
+        }
+    }
     let (mut ok, mut err) = (0, 0);
     let rounds: usize = std::env::var("BTFIDS_MUTATE_ROUNDS")
         .ok()
