@@ -60,13 +60,16 @@ pub fn save_records() {
         crate::deps::command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_default();
     let root = repo_root();
     let root = root.to_string_lossy();
-    let commit = crate::deps::command_output("git", &["-C", &root, "rev-parse", "--short", "HEAD"])
-        .unwrap_or_default();
+    let commit = crate::deps::command_output(
+        "git",
+        &["-C", &root, "describe", "--always", "--dirty", "--abbrev=7"],
+    )
+    .unwrap_or_default();
     for (cmd, lines) in records {
         let Ok(path) = record_path(cmd) else { return };
         let _ = fs::create_dir_all(path.parent().unwrap());
         let mut text = format!(
-            "# cargo xtask {cmd}: finished {} at commit {}\n",
+            "# cargo xtask {cmd}: finished {} at {} (git describe --dirty)\n",
             date.trim(),
             commit.trim()
         );
