@@ -319,6 +319,37 @@ fn cheap_figures() -> Result<Vec<Figure>, String> {
         source: "docs/audit-7.3-bpf_testmod.txt".into(),
     });
 
+    // The programs of the VM selftests, from their sources (a run quoting fewer is stale).
+    let progs_dir = root.join("selftests/progs");
+    let mut programs = 0;
+    for e in fs::read_dir(&progs_dir).map_err(|e| format!("{}: {e}", progs_dir.display()))? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        if p.to_string_lossy().ends_with(".bpf.c") {
+            programs += read(&p)?.lines().filter(|l| l.starts_with("SEC(")).count();
+        }
+    }
+    v.push(Figure {
+        phrase: format!("{programs} BPF programs against the Rust sample module"),
+        command: "cargo xtask selftests --variant all",
+        source: "selftests/progs/*.bpf.c (one program per SEC())".into(),
+    });
+
+    // The in-tree sample's kfuncs, from the rust series' sample patch.
+    let rust = crate::kernel::patch_files_in(&root.join("patches/rust"))?;
+    let mut sample_kfuncs = None;
+    for p in &rust {
+        let t = read(p)?;
+        if t.contains("+++ b/samples/rust/rust_kfunc.rs") {
+            sample_kfuncs = Some(t.lines().filter(|l| l.starts_with("+#[kfunc")).count());
+        }
+    }
+    let n = sample_kfuncs.ok_or("patches/rust: no patch adds samples/rust/rust_kfunc.rs")?;
+    v.push(Figure {
+        phrase: format!("has the {n} kfuncs of the prototype's sample"),
+        command: "cargo test -p kfunc-macros --test in_tree",
+        source: "patches/rust/*-samples-rust-*.patch (#[kfunc] lines)".into(),
+    });
+
     let ui = root.join("kfunc-macros/tests/ui");
     let cases = fs::read_dir(&ui)
         .map_err(|e| format!("{}: {e}", ui.display()))?
