@@ -730,12 +730,16 @@ pub fn run(f: &crate::flags::Bench) -> Result<(), String> {
         let max = ratios.iter().map(|r| r.0).fold(0.0, f64::max);
         let min = ratios.iter().map(|r| r.0).fold(f64::MAX, f64::min);
         let rss_ok = ratios.iter().all(|r| r.1);
-        println!(
-            "goal, {kind} --btf ({} inputs): ratio {min:.3}-{max:.3} (<= 0.25: {}), peak RSS \
-             <= stock's: {}",
-            ratios.len(),
-            if max <= 0.25 { "met" } else { "NOT met" },
-            if rss_ok { "met" } else { "NOT met" }
+        crate::figures::say(
+            "bench",
+            format!(
+                "goal, {kind} --btf ({} inputs): ratio {min:.2}-{max:.2} (<= 0.25: {}), peak \
+                 RSS <= stock's: {} (load average {})",
+                ratios.len(),
+                if max <= 0.25 { "met" } else { "NOT met" },
+                if rss_ok { "met" } else { "NOT met" },
+                loadavg()
+            ),
         );
     }
     diffs.extend(gen_btf_step(&inputs, &post, rounds, &work)?);

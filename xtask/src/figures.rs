@@ -13,7 +13,7 @@
 //! the commands below save their summary lines with [`say`] while they run, and `main`
 //! writes them to `~/.cache/kfunc-args/figures/<command>.txt` when the command finishes
 //! without an error ([`save_records`]): `test` (its last line, full runs only), `regress`,
-//! `progs`, `veristat`, `dropin` (`bench` prints a table and records nothing yet). The
+//! `progs`, `veristat`, `dropin`, `bench` (its goal lines: the ratio ranges). The
 //! selftests' verdict matrix is the one `cargo xtask selftests` writes
 //! (`target/kfunc-selftests/matrix.txt`). A figure whose record is missing is reported as
 //! "not rerun", with the command that makes it.
@@ -448,15 +448,9 @@ fn recorded_figures() -> Vec<(&'static str, Recorded)> {
         recorded("veristat").and_then(|(t, src)| parse_veristat(&t, src)),
     ));
 
-    // `cargo xtask bench` keeps no record yet: its ratios and peak RSS are a table
-    // (btfids-post/STATUS.md has the runs RFC.md quotes).
     out.push((
         "bench",
-        Err(
-            "not recorded: `cargo xtask bench` prints a table (btfids-post/STATUS.md has the \
-             runs RFC.md quotes: the time ratios and peak RSS)"
-                .to_string(),
-        ),
+        recorded("bench").and_then(|(t, src)| parse_bench(&t, src)),
     ));
 
     out.push((
@@ -557,6 +551,26 @@ fn parse_veristat(t: &str, src: String) -> Recorded {
             source: src,
         },
     ])
+}
+
+/// The figures of a `cargo xtask bench` record: the range of the `--btf` step's median
+/// time ratios on vmlinux and on modules (its `goal, ...` lines).
+fn parse_bench(t: &str, src: String) -> Recorded {
+    let mut v = Vec::new();
+    for kind in ["vmlinux", "modules"] {
+        let l = line_with(t, &format!("goal, {kind} --btf"))
+            .ok_or_else(|| format!("{src}: no goal line for {kind}"))?;
+        let range = l
+            .split_once(": ratio ")
+            .and_then(|(_, r)| r.split_whitespace().next())
+            .ok_or_else(|| format!("{src}: no ratio for {kind}"))?;
+        v.push(Figure {
+            phrase: format!("{range} on {kind}"),
+            command: "cargo xtask bench",
+            source: src.clone(),
+        });
+    }
+    Ok(v)
 }
 
 /// The figures of a `cargo xtask dropin` record (`t`, read from `src`).
