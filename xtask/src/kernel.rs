@@ -239,7 +239,11 @@ fn cache_inputs(variant: Variant, flavor: Flavor) -> Result<Vec<(String, Vec<u8>
         for p in series_files(flavor)? {
             let name = p.file_name().unwrap().to_string_lossy().to_string();
             let bytes = fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-            v.push((format!("patch {name}"), patch_code(&bytes).to_vec()));
+            let code = build_code(patch_code(&bytes));
+            // A patch of documentation or selftests only (nothing the kernel build reads).
+            if !code.is_empty() {
+                v.push((format!("patch {name}"), code));
+            }
         }
     }
     for (tool, args) in [
@@ -252,6 +256,38 @@ fn cache_inputs(variant: Variant, flavor: Flavor) -> Result<Vec<(String, Vec<u8>
         v.push((tool.to_string(), first.into_bytes()));
     }
     Ok(v)
+}
+
+/// The paths under which a patch changes nothing the kernel build reads: the cache key of
+/// a patched kernel leaves their diffs out, so a documentation or selftests patch does
+/// not rebuild it. The patch is still applied when the tree is built, so a cached tree can
+/// hold an older version of those files: what reads them (`cargo xtask series`, the
+/// selftests build of `cargo xtask progs`) takes them from the patches, not from the tree.
+pub const NOT_BUILT: &[&str] = &["Documentation/", "tools/testing/"];
+
+/// The diffs of [`patch_code`]'s output that touch files the kernel build reads (every
+/// file but those under [`NOT_BUILT`]), in order.
+pub fn build_code(code: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut starts: Vec<usize> = code
+        .windows(12)
+        .enumerate()
+        .filter(|(i, w)| *w == b"diff --git a" && (*i == 0 || code[i - 1] == b'\n'))
+        .map(|(i, _)| i)
+        .collect();
+    if starts.first() != Some(&0) {
+        starts.insert(0, 0);
+    }
+    starts.push(code.len());
+    for w in starts.windows(2) {
+        let file = &code[w[0]..w[1]];
+        let path = file.strip_prefix(b"diff --git a/".as_slice());
+        if path.is_some_and(|p| NOT_BUILT.iter().any(|d| p.starts_with(d.as_bytes()))) {
+            continue;
+        }
+        out.extend_from_slice(file);
+    }
+    out
 }
 
 /// What of a patch file changes the tree it is applied to: the diffs, from the first
@@ -864,6 +900,36 @@ pub fn run(f: &crate::flags::Kernel) -> Result<Option<crate::test::Tally>, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documentation_and_selftests_are_not_built() {
+        let code = b"diff --git a/kernel/bpf/btf.c b/kernel/bpf/btf.c\n+a\ndiff --git a/Documentation/bpf/kfuncs.rst b/Documentation/bpf/kfuncs.rst\n+b\ndiff --git a/tools/testing/selftests/bpf/x.c b/tools/testing/selftests/bpf/x.c\n+c\ndiff --git a/tools/bpf/resolve_btfids/main.c b/tools/bpf/resolve_btfids/main.c\n+d\n";
+        assert_eq!(
+            build_code(code),
+            b"diff --git a/kernel/bpf/btf.c b/kernel/bpf/btf.c\n+a\ndiff --git a/tools/bpf/resolve_btfids/main.c b/tools/bpf/resolve_btfids/main.c\n+d\n"
+        );
+        assert!(build_code(b"diff --git a/Documentation/x b/Documentation/x\n+b\n").is_empty());
+        // Every patch of the series is read whole by the key except what NOT_BUILT names:
+        // the documentation patch alone, today.
+        let dir = repo_root().join("patches");
+        let mut skipped = Vec::new();
+        for p in fs::read_dir(&dir).unwrap().flatten() {
+            let n = p.file_name().to_string_lossy().into_owned();
+            if !is_series_patch(&p.path()) {
+                continue;
+            }
+            let bytes = fs::read(p.path()).unwrap();
+            if build_code(patch_code(&bytes)).is_empty() {
+                skipped.push(n);
+            }
+        }
+        assert!(
+            skipped
+                .iter()
+                .all(|n| n.contains("docs") || n.contains("selftests")),
+            "{skipped:?}"
+        );
+    }
 
     #[test]
     fn patch_code_ignores_the_message_and_signature() {
