@@ -226,6 +226,12 @@ pub struct Progs {
     /// Per-run VM time limit in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 5400)]
     pub timeout: u64,
+    /// Only the series' own selftests: test_progs built from the source with the
+    /// tools/testing/selftests/ diffs of patches/*.patch applied (incrementally, from the
+    /// unpatched build), bpf_testmod with the series' test_kmods/ diffs, one run on the
+    /// patched kernel of the tests the series adds (or --tests).
+    #[arg(long)]
+    pub series_tests: bool,
 }
 
 /// `cargo xtask veristat`.

@@ -20,6 +20,15 @@
 //!    change some result. A test that is not OK in the reference run counts as skipped;
 //!    any other difference is reported.
 //!
+//! `--series-tests` runs the series' own selftests instead (patch 7 of `patches/`: the
+//! `bpf_testmod` kfuncs with per-argument flags, `progs/verifier_kfunc_args.c` and its
+//! `prog_tests` entry): the `tools/testing/selftests/` diffs of `patches/*.patch` applied to
+//! a copy of the source, `test_progs` made again from a copy of the unpatched build's output
+//! (only what the diffs change is rebuilt), `bpf_testmod` with the series' `test_kmods/`
+//! diffs ([`Testmod::Series`]), and one run of the tests the series adds on the patched
+//! kernel. (The patched kernel's cache key leaves the selftests diffs out: adding or
+//! changing them does not rebuild it.)
+//!
 //! Not part of `cargo xtask test` (CI): it needs two kernels of the selftests' much larger
 //! configuration (on 7.3.4: 46 and 26 minutes cold on 2 cores shared with other builds), a
 //! `test_progs` build and four TCG runs of 7-10 minutes each. Work directory: `~/.cache/kfunc-args/progs/<source version>/`.
@@ -196,15 +205,19 @@ fn print_left_out() -> Result<(), String> {
     Ok(())
 }
 
-/// Build `test_progs` against `base`'s BTF (once per kernel build); returns the output dir.
-fn build_test_progs(base: &KernelTree) -> Result<PathBuf, String> {
-    let src = ensure_source_copy()?;
-    let key = base
-        .tree
+/// The name of `kt`'s cache directory (`selftests-unpatched-<key>`).
+fn kernel_dir_name(kt: &KernelTree) -> Result<String, String> {
+    kt.tree
         .parent()
         .and_then(|d| d.file_name())
         .map(|n| n.to_string_lossy().to_string())
-        .ok_or("kernel tree has no cache directory")?;
+        .ok_or_else(|| "kernel tree has no cache directory".to_string())
+}
+
+/// Build `test_progs` against `base`'s BTF (once per kernel build); returns the output dir.
+fn build_test_progs(base: &KernelTree) -> Result<PathBuf, String> {
+    let src = ensure_source_copy()?;
+    let key = kernel_dir_name(base)?;
     let dir = work_dir()?.join(format!("build-{key}"));
     let out = dir.join("out");
     if dir.join("built.ok").exists()
@@ -224,11 +237,31 @@ fn build_test_progs(base: &KernelTree) -> Result<PathBuf, String> {
         let ko = crate::regress::build_kmod(&base.tree, m, &label)?;
         fs::copy(&ko, out.join(format!("{m}.ko"))).map_err(|e| format!("{}: {e}", ko.display()))?;
     }
-    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()) + 1;
     eprintln!(
         "progs: building test_progs and its BPF objects with clang-19 (log: {})",
         dir.join("build.log").display()
     );
+    make_test_progs(
+        &src,
+        &out,
+        base,
+        &[out.join("test_progs"), out.join("veristat")],
+        &dir.join("build.log"),
+    )?;
+    fs::write(dir.join("built.ok"), b"").map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// `make` the selftests' `targets` of the source tree `src` into `out`, against `base`'s
+/// BTF, as [`build_test_progs`] does (the test modules are expected in `out` already).
+fn make_test_progs(
+    src: &Path,
+    out: &Path,
+    base: &KernelTree,
+    targets: &[PathBuf],
+    log: &Path,
+) -> Result<(), String> {
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()) + 1;
     let mut c = Command::new("make");
     c.arg("-C")
         .arg(src.join("tools/testing/selftests/bpf"))
@@ -252,10 +285,8 @@ fn build_test_progs(base: &KernelTree) -> Result<PathBuf, String> {
     for m in KMODS {
         c.arg("-o").arg(out.join(format!("{m}.ko")));
     }
-    c.arg(out.join("test_progs")).arg(out.join("veristat"));
-    crate::deps::run_logged(&mut c, "make test_progs", &dir.join("build.log"))?;
-    fs::write(dir.join("built.ok"), b"").map_err(|e| e.to_string())?;
-    Ok(out)
+    c.args(targets);
+    crate::deps::run_logged(&mut c, "make test_progs", log)
 }
 
 /// The shared libraries `bin` needs, from `ldd` (the dynamic loader included).
@@ -355,6 +386,9 @@ enum Testmod {
     /// The control: plain names and no per-argument flags ([`strip_arg_flags`] of the
     /// conversion), which must change some results, or the parity shows nothing.
     Control,
+    /// As the series leaves it: its `test_kmods/` diffs applied ([`series_diffs`]), for the
+    /// series' own selftests (`--series-tests`).
+    Series,
 }
 
 impl Testmod {
@@ -363,6 +397,7 @@ impl Testmod {
             Testmod::Suffixes => "",
             Testmod::Flags => "-args",
             Testmod::Control => "-control",
+            Testmod::Series => "-series",
         }
     }
 }
@@ -422,11 +457,14 @@ fn stage(
 ) -> Result<(String, Vec<(PathBuf, String)>), String> {
     let label = format!("selftests-{}{}", kt.variant.name(), testmod.suffix());
     let mut files = runtime_files(out)?;
-    let conversion = testmod_conversion();
+    let conversion = match testmod {
+        Testmod::Suffixes => None,
+        Testmod::Flags | Testmod::Control => Some(testmod_conversion()),
+        Testmod::Series => series_kmods_patch()?,
+    };
     for m in KMODS {
-        let converted = testmod != Testmod::Suffixes && *m == "bpf_testmod";
-        let patch = converted.then_some(conversion.as_path());
-        let edit = (converted && testmod == Testmod::Control)
+        let patch = conversion.as_deref().filter(|_| *m == "bpf_testmod");
+        let edit = (patch.is_some() && testmod == Testmod::Control)
             .then_some(strip_arg_flags as fn(&str) -> String);
         let ko = crate::regress::build_kmod_with(&kt.tree, m, &label, patch, edit)?;
         files.push((ko, format!("/progs/{m}.ko")));
@@ -644,6 +682,217 @@ fn report_btf_order(out: &Path, a: &KernelTree, b: &KernelTree) -> Result<(), St
     Ok(())
 }
 
+/// The file diffs (`diff --git a/<path> ...` up to the next one) of a patch's diffs
+/// (`code`, as [`kernel::patch_code`] gives them) whose path starts with `under`.
+pub fn diffs_under(code: &str, under: &str) -> String {
+    let mut out = String::new();
+    let mut keep = false;
+    for l in code.split_inclusive('\n') {
+        if let Some(path) = l.strip_prefix("diff --git a/") {
+            keep = path.starts_with(under);
+        }
+        if keep {
+            out.push_str(l);
+        }
+    }
+    out
+}
+
+/// The diffs of the bpf series (`patches/*.patch`, in order) to files under `under`.
+fn series_diffs(under: &str) -> Result<String, String> {
+    let mut out = String::new();
+    for p in kernel::patch_files()? {
+        let bytes = fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let code = std::str::from_utf8(kernel::patch_code(&bytes))
+            .map_err(|e| format!("{}: not UTF-8: {e}", p.display()))?;
+        out.push_str(&diffs_under(code, under));
+    }
+    Ok(out)
+}
+
+/// Where the selftests are in the tree; `--series-tests` applies the series' diffs below.
+const SELFTESTS: &str = "tools/testing/selftests/";
+/// The test modules' directory: its diffs are applied to the module copy (`patch -p6`).
+const TEST_KMODS: &str = "tools/testing/selftests/bpf/test_kmods/";
+
+/// The series' `test_kmods/` diffs as a patch file for [`crate::regress::build_kmod_with`],
+/// or `None` if the series does not change the test modules.
+fn series_kmods_patch() -> Result<Option<PathBuf>, String> {
+    let diff = series_diffs(TEST_KMODS)?;
+    if diff.is_empty() {
+        return Ok(None);
+    }
+    let f = work_dir()?.join("series-test_kmods.diff");
+    fs::write(&f, diff).map_err(|e| format!("{}: {e}", f.display()))?;
+    Ok(Some(f))
+}
+
+/// The `test_progs` tests a diff adds: its added `void test_<name>(void)` lines in
+/// `prog_tests/` files, as names.
+pub fn added_tests(diff: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut in_prog_tests = false;
+    for l in diff.lines() {
+        if let Some(path) = l.strip_prefix("diff --git a/") {
+            in_prog_tests = path
+                .split(' ')
+                .next()
+                .is_some_and(|p| p.contains("/prog_tests/"));
+            continue;
+        }
+        let name = l
+            .strip_prefix("+void test_")
+            .and_then(|r| r.split_once("(void)"))
+            .map(|(n, _)| n.trim());
+        if let Some(n) = name.filter(|n| in_prog_tests && !n.is_empty()) {
+            v.push(n.to_string());
+        }
+    }
+    v
+}
+
+/// A copy of the selftests source ([`ensure_source_copy`]) with the series' selftests diffs
+/// applied, kept per diff (by its hash): `cp -a`, so that the files the series does not
+/// touch keep their times and a build from the unpatched build's output is incremental.
+fn ensure_series_source(diff: &str, hash: &str) -> Result<PathBuf, String> {
+    let base = ensure_source_copy()?;
+    let dir = work_dir()?.join(format!("src-series-{hash}"));
+    let top = dir.join(base.file_name().ok_or("bad source path")?);
+    if dir.join("patched.ok").exists() {
+        return Ok(top);
+    }
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    crate::deps::run_logged(
+        Command::new("cp").arg("-a").arg(&base).arg(&top),
+        "copy the selftests source",
+        &dir.join("copy.log"),
+    )?;
+    let f = dir.join("selftests.diff");
+    fs::write(&f, diff).map_err(|e| format!("{}: {e}", f.display()))?;
+    crate::deps::run_logged(
+        Command::new("patch")
+            .args(["-p1", "--batch", "--forward", "-d"])
+            .arg(&top)
+            .arg("-i")
+            .arg(&f),
+        "apply the series' selftests diffs",
+        &dir.join("patch.log"),
+    )?;
+    fs::write(dir.join("patched.ok"), b"").map_err(|e| e.to_string())?;
+    Ok(top)
+}
+
+/// `test_progs` of the series' selftests source `src`: the unpatched build's output
+/// ([`build_test_progs`]) copied, then made again from `src` (what the series changes is
+/// rebuilt: its BPF objects, their skeletons, the tests that include them, the link).
+fn build_series_test_progs(base: &KernelTree, src: &Path, hash: &str) -> Result<PathBuf, String> {
+    let reference = build_test_progs(base)?;
+    let dir = work_dir()?.join(format!("build-series-{hash}-{}", kernel_dir_name(base)?));
+    let out = dir.join("out");
+    if dir.join("built.ok").exists() && out.join("test_progs").exists() {
+        eprintln!("progs: the series' test_progs cached: {}", out.display());
+        return Ok(out);
+    }
+    if !dir.join("copied.ok").exists() {
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        crate::deps::run_logged(
+            Command::new("cp").arg("-a").arg(&reference).arg(&out),
+            "copy the unpatched test_progs build",
+            &dir.join("copy.log"),
+        )?;
+        fs::write(dir.join("copied.ok"), b"").map_err(|e| e.to_string())?;
+    }
+    eprintln!(
+        "progs: building test_progs with the series' selftests (log: {})",
+        dir.join("build.log").display()
+    );
+    make_test_progs(
+        src,
+        &out,
+        base,
+        &[out.join("test_progs")],
+        &dir.join("build.log"),
+    )?;
+    fs::write(dir.join("built.ok"), b"").map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// OK, FAIL and SKIP counts of the leaves of a run: the subtests, and the tests that have
+/// none.
+fn leaf_counts(m: &Results) -> (usize, usize, usize) {
+    let mut c = (0, 0, 0);
+    for (k, (_, st)) in m {
+        let prefix = format!("{k}/");
+        if m.range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k2, _)| k2.starts_with(&prefix))
+        {
+            continue;
+        }
+        match st.as_str() {
+            "OK" => c.0 += 1,
+            "FAIL" => c.1 += 1,
+            _ => c.2 += 1,
+        }
+    }
+    c
+}
+
+/// `cargo xtask progs --series-tests`: the selftests the series adds (its
+/// `tools/testing/selftests/` diffs: `bpf_testmod` kfuncs, BPF programs, `prog_tests`
+/// entries), built into `test_progs` and run on the patched kernel. Every subtest is a
+/// test of the tally; a test the series adds that does not run is a failure.
+fn run_series(f: &crate::flags::Progs) -> Result<crate::test::Tally, String> {
+    crate::deps::ensure_debian_packages(PACKAGES)?;
+    let diff = series_diffs(SELFTESTS)?;
+    if diff.is_empty() {
+        return Err(format!(
+            "progs --series-tests: no patch of patches/ changes {SELFTESTS}"
+        ));
+    }
+    let added = added_tests(&diff);
+    let tests = match &f.tests {
+        Some(t) => t.clone(),
+        None if added.is_empty() => {
+            return Err("progs --series-tests: the series adds no prog_tests test \
+                        (void test_<name>(void)); name tests with --tests"
+                .into())
+        }
+        None => added.join(","),
+    };
+    let mut h = kernel::Fnv::new();
+    h.write(diff.as_bytes());
+    let hash = format!("{:016x}", h.0);
+    let unpatched = kernel::ensure_kernel_flavor(Variant::Unpatched, Flavor::Selftests)?;
+    let src = ensure_series_source(&diff, &hash)?;
+    let out = build_series_test_progs(&unpatched, &src, &hash)?;
+    let patched = kernel::ensure_kernel_flavor(Variant::Patched, Flavor::Selftests)?;
+    let limit = Duration::from_secs(f.timeout);
+    let (m, summary) = run_on(&patched, &out, &tests, &f.deny, limit, Testmod::Series)?;
+    let (ok, fail, skip) = leaf_counts(&m);
+    let missing: Vec<&String> = added
+        .iter()
+        .filter(|t| f.tests.is_none() && !m.values().any(|(n, _)| n == *t))
+        .collect();
+    for t in &missing {
+        println!("progs: the series' test {t} did not run");
+    }
+    for (k, (name, st)) in m.iter().filter(|(_, (_, st))| st != "OK") {
+        println!("  {st} {k} {name}");
+    }
+    crate::figures::say(
+        "progs-series",
+        format!("progs --series-tests: {tests} on the patched kernel: {ok} OK, {fail} FAIL, {skip} SKIP; {summary}"),
+    );
+    Ok(crate::test::Tally {
+        passed: ok as u64,
+        failed: (fail + missing.len()) as u64,
+        skipped: skip as u64,
+    })
+}
+
 /// Two runs compared test by test.
 #[derive(Debug, Default)]
 pub struct Comparison {
@@ -708,6 +957,9 @@ fn report(what: &str, c: &Comparison) {
 /// `cargo xtask progs`: its tally (a test lost between runs, or a control that changes
 /// nothing, is a failure).
 pub fn run(f: &crate::flags::Progs) -> Result<crate::test::Tally, String> {
+    if f.series_tests {
+        return run_series(f);
+    }
     let tests = f.tests.clone().unwrap_or_else(|| SUBSETS.join(","));
     let deny = f.deny.clone();
     let timeout = f.timeout;
@@ -1067,6 +1319,37 @@ mod tests {
         let c = "#include <test_progs.h>\n#include \"a.skel.h\"\n #include \"b.lskel.h\"\n\
                  #include \"c.subskel.h\"\n#include \"network_helpers.h\"\n";
         assert_eq!(skeletons_included(c), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn takes_the_diffs_under_a_directory_and_the_tests_they_add() {
+        let code = "diff --git a/kernel/bpf/verifier.c b/kernel/bpf/verifier.c\n\
+                    +void test_not_a_test(void) {}\n\
+                    diff --git a/tools/testing/selftests/bpf/prog_tests/verifier.c b/tools/testing/selftests/bpf/prog_tests/verifier.c\n\
+                    @@ -1 +1,2 @@\n\
+                    +void test_verifier_kfunc_args(void)  { RUN_TESTS(verifier_kfunc_args); }\n\
+                    -void test_removed(void) { }\n\
+                    diff --git a/tools/testing/selftests/bpf/test_kmods/bpf_testmod.c b/tools/testing/selftests/bpf/test_kmods/bpf_testmod.c\n\
+                    +void test_in_a_module(void)\n";
+        let st = diffs_under(code, "tools/testing/selftests/");
+        assert!(st.starts_with("diff --git a/tools/testing/selftests/bpf/prog_tests/"));
+        assert!(!st.contains("kernel/bpf/verifier.c"));
+        assert!(st.ends_with("+void test_in_a_module(void)\n"));
+        let km = diffs_under(code, "tools/testing/selftests/bpf/test_kmods/");
+        assert_eq!(km.lines().count(), 2);
+        // Only added lines of prog_tests/ files name tests.
+        assert_eq!(added_tests(&st), ["verifier_kfunc_args"]);
+        assert!(added_tests(&diffs_under(code, "kernel/")).is_empty());
+    }
+
+    #[test]
+    fn counts_subtests_and_tests_without_subtests() {
+        let m = parse(
+            "#1/1 a/x:OK\n#1/2 a/y:FAIL\n#1 a:FAIL\n#2 b:OK\n#3 c:SKIP\n#10 d:OK\n#1/3 a/z:OK\n",
+        );
+        // #1 has subtests (counted instead of it); #10 is not a subtest of #1.
+        // OK: a/x, a/z, b, d; FAIL: a/y; SKIP: c.
+        assert_eq!(leaf_counts(&m), (4, 1, 1));
     }
 
     #[test]
