@@ -893,6 +893,49 @@ fn run_series(f: &crate::flags::Progs) -> Result<crate::test::Tally, String> {
     })
 }
 
+/// `cargo xtask progs --series-tests` as a step of `cargo xtask test`: run when both
+/// kernels of the selftests' config and the unpatched `test_progs` build are in the cache
+/// (then only what the series' selftests change is rebuilt, and one VM boots: about a
+/// minute of build and one of TCG), one skipped test with the reason otherwise (nothing is
+/// built: those kernels take ~72 min cold on 2 cores).
+pub fn series_tests_if_cached() -> Result<crate::test::Tally, String> {
+    let unpatched = kernel::cached_kernel(Variant::Unpatched, Flavor::Selftests);
+    let patched = kernel::cached_kernel(Variant::Patched, Flavor::Selftests);
+    let built = match &unpatched {
+        Some(kt) => work_dir()?
+            .join(format!("build-{}", kernel_dir_name(kt)?))
+            .join("built.ok")
+            .exists(),
+        None => false,
+    };
+    let missing = [
+        (unpatched.is_none(), "the unpatched kernel"),
+        (patched.is_none(), "the patched kernel"),
+        (!built, "the unpatched test_progs build"),
+    ]
+    .iter()
+    .filter(|(m, _)| *m)
+    .map(|(_, what)| *what)
+    .collect::<Vec<_>>();
+    if !missing.is_empty() {
+        println!(
+            "SKIPPED progs --series-tests: not cached: {} of the BPF selftests' config \
+             (`cargo xtask progs` builds them)",
+            missing.join(", ")
+        );
+        return Ok(crate::test::Tally {
+            skipped: 1,
+            ..Default::default()
+        });
+    }
+    run_series(&crate::flags::Progs {
+        tests: None,
+        deny: String::new(),
+        timeout: 1800,
+        series_tests: true,
+    })
+}
+
 /// Two runs compared test by test.
 #[derive(Debug, Default)]
 pub struct Comparison {

@@ -22,15 +22,20 @@
 //!    unpatched and the patched kernel: every run the unpatched kernel passes must pass on
 //!    the patched one;
 //! 8. the README's commands from this checkout, as written: every command's `--help`,
-//!    `gen-header`, and the `vm` example booting the patched kernel.
+//!    `gen-header`, and the `vm` example booting the patched kernel;
+//! 9. `cargo xtask progs --series-tests`: the series' own selftests (patch 7,
+//!    `progs/verifier_kfunc_args.c`) in the kernel's `test_progs`, when the kernels of the
+//!    BPF selftests' config and the unpatched `test_progs` build are cached (counted as one
+//!    skipped test otherwise: they are not built here).
 //!
-//! Steps 4, 5, 7 and 8 are this crate's own commands, called in this process: their tallies
+//! Steps 4, 5, 7, 8 and 9 are this crate's own commands, called in this process: their tallies
 //! are values. `cargo test` and the shell scripts are read from their summary lines.
 //!
-//! `--no-vm` skips steps 1 and 4 to 8 (reported as skipped, never as passed).
+//! `--no-vm` skips steps 1 and 4 to 9 (reported as skipped, never as passed).
 //!
-//! Not run here, and counted as one skipped test: `cargo xtask progs`, the kernel's own
-//! `test_progs` on two kernels of the BPF selftests' configuration (too heavy for every run).
+//! Not run here, and counted as one skipped test: the four runs of `cargo xtask progs`, the
+//! kernel's own `test_progs` on two kernels of the BPF selftests' configuration (too heavy
+//! for every run).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -210,7 +215,7 @@ fn cargo() -> Command {
 }
 
 /// Number of steps of a full run.
-const STEPS: u32 = 8;
+const STEPS: u32 = 9;
 
 fn step(n: u32, what: &str) {
     println!("\n==> [{n}/{STEPS}] {what}");
@@ -356,9 +361,19 @@ pub fn run(f: &crate::flags::Test) -> Result<Tally, String> {
             "the README's commands, run from this checkout as written (cargo xtask ... --help, gen-header, vm)",
         );
         add_result(&mut total, "readme", readme_commands(&patched.bzimage));
+
+        step(
+            9,
+            "the series' selftests in test_progs, if the selftests kernels are cached (cargo xtask progs --series-tests)",
+        );
+        add_result(
+            &mut total,
+            "progs --series-tests",
+            crate::progs::series_tests_if_cached(),
+        );
     } else {
         println!("\n==> [4-{STEPS}/{STEPS}] VM tests skipped (--no-vm)");
-        total.skipped += 5;
+        total.skipped += 6;
     }
 
     // Too heavy for every run: counted as one skipped test, with the reason.
