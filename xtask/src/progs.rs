@@ -783,6 +783,24 @@ fn ensure_series_source(diff: &str, hash: &str) -> Result<PathBuf, String> {
     Ok(top)
 }
 
+/// Remove the source copies and builds of other versions of the series' selftests
+/// (`src-series-<hash>`, `build-series-<hash>-<kernel>`: ~650 MB each).
+fn remove_other_series_dirs(hash: &str) -> Result<(), String> {
+    let w = work_dir()?;
+    for e in fs::read_dir(&w).map_err(|e| format!("{}: {e}", w.display()))? {
+        let e = e.map_err(|e| e.to_string())?;
+        let name = e.file_name().to_string_lossy().to_string();
+        let old = ["src-series-", "build-series-"]
+            .iter()
+            .any(|p| name.strip_prefix(p).is_some_and(|r| !r.starts_with(hash)));
+        if old {
+            eprintln!("progs: removing {name} (another version of the series' selftests)");
+            fs::remove_dir_all(e.path()).map_err(|err| format!("{}: {err}", e.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// `test_progs` of the series' selftests source `src`: the unpatched build's output
 /// ([`build_test_progs`]) copied, then made again from `src` (what the series changes is
 /// rebuilt: its BPF objects, their skeletons, the tests that include them, the link).
@@ -865,6 +883,7 @@ fn run_series(f: &crate::flags::Progs) -> Result<crate::test::Tally, String> {
     let mut h = kernel::Fnv::new();
     h.write(diff.as_bytes());
     let hash = format!("{:016x}", h.0);
+    remove_other_series_dirs(&hash)?;
     let unpatched = kernel::ensure_kernel_flavor(Variant::Unpatched, Flavor::Selftests)?;
     let src = ensure_series_source(&diff, &hash)?;
     let out = build_series_test_progs(&unpatched, &src, &hash)?;
