@@ -184,7 +184,16 @@ pub fn implied_flags(
                 if i == 0 {
                     arg_notes.push(format!("{s} on the first argument: no memory argument"));
                 } else {
-                    f |= kf_arg_mem(i as u32 - 1);
+                    // KF_PARAM_MEM holds memory arguments 0-7 (kf_arg_mem panics past them);
+                    // arguments that far have no per-argument word anyway.
+                    if i - 1 <= kfunc_layout::KF_PARAM_MEM_MASK as usize {
+                        f |= kf_arg_mem(i as u32 - 1);
+                    } else {
+                        arg_notes.push(format!(
+                            "{s}: memory argument {} does not fit KF_PARAM_MEM",
+                            i - 1
+                        ));
+                    }
                     if !params[i - 1].1 {
                         arg_notes.push(format!(
                             "{s}: argument {} before it is not a pointer",
@@ -727,6 +736,22 @@ mod tests {
         let (a, _) = implied_flags(0, &[p("len__szk", false, false)]);
         assert_eq!(a[0].0, KF_PARAM_CONST_SIZE);
         assert!(!a[0].3.is_empty(), "a size suffix on arg0 must be reported");
+    }
+
+    #[test]
+    fn size_suffix_past_the_mem_field_is_a_note_not_a_panic() {
+        // A size at argument 9 describes argument 8, which KF_PARAM_MEM cannot hold.
+        let mut params: Vec<_> = (0..9).map(|i| p(&format!("a{i}"), true, false)).collect();
+        params.push(p("len__sz", false, false));
+        let (a, _) = implied_flags(0, &params);
+        assert_eq!(a[9].0, KF_PARAM_SIZE);
+        assert!(
+            a[9].3
+                .iter()
+                .any(|n| n.contains("does not fit KF_PARAM_MEM")),
+            "{:?}",
+            a[9].3
+        );
     }
 
     #[test]
