@@ -92,6 +92,7 @@ impl<'a> Signature<'a> {
             }
         }
         check::check_slice_len_names(cx, &params);
+        check::check_exclusive_refs(cx, &params);
         let (ret, ret_typed, ret_span) = match &sig.output {
             ReturnType::Default => (Some(CType::Void), Typed::Raw, sig.ident.span()),
             ReturnType::Type(_, t) => match types::analyse_typed(t, true) {

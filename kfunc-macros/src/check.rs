@@ -8,7 +8,8 @@
 //!
 //! 1. on the signature: [`check_signature`] before the parameters are read, then, as
 //!    [`Signature::from_ast`] reads each parameter, [`check_no_receiver`],
-//!    [`check_param_is_named`], [`check_arg_count`] and [`check_param_suffix`];
+//!    [`check_param_is_named`], [`check_arg_count`] and [`check_param_suffix`], and on
+//!    the parameters read, [`check_slice_len_names`] and [`check_exclusive_refs`];
 //! 2. on each use of a per-argument flag, as [`Attrs::from_ast`] resolves it:
 //!    [`check_flag_use`] (a refused use is not recorded);
 //! 3. on the resolved flags: [`check`], argument by argument, then the rules about the
@@ -197,6 +198,89 @@ pub(crate) fn check_slice_len_names(cx: &Ctxt, params: &[Param]) {
                      C ABI (`{1}`, `{0}`): rename this parameter",
                     len.name,
                     params[i - 1].name
+                ),
+            );
+        }
+    }
+}
+
+/// No typed parameter promises exclusive access the verifier does not give (the host
+/// crate's docs, "Exclusive references", have the verifier's functions). The program
+/// chooses the arguments: it may pass one object or map value twice, and the objects and
+/// map values it passes are shared with other CPUs (map values also with userspace), so
+/// `&mut T` is refused but for an iterator state, which is the program's own stack slot
+/// that no memory argument can read, and `&mut [u8]` is refused. The verifier does not
+/// check that two iterator arguments differ: a second reference to an iterator state of a
+/// `&mut` one's type is refused too.
+pub(crate) fn check_exclusive_refs(cx: &Ctxt, params: &[Param]) {
+    let iter_type = |p: &Param| match (&p.typed, &p.c) {
+        (Typed::Ref { is_mut, .. }, Some(CType::Pointer { pointee, .. }))
+            if pointee.is_iter_state() =>
+        {
+            Some((pointee.c_name(), *is_mut, pointee.rust_name()))
+        }
+        _ => None,
+    };
+    for (j, p) in params.iter().enumerate() {
+        let pname = &p.name;
+        let w = types::tokens(&p.written);
+        match &p.typed {
+            Typed::Ref {
+                is_mut: true,
+                nullable,
+                elem,
+            } if iter_type(p).is_none() => {
+                let e = types::tokens(elem);
+                let shared = if *nullable {
+                    format!("Option<&{e}>")
+                } else {
+                    format!("&{e}")
+                };
+                cx.error_spanned(
+                    p.written.span(),
+                    format!(
+                        "`{pname}: {w}`: kfunc arguments may alias each other and other CPUs' \
+                         references (the verifier lets the program pass one object or map value \
+                         twice, and the objects and map values it passes are shared with other \
+                         CPUs and userspace), so the kfunc has no exclusive access: take \
+                         `{shared}` (with interior mutability, e.g. `Opaque`) or a raw pointer \
+                         `*mut {e}`"
+                    ),
+                );
+            }
+            Typed::Slice {
+                is_mut: true, elem, ..
+            } => {
+                let e = types::tokens(elem);
+                cx.error_spanned(
+                    p.written.span(),
+                    format!(
+                        "`{pname}: {w}`: the verifier passes the program's stack but also a map \
+                         value (shared with other CPUs, and with userspace through mmap), and \
+                         another argument may point to the same bytes, so the kfunc has no \
+                         exclusive access to them: take a raw pointer `{pname}: *mut {e}` and a \
+                         length `{pname}_len: usize` with `size({pname}_len, of = {pname})`"
+                    ),
+                );
+            }
+            _ => {}
+        }
+        let Some((ty, mutable, rust)) = iter_type(p) else {
+            continue;
+        };
+        let first = params[..j]
+            .iter()
+            .find(|q| matches!(iter_type(q), Some((t, m, _)) if t == ty && (m || mutable)));
+        if let Some(q) = first {
+            cx.error_spanned(
+                p.written.span(),
+                format!(
+                    "`{pname}: {w}` and `{}: {}` may be the same iterator: the verifier checks \
+                     that each iterator argument is an initialised `{ty}` on the program's \
+                     stack, not that they differ, and one of them is `&mut`: take this one as a \
+                     raw pointer `*mut {rust}`, or both as `&`",
+                    q.name,
+                    types::tokens(&q.written)
                 ),
             );
         }

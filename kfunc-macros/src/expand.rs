@@ -93,7 +93,12 @@ fn shim(k: &Kfunc, item: &ItemFn) -> TokenStream {
                 } else {
                     "never NULL (no `nullable`), "
                 };
-                let state = if super::check::is_iter_state(p) {
+                let state = if super::check::is_iter_state(p) && *is_mut {
+                    "an initialised iterator state on the program's stack (`iter`), which no \
+                     other CPU sees, no memory argument can read (the verifier refuses an \
+                     iterator's stack slots as memory) and no other typed argument is (#[kfunc] \
+                     refuses a second reference to a state of its type)"
+                } else if super::check::is_iter_state(p) {
                     "an initialised iterator state on the program's stack (`iter`)"
                 } else {
                     "a valid pointer to the object, trusted (or RCU-protected with `rcu`), \
@@ -122,21 +127,16 @@ fn shim(k: &Kfunc, item: &ItemFn) -> TokenStream {
                     };
                 });
             }
-            Typed::Slice {
-                is_mut, nullable, ..
-            } => {
+            Typed::Slice { nullable, .. } => {
+                // Only `&[u8]` reaches here: `check::check_exclusive_refs` refuses
+                // `&mut [u8]`.
                 let len = &k.params[i + 1].name;
                 c_params.push(quote!(#len: usize));
                 i += 1;
-                let access = if *is_mut {
-                    "readable and writable"
-                } else {
-                    "readable"
-                };
                 docs.push(format!(
                     " - `{n}: {ws}` (`{n}`, `{len}`): `size({len}, of = {n})`: the verifier \
-                     checked that the `{len}` bytes at `{n}` are {access} (it checks kfunc \
-                     memory for both); `{n}` is NULL only {} (a byte is always aligned).",
+                     checked that the `{len}` bytes at `{n}` are readable; `{n}` is NULL only \
+                     {} (a byte is always aligned).",
                     if *nullable {
                         "if the program passed NULL (`nullable`, then `None`) or with a \
                          length of 0"
@@ -144,23 +144,17 @@ fn shim(k: &Kfunc, item: &ItemFn) -> TokenStream {
                         "with a length of 0 (then an empty slice)"
                     }
                 ));
-                let make = if *is_mut {
-                    quote!(::core::slice::from_raw_parts_mut(#n, #len))
-                } else {
-                    quote!(::core::slice::from_raw_parts(#n, #len))
-                };
+                let make = quote!(::core::slice::from_raw_parts(#n, #len));
                 // SAFETY (in the shim's doc comment): a non-NULL `n` points to `len`
-                // accessible bytes, checked by the verifier as the pair's size.
-                convs.push(match (is_mut, nullable) {
-                    (_, true) => quote! {
+                // readable bytes, checked by the verifier as the pair's size.
+                convs.push(if *nullable {
+                    quote! {
                         let #n: #w = if #n.is_null() { None } else { Some(unsafe { #make }) };
-                    },
-                    (false, false) => quote! {
+                    }
+                } else {
+                    quote! {
                         let #n: #w = if #n.is_null() { &[] } else { unsafe { #make } };
-                    },
-                    (true, false) => quote! {
-                        let #n: #w = if #n.is_null() { &mut [] } else { unsafe { #make } };
-                    },
+                    }
                 });
             }
         }

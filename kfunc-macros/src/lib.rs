@@ -157,7 +157,9 @@
 //! the user's own. For typed parameters (below): a flag that repeats or contradicts the
 //! type, a lifetime on a reference parameter, a slice of anything but bytes, an
 //! `Option<ARef<T>>` parameter, two released arguments, a reference as the state of an
-//! `iter_new` kfunc, and a parameter named like the length a slice adds.
+//! `iter_new` kfunc, a parameter named like the length a slice adds, and (see "Exclusive
+//! references") `&mut T` of anything but an iterator state, `&mut [u8]`, and two references
+//! to iterator states of one type of which one is `&mut`.
 //!
 //! # A worked example
 //!
@@ -231,13 +233,13 @@
 //!
 //! | written | at the C ABI (BTF, record) | fact |
 //! |---|---|---|
-//! | `a: &T` / `a: &mut T` | `const T *a` / `T *a` | trusted, never NULL (the default) |
-//! | `a: Option<&T>` / `Option<&mut T>` | `const T *a` / `T *a` | `nullable(a)` |
-//! | `a: &bpf_iter_x` / `&mut bpf_iter_x` | `bpf_iter_x *a` | `iter(a)` (not for `iter_new`: its state is uninitialised, take `*mut`) |
+//! | `a: &T` | `const T *a` | trusted, never NULL (the default) |
+//! | `a: Option<&T>` | `const T *a` | `nullable(a)` |
+//! | `a: &bpf_iter_x` / `&mut bpf_iter_x` | `const bpf_iter_x *a` / `bpf_iter_x *a` | `iter(a)` (not for `iter_new`: its state is uninitialised, take `*mut`) |
 //! | `a: ARef<T>` | `T *a` | `release(a)` (`KF_RELEASE`) |
 //! | `-> ARef<T>` | `T *` | `acquire` |
 //! | `-> Option<ARef<T>>` | `T *` | `acquire, ret_null` |
-//! | `a: &[u8]` / `&mut [u8]` (or `i8`) | `const u8 *a, size_t a_len` / `u8 *a, size_t a_len` | `size(a_len, of = a)` |
+//! | `a: &[u8]` (or `&[i8]`) | `const u8 *a, size_t a_len` | `size(a_len, of = a)` |
 //! | `a: Option<&[u8]>` | the same | `nullable(a), size(a_len, of = a)` |
 //!
 //! A slice is two C arguments (they count towards the 5) and its length is named
@@ -264,11 +266,43 @@
 //! `slice::from_raw_parts(p, len)` for a checked (memory, size) pair (an empty slice when
 //! `p` is NULL, which the verifier allows with a size of 0), `ARef::into_raw` for the
 //! returned reference; its doc comment says, argument by argument, which guarantee each
-//! conversion relies on. What the verifier does not check is the user's to uphold: it does
-//! not keep another CPU, or another argument, from using the same object, so `&mut T` and
-//! `&mut [u8]` are exclusive only if the program's memory is (a map value may be written by
-//! another program meanwhile), and a `&T` to an object that others change needs interior
-//! mutability (`Opaque`, atomics), as kernel-sample's `SampleObj` has.
+//! conversion relies on.
+//!
+//! ## Exclusive references
+//!
+//! The BPF program chooses the arguments and the verifier checks each one on its own: it
+//! does not keep two arguments from being the same object or the same memory, and what it
+//! passes is shared. A trusted pointer to a refcounted object is one other CPUs hold
+//! references to; a pointer to a scalar, to a struct of scalars, or the memory of a
+//! (memory, size) pair may be the program's stack but also a map value (7.3's
+//! `get_kfunc_ptr_arg_type()` and `check_helper_mem_access()` take both), which the same
+//! program on another CPU, and userspace through `mmap` of a `BPF_F_MMAPABLE` array, use
+//! meanwhile. A `&mut` would promise the compiler exclusive access no one checked, which is
+//! undefined behaviour in safe code. So:
+//!
+//! - `&mut T` and `Option<&mut T>` are refused unless `T` is an iterator state: take `&T`
+//!   with interior mutability (`Opaque`, atomics, a lock) for what the kfunc changes, or a
+//!   raw pointer.
+//! - `&mut [u8]` is refused: the kfunc cannot tell the program's stack from a map value, and
+//!   a second memory argument may overlap it. Take `buf: *mut u8, buf_len: usize` with
+//!   `size(buf_len, of = buf)` and write through the pointer.
+//! - `&mut bpf_iter_<type>` is kept: 7.3's `process_iter_arg()` takes only a pointer to the
+//!   program's stack (its own, on one CPU, for this run), whose slots hold an iterator of
+//!   that type; `check_stack_range_initialized()` refuses an iterator's slots as the memory of
+//!   another argument, and a pointer to an object never points to the stack. It does not
+//!   check that two iterator arguments differ (`is_iter_reg_valid_init()` checks each slot
+//!   on its own), so two references to iterator states of one type of which one is `&mut`
+//!   are refused; states of two types cannot be the same slots (the slots record their
+//!   type).
+//!
+//! What stays the user's to uphold: `&T` and `&[u8]` promise that nothing changes the
+//! memory during the call except through interior mutability. For an object that others
+//! change, `T` needs that interior mutability (as kernel-sample's `SampleObj` has `Opaque`);
+//! `&[u8]`, `&T` of a scalar and of a struct of scalars are sound only if no one writes the
+//! memory meanwhile (the program's stack, a map value no one writes during the call): a map
+//! value another CPU or userspace writes during the call is a data race, which the macro
+//! cannot rule out, as it cannot see where the memory comes from. Such a kfunc takes a raw
+//! pointer.
 //!
 //! ```
 //! # mod kernel { pub mod sync { pub mod aref {
@@ -278,29 +312,29 @@
 //! #         pub fn into_raw(me: Self) -> core::ptr::NonNull<T> { me.0 }
 //! #     }
 //! # } } }
+//! use core::sync::atomic::{AtomicU32, Ordering};
 //! use kernel::sync::aref::ARef;
 //! use kfunc_layout::*;
 //! use kfunc_macros::kfunc;
 //!
-//! /// The module's refcounted object.
+//! /// The module's refcounted object (others change `value`: it is atomic).
 //! #[repr(C)]
 //! pub struct Obj {
-//!     value: u32,
+//!     value: AtomicU32,
 //! }
 //!
-//! /// Copies `obj`'s value, or `hint`'s, into `out`; drops `old`; returns `old` back if
-//! /// `out` is empty (the raw twin: `release(old), nullable(hint), size(out_len, of = out),
+//! /// Gives `old` back if `obj`'s value, or `hint`'s, is one of the bytes of `keys`, drops
+//! /// it otherwise (the raw twin: `release(old), nullable(hint), size(keys_len, of = keys),
 //! /// acquire, ret_null`).
 //! #[kfunc]
 //! fn bpf_obj_typed(
 //!     obj: &Obj,
 //!     hint: Option<&Obj>,
-//!     out: &mut [u8],
+//!     keys: &[u8],
 //!     old: ARef<Obj>,
 //! ) -> Option<ARef<Obj>> {
-//!     let v = hint.map_or(obj.value, |h| h.value);
-//!     out.iter_mut().for_each(|b| *b = v as u8);
-//!     out.is_empty().then_some(old)
+//!     let v = hint.map_or(obj, |h| h).value.load(Ordering::Relaxed);
+//!     keys.iter().any(|&k| u32::from(k) == v).then_some(old)
 //! }
 //!
 //! # fn main() {
@@ -316,15 +350,15 @@
 //!     ]
 //! );
 //! // The Rust function stays callable with its types.
-//! let (o, mut buf) = (Obj { value: 7 }, [0u8; 2]);
-//! let old = unsafe { ARef::from_raw(core::ptr::NonNull::from(&o)) };
-//! assert!(bpf_obj_typed(&o, None, &mut buf, old).is_none());
-//! assert_eq!(buf, [7, 7]);
+//! let o = Obj { value: AtomicU32::new(7) };
+//! let old = || unsafe { ARef::from_raw(core::ptr::NonNull::from(&o)) };
+//! assert!(bpf_obj_typed(&o, None, &[1, 7], old()).is_some());
+//! assert!(bpf_obj_typed(&o, None, &[1, 2], old()).is_none());
 //! # }
 //! ```
 //!
 //! In BTF the kfunc is `struct Obj *bpf_obj_typed(const struct Obj *obj, const struct Obj
-//! *hint, u8 *out, size_t out_len, struct Obj *old)`, the prototype of the raw twin; a BPF
+//! *hint, const u8 *keys, size_t keys_len, struct Obj *old)`, the prototype of the raw twin; a BPF
 //! program passing NULL for `obj` is refused ("Possibly NULL pointer passed to trusted
 //! R1"), NULL for `hint` is accepted, and `old` must be a reference the program holds.
 //!

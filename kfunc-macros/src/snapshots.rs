@@ -55,7 +55,8 @@ fn host_mode_registers_in_linkme() {
     insta::assert_snapshot!(pretty(out));
 }
 
-/// Every typed form: the user's function stays a Rust function, the shim is the C symbol.
+/// Every typed form but the iterator state: the user's function stays a Rust function, the
+/// shim is the C symbol.
 #[test]
 fn typed_kernel() {
     let out = crate::entry::kfunc(
@@ -64,8 +65,8 @@ fn typed_kernel() {
             /// Gets a reference on `obj` unless `buf` is empty; drops `old`.
             pub fn bpf_sample_typed(
                 obj: &SampleObj,
-                hint: Option<&mut SampleObj>,
-                buf: &mut [u8],
+                hint: Option<&SampleObj>,
+                buf: &[u8],
                 old: kernel::sync::aref::ARef<SampleObj>,
             ) -> Option<ARef<SampleObj>> {
                 None
@@ -76,8 +77,8 @@ fn typed_kernel() {
     insta::assert_snapshot!(pretty(out));
 }
 
-/// An `unsafe fn` with a raw parameter next to a typed one, an optional slice and a
-/// returned `ARef`; the host build registers the shim.
+/// An `unsafe fn` with a raw parameter next to a typed one, an optional slice, an iterator
+/// state by `&mut` and a returned `ARef`; the host build registers the shim.
 #[test]
 fn typed_unsafe_host() {
     let out = crate::entry::kfunc(
@@ -86,7 +87,7 @@ fn typed_unsafe_host() {
             unsafe fn bpf_sample_typed_raw(
                 task: *mut bindings::task_struct,
                 data: Option<&[i8]>,
-                it: &bpf_iter_sample,
+                it: &mut bpf_iter_sample,
             ) -> ARef<SampleObj> {
                 todo!()
             }

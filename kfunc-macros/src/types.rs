@@ -124,7 +124,8 @@ impl CType {
 ///
 /// The forms are matched by their spelling (the macro sees no types): `&T`, `&mut T`,
 /// `Option<..>` (also `core::option::Option`), `ARef<T>` as [`AREF_PATHS`] spells it, `&[u8]`
-/// and `&mut [u8]`.
+/// and `&mut [u8]`. The `&mut` forms are read here and refused by
+/// `check::check_exclusive_refs` but for an iterator state.
 #[derive(Clone)]
 pub(crate) enum Typed {
     /// Written as its C type (an integer or a raw pointer): passed through as it is.

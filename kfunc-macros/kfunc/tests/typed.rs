@@ -1,4 +1,5 @@
-//! Host test of typed kfuncs (`Option<&T>`, `ARef<T>`, `&[u8]`, `&mut bpf_iter_<type>`):
+//! Host test of typed kfuncs (`&T`, `Option<&T>`, `ARef<T>`, `&[u8]`, `&mut bpf_iter_<type>`,
+//! `&bpf_iter_<type>`; `&mut` of anything else is refused, `tests/ui/typed_mut_*`):
 //! each typed kfunc has a raw-pointer twin written with the flags by hand, and the two
 //! must give the same flag words and the same metadata record (but for the name); then the
 //! C-ABI shims are called as a BPF program would, through their exported symbols.
@@ -126,31 +127,31 @@ unsafe fn bpf_rw_get(obj: *const Obj) -> *mut Obj {
 
 /// A new reference on `obj`, always.
 #[kfunc(sleepable)]
-fn bpf_ty_dup(obj: &mut Obj) -> ARef<Obj> {
+fn bpf_ty_dup(obj: &Obj) -> ARef<Obj> {
     obj.refs.fetch_add(1, Ordering::SeqCst);
     // SAFETY: the reference was just taken.
     unsafe { ARef::from_raw(NonNull::from(obj)) }
 }
 #[kfunc(acquire, sleepable)]
-unsafe fn bpf_rw_dup(obj: *mut Obj) -> *mut Obj {
-    obj
+unsafe fn bpf_rw_dup(obj: *const Obj) -> *mut Obj {
+    obj.cast_mut()
 }
 
-/// Sum of `data`, then `k` times the number of bytes of `out`, which are set to `k`.
+/// Sum of `data`, plus `k` times the sum of `more` (two shared slices, which may overlap).
 #[kfunc(constant(k))]
-fn bpf_ty_mem(data: &[u8], out: &mut [u8], k: u32) -> u64 {
-    out.fill(k as u8);
-    data.iter().map(|&b| u64::from(b)).sum::<u64>() + u64::from(k) * out.len() as u64
+fn bpf_ty_mem(data: &[u8], more: &[u8], k: u32) -> u64 {
+    let sum = |s: &[u8]| s.iter().map(|&b| u64::from(b)).sum::<u64>();
+    sum(data) + u64::from(k) * sum(more)
 }
-#[kfunc(size(data_len, of = data), size(out_len, of = out), constant(k))]
+#[kfunc(size(data_len, of = data), size(more_len, of = more), constant(k))]
 unsafe fn bpf_rw_mem(
     data: *const u8,
     data_len: usize,
-    out: *mut u8,
-    out_len: usize,
+    more: *const u8,
+    more_len: usize,
     k: u32,
 ) -> u64 {
-    let _ = (data, data_len, out, out_len, k);
+    let _ = (data, data_len, more, more_len, k);
     0
 }
 
@@ -177,6 +178,18 @@ unsafe fn bpf_rw_iter_pos(it: *mut bpf_iter_ty) -> u64 {
     0
 }
 
+/// Whether two iterations are at the same position (two shared iterator states of one
+/// type, which the program may pass as the same one).
+#[kfunc]
+fn bpf_ty_iter_same(a: &bpf_iter_ty, b: &bpf_iter_ty) -> bool {
+    a.pos == b.pos
+}
+#[kfunc(iter(a), iter(b))]
+unsafe fn bpf_rw_iter_same(a: *const bpf_iter_ty, b: *const bpf_iter_ty) -> bool {
+    let _ = (a, b);
+    false
+}
+
 /// The typed kfuncs and their raw twins, by name.
 const TWINS: &[(&str, &str)] = &[
     ("bpf_ty_peek", "bpf_rw_peek"),
@@ -186,6 +199,7 @@ const TWINS: &[(&str, &str)] = &[
     ("bpf_ty_mem", "bpf_rw_mem"),
     ("bpf_ty_opt", "bpf_rw_opt"),
     ("bpf_ty_iter_pos", "bpf_rw_iter_pos"),
+    ("bpf_ty_iter_same", "bpf_rw_iter_same"),
 ];
 
 fn info(name: &str) -> &'static kfunc::KfuncInfo {
@@ -249,7 +263,7 @@ fn the_facts_are_set() {
     );
     let r = record("bpf_ty_mem");
     let names: Vec<&str> = r.args.iter().map(|a| a.name).collect();
-    assert_eq!(names, ["data", "data_len", "out", "out_len", "k"]);
+    assert_eq!(names, ["data", "data_len", "more", "more_len", "k"]);
     assert_eq!(r.args[1].type_name, "size_t");
     assert_eq!(
         info("bpf_ty_opt").flags,
@@ -258,6 +272,10 @@ fn the_facts_are_set() {
     assert_eq!(
         info("bpf_ty_iter_pos").flags,
         [0, KF_PARAM_ITER, 0, 0, 0, 0]
+    );
+    assert_eq!(
+        info("bpf_ty_iter_same").flags,
+        [0, KF_PARAM_ITER, KF_PARAM_ITER, 0, 0, 0]
     );
 }
 
@@ -311,22 +329,22 @@ fn shims_convert_what_the_verifier_passes() {
             "the ARef was dropped: released"
         );
 
-        let mut c = Obj {
+        let c = Obj {
             refs: AtomicU32::new(1),
             value: 1,
         };
-        let dup: unsafe extern "C" fn(*mut Obj) -> *mut Obj = c_fn("bpf_ty_dup");
-        assert_eq!(dup(&mut c), &mut c as *mut Obj);
+        let dup: unsafe extern "C" fn(*const Obj) -> *mut Obj = c_fn("bpf_ty_dup");
+        assert_eq!(dup(&c), &c as *const Obj as *mut Obj);
         assert_eq!(c.refs.load(Ordering::SeqCst), 2);
 
-        let mem: unsafe extern "C" fn(*const u8, usize, *mut u8, usize, u32) -> u64 =
+        let mem: unsafe extern "C" fn(*const u8, usize, *const u8, usize, u32) -> u64 =
             c_fn("bpf_ty_mem");
         let data = [1u8, 2, 3];
-        let mut out = [0u8; 4];
-        assert_eq!(mem(data.as_ptr(), 3, out.as_mut_ptr(), 4, 5), 6 + 20);
-        assert_eq!(out, [5; 4]);
+        assert_eq!(mem(data.as_ptr(), 3, [4u8, 1].as_ptr(), 2, 5), 6 + 25);
+        // The same memory twice, as a program may pass it: two shared slices.
+        assert_eq!(mem(data.as_ptr(), 3, data.as_ptr(), 2, 2), 6 + 6);
         // NULL with a size of 0, which the verifier admits: empty slices.
-        assert_eq!(mem(core::ptr::null(), 0, core::ptr::null_mut(), 0, 9), 0);
+        assert_eq!(mem(core::ptr::null(), 0, core::ptr::null(), 0, 9), 0);
 
         let opt: unsafe extern "C" fn(*const i8, usize) -> u64 = c_fn("bpf_ty_opt");
         assert_eq!(opt(core::ptr::null(), 8), u64::MAX);
@@ -337,8 +355,13 @@ fn shims_convert_what_the_verifier_passes() {
         let mut it = bpf_iter_ty { pos: 41 };
         assert_eq!(pos(&mut it), 42);
         assert_eq!(it.pos, 42);
+
+        let same: unsafe extern "C" fn(*const bpf_iter_ty, *const bpf_iter_ty) -> bool =
+            c_fn("bpf_ty_iter_same");
+        assert!(same(&it, &it), "one state passed twice");
+        assert!(!same(&it, &bpf_iter_ty { pos: 0 }));
     }
     // The Rust functions stay callable with their Rust types.
     assert_eq!(bpf_ty_peek(&a, Some(&b)), 37);
-    assert_eq!(bpf_ty_mem(&[1], &mut [], 3), 1);
+    assert_eq!(bpf_ty_mem(&[1], &[], 3), 1);
 }

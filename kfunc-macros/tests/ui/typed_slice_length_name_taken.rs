@@ -5,6 +5,6 @@ include!("common/aref.rs");
 
 /// `buf` adds `buf_len` at the C ABI.
 #[kfunc]
-fn bpf_f(buf: &mut [u8], buf_len: u32) {}
+fn bpf_f(buf: &[u8], buf_len: u32) {}
 
 fn main() {}
