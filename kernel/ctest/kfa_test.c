@@ -7,7 +7,8 @@
  * one is trusted and not NULL, the default of Linux 7.3.
  *
  * Module parameter bad=N registers the invalid set N instead (1..); registration must
- * fail with -EINVAL and a pr_err naming the kfunc and the argument.
+ * fail with -EINVAL and a pr_err naming the kfunc and the argument. The good set is also
+ * registered as a kfunc set while one of its kfuncs is in a legacy fmodret set.
  */
 #include <linux/bpf.h>
 #include <linux/btf.h>
@@ -98,6 +99,12 @@ __bpf_kfunc int kfa_obj_peek_all(struct kfa_obj *o, struct kfa_obj *hint)
 	return o->v + (hint ? 1 : 0);
 }
 
+/* A KF_PARAM_MAP argument declared as the struct the verifier passes. */
+__bpf_kfunc u32 kfa_map_max(struct bpf_map *m)
+{
+	return m->max_entries;
+}
+
 /* Never called: only its prototype matters for the invalid sets. */
 __bpf_kfunc int kfa_bad_proto(struct kfa_obj *o, int n)
 {
@@ -133,7 +140,16 @@ BTF_ID_FLAGS_ARGS(func, kfa_const, 0, KF_PARAM_CONST)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_peek, 0, KF_PARAM_RCU)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_peek_all, KF_RCU)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_merge_all, KF_RELEASE)
+BTF_ID_FLAGS_ARGS(func, kfa_map_max, 0, KF_PARAM_MAP)
 BTF_KFUNCS_ARGS_END(kfa_set)
+
+/*
+ * fmodret sets name functions BPF may attach to, not kfuncs: their (zero) argument
+ * words are not compared with kfa_set's, where kfa_obj_val_or has KF_PARAM_NULLABLE.
+ */
+BTF_KFUNCS_START(kfa_fmodret)
+BTF_ID_FLAGS(func, kfa_obj_val_or)
+BTF_KFUNCS_END(kfa_fmodret)
 
 /* Invalid sets: each breaks one rule of btf_check_kfunc_arg_flags(). */
 BTF_KFUNCS_ARGS_START(kfa_bad1)		/* release arg without KF_RELEASE */
@@ -173,15 +189,54 @@ BTF_KFUNCS_ARGS_START(kfa_bad12)	/* one kfunc twice, with different argument fla
 BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0, KF_PARAM_NULLABLE)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0)
 BTF_KFUNCS_ARGS_END(kfa_bad12)
+BTF_KFUNCS_ARGS_START(kfa_bad13)	/* per-argument flags in an fmodret set (KFA_FMODRET_BAD) */
+BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0, KF_PARAM_NULLABLE)
+BTF_KFUNCS_ARGS_END(kfa_bad13)
+BTF_KFUNCS_ARGS_START(kfa_bad14)	/* a map that is not a struct bpf_map */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_PARAM_MAP)
+BTF_KFUNCS_ARGS_END(kfa_bad14)
+BTF_KFUNCS_ARGS_START(kfa_bad15)	/* the same for a constant map */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_PARAM_CONST_MAP)
+BTF_KFUNCS_ARGS_END(kfa_bad15)
+BTF_KFUNCS_ARGS_START(kfa_bad16)	/* a string that is not made of char */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_PARAM_STR)
+BTF_KFUNCS_ARGS_END(kfa_bad16)
+BTF_KFUNCS_ARGS_START(kfa_bad17)	/* an iterator that is not a struct bpf_iter_<type> */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_PARAM_ITER)
+BTF_KFUNCS_ARGS_END(kfa_bad17)
 
 static struct btf_id_set8 *const kfa_bad_sets[] = {
 	&kfa_bad1, &kfa_bad2, &kfa_bad3, &kfa_bad4, &kfa_bad5, &kfa_bad6, &kfa_bad7,
-	&kfa_bad8, &kfa_bad9, &kfa_bad10, &kfa_bad11, &kfa_bad12,
+	&kfa_bad8, &kfa_bad9, &kfa_bad10, &kfa_bad11, &kfa_bad12, &kfa_bad13, &kfa_bad14,
+	&kfa_bad15, &kfa_bad16, &kfa_bad17,
+};
+
+/* The invalid set registered with register_btf_fmodret_id_set() */
+#define KFA_FMODRET_BAD 13
+
+/*
+ * bad=18: the good set, then kfa_obj_peek again, in a legacy set (zero argument words)
+ * for another hook: the refusal must name kfa_obj_peek (the module's BTF ids are
+ * relocated against vmlinux: relocating one twice named no kfunc, or read past the map).
+ */
+#define KFA_OTHER_HOOK_BAD 18
+BTF_KFUNCS_START(kfa_bad18)
+BTF_ID_FLAGS(func, kfa_obj_peek)
+BTF_KFUNCS_END(kfa_bad18)
+
+static const struct btf_kfunc_id_set kfa_bad18_set = {
+	.owner = THIS_MODULE,
+	.set = &kfa_bad18,
 };
 
 static struct btf_kfunc_id_set kfa_kfunc_set = {
 	.owner = THIS_MODULE,
 	.set = &kfa_set,
+};
+
+static const struct btf_kfunc_id_set kfa_fmodret_set = {
+	.owner = THIS_MODULE,
+	.set = &kfa_fmodret,
 };
 
 static int __init kfa_init(void)
@@ -190,8 +245,23 @@ static int __init kfa_init(void)
 
 	if (bad > 0 && bad <= ARRAY_SIZE(kfa_bad_sets))
 		kfa_kfunc_set.set = kfa_bad_sets[bad - 1];
+	if (bad == KFA_OTHER_HOOK_BAD) {
+		ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL, &kfa_kfunc_set) ?:
+		      register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING, &kfa_bad18_set);
+		pr_info("kfa_test: bad=%d register_btf_kfunc_id_set: %d\n", bad, ret);
+		return ret;
+	}
+	if (bad == KFA_FMODRET_BAD) {
+		ret = register_btf_fmodret_id_set(&kfa_kfunc_set);
+		pr_info("kfa_test: bad=%d register_btf_fmodret_id_set: %d\n", bad, ret);
+		return ret;
+	}
 	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL, &kfa_kfunc_set);
 	pr_info("kfa_test: bad=%d register_btf_kfunc_id_set: %d\n", bad, ret);
+	if (ret || bad)
+		return ret;
+	ret = register_btf_fmodret_id_set(&kfa_fmodret_set);
+	pr_info("kfa_test: register_btf_fmodret_id_set: %d\n", ret);
 	return ret;
 }
 

@@ -12,6 +12,7 @@
 # libbpf loader, boots PATCHED_TREE's bzImage in QEMU (TCG) with a busybox initramfs, and
 # checks expectations.txt: registration of each invalid set fails with its message, each
 # program loads (and returns the expected value) or is refused with the expected message.
+# buildfail/kfa_mem8.c (KF_PARAM_MEM(8)) must not build.
 # With UNPATCHED_TREE, the legacy programs also run there and must give the same results,
 # and the extended layout must fail closed without the series: building the modules with
 # the unpatched tree's resolve_btfids stops at the extended set's symbol, and the unpatched
@@ -56,6 +57,18 @@ if [ -x "$btfids" ]; then
 	done
 else
 	echo "SKIP resolve_btfids/btfids-post comparison: $btfids not built (cargo build --release -p btfids-post)"
+fi
+
+# KF_PARAM_MEM(m) with an m that does not fit its field must not build (it is not masked
+# into another argument's index): buildfail/kfa_mem8.c stops at BTF_ID_FLAGS_ARGS's .error.
+mkdir -p "$out/mod-mem8"
+cp "$here/buildfail/kfa_mem8.c" "$out/mod-mem8/" && echo "obj-m += kfa_mem8.o" >"$out/mod-mem8/Kbuild"
+if make -s -C "$patched" LLVM=-19 M="$out/mod-mem8" modules >"$out/mod-mem8.log" 2>&1; then
+	ko "kfa_mem8.ko built: KF_PARAM_MEM(8) was accepted"
+elif grep -q "error: kfa_mem8_sum: unknown bits in the flags of arg#1" "$out/mod-mem8.log"; then
+	ok "KF_PARAM_MEM(8) is a build error: $(grep -o 'kfa_mem8_sum: unknown bits[^"]*' "$out/mod-mem8.log" | head -1)"
+else
+	ko "kfa_mem8.ko build failed otherwise: $(tail -3 "$out/mod-mem8.log")"
 fi
 
 # A resolve_btfids without the series must stop at an extended set, not misread it.

@@ -24,6 +24,20 @@ extern int kfa_const(int k) __ksym;
 extern int kfa_obj_peek(struct kfa_obj *o, struct kfa_obj *hint) __ksym;
 extern int kfa_obj_merge_all(struct kfa_obj *keep, struct kfa_obj *drop) __ksym;
 extern int kfa_obj_peek_all(struct kfa_obj *o, struct kfa_obj *hint) __ksym;
+/* A definition, not a declaration: libbpf matches the extern's prototype with the kernel's
+ * struct by kind, and a forward declaration is not a struct to libbpf 1.1.
+ */
+struct bpf_map {
+	__u32 max_entries;
+};
+extern __u32 kfa_map_max(struct bpf_map *m) __ksym;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 7);
+	__type(key, int);
+	__type(value, int);
+} kfa_arr SEC(".maps");
 
 char _license[] SEC("license") = "GPL";
 
@@ -227,4 +241,10 @@ SEC("syscall") int bad_merge_kfunc_wide(void *ctx)
 	r = kfa_obj_merge_all(a, b);
 	kfa_obj_put(a);
 	return r;
+}
+
+/* KF_PARAM_MAP on a struct bpf_map * argument: the map itself is passed (7 entries). */
+SEC("syscall") int good_map(void *ctx)
+{
+	return kfa_map_max((struct bpf_map *)&kfa_arr);
 }
