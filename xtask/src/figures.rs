@@ -350,6 +350,25 @@ fn cheap_figures() -> Result<Vec<Figure>, String> {
         source: "patches/rust/*-samples-rust-*.patch (#[kfunc] lines)".into(),
     });
 
+    // The series' own selftests: the programs patch 7 adds.
+    let mut st_progs = None;
+    for p in crate::kernel::patch_files()? {
+        let t = read(&p)?;
+        let prog = crate::progs::diffs_under(
+            &t,
+            "tools/testing/selftests/bpf/progs/verifier_kfunc_args.c",
+        );
+        if !prog.is_empty() {
+            st_progs = Some(prog.lines().filter(|l| l.starts_with("+SEC(")).count());
+        }
+    }
+    let n = st_progs.ok_or("patches: no patch adds progs/verifier_kfunc_args.c")?;
+    v.push(Figure {
+        phrase: format!("__msg) has {n} programs"),
+        command: "cargo xtask progs --series-tests",
+        source: "patches/0007-*.patch (+SEC( lines of progs/verifier_kfunc_args.c)".into(),
+    });
+
     let ui = root.join("kfunc-macros/tests/ui");
     let cases = fs::read_dir(&ui)
         .map_err(|e| format!("{}: {e}", ui.display()))?
@@ -441,6 +460,33 @@ fn recorded_figures() -> Vec<(&'static str, Recorded)> {
     out.push((
         "progs",
         recorded("progs").and_then(|(t, src)| parse_progs(&t, src)),
+    ));
+
+    out.push((
+        "progs --series-tests",
+        (|| {
+            let path = record_path("progs-series")?;
+            let t = fs::read_to_string(&path).map_err(|_| {
+                format!(
+                    "no record at {} (run `cargo xtask progs --series-tests`)",
+                    path.display()
+                )
+            })?;
+            let src = path.display().to_string();
+            let l = line_with(&t, "progs --series-tests: ")
+                .ok_or_else(|| format!("{src}: no summary"))?;
+            let ok = num_before(l, " OK, ").ok_or("progs-series: OK")?;
+            let fail = num_before(l, " FAIL, ").ok_or("progs-series: FAIL")?;
+            let skip = num_before(l, " SKIP").ok_or("progs-series: SKIP")?;
+            Ok(vec![Figure {
+                phrase: format!(
+                    "{ok} of its {} programs pass on the patched kernel",
+                    ok + fail + skip
+                ),
+                command: "cargo xtask progs --series-tests",
+                source: src,
+            }])
+        })(),
     ));
 
     out.push((
