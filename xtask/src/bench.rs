@@ -19,7 +19,8 @@
 //!    object that is linked last, of the same layout).
 //!
 //! Each round runs both tools on every input (which tool goes first alternates between
-//! rounds) under `/usr/bin/time -f %M` (the peak RSS of the tool alone), and compares what
+//! rounds; a first, untimed round runs them under `/usr/bin/time -f %M` for the peak RSS of
+//! each tool alone; the timed rounds run them directly, as Kbuild does), and compares what
 //! they did byte for byte: exit status, stderr, `OBJ.BTF`, `OBJ.BTF_ids`, `OBJ.BTF.base`,
 //! the patched copy; OBJ must be unchanged at the end. Inputs with `.kfunc.meta` records
 //! (BTF made for Rust kfuncs: btfids-post's alone), and inputs with extended sets when the
@@ -44,39 +45,52 @@ mod capture;
 struct Measured {
     code: Option<i32>,
     stderr: Vec<u8>,
-    wall: Duration,
+    /// The wall time of a run without the RSS wrapper.
+    wall: Option<Duration>,
     /// Peak RSS in KiB.
     rss: i64,
 }
 
-/// Run `tool args` under `/usr/bin/time -f %M -o rss_file` (the peak RSS of the tool alone;
-/// `wait4` on a child that this process `vfork`ed would report this process's RSS as the
-/// floor). The tool's stderr is kept (compared between the tools).
-fn measure(tool: &Path, args: &[OsString], rss_file: &Path) -> Result<Measured, String> {
-    let mut cmd = Command::new("/usr/bin/time");
-    cmd.arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(rss_file)
-        .arg(tool)
-        .args(args);
+/// Run `tool args` once. With `rss_file`, under `/usr/bin/time -f %M -o rss_file` for the
+/// peak RSS of the tool alone (`wait4` on a child that this process `vfork`ed would report
+/// this process's RSS as the floor), and the wall time is not kept: the wrapper's own
+/// fork and exec (about a millisecond) would be a large part of a module's few
+/// milliseconds. Without, the tool runs directly, as Kbuild runs it, and only its wall
+/// time is kept. The tool's stderr is kept (compared between the tools).
+fn measure(tool: &Path, args: &[OsString], rss_file: Option<&Path>) -> Result<Measured, String> {
+    let mut cmd = match rss_file {
+        Some(f) => {
+            let mut c = Command::new("/usr/bin/time");
+            c.arg("-f").arg("%M").arg("-o").arg(f).arg(tool);
+            c
+        }
+        None => Command::new(tool),
+    };
+    cmd.args(args);
     let t = Instant::now();
     let out = cmd.output().map_err(|e| {
         format!(
-            "/usr/bin/time {}: {e} (apt-get install time)",
+            "{}: {e} (/usr/bin/time: apt-get install time)",
             tool.display()
         )
     })?;
     let wall = t.elapsed();
-    let rss = std::fs::read_to_string(rss_file)
-        .ok()
-        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
-        .ok_or_else(|| format!("no RSS figure from /usr/bin/time for {}", tool.display()))?;
+    let rss = match rss_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .ok()
+                .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
+                .ok_or_else(|| {
+                    format!("no RSS figure from /usr/bin/time for {}", tool.display())
+                })?,
+        ),
+        None => None,
+    };
     Ok(Measured {
         code: out.status.code(),
         stderr: out.stderr,
-        wall,
-        rss,
+        wall: rss.is_none().then_some(wall),
+        rss: rss.unwrap_or(0),
     })
 }
 
@@ -186,7 +200,7 @@ struct Figures {
 
 impl Figures {
     fn add(&mut self, m: &Measured) {
-        self.walls.push(m.wall);
+        self.walls.extend(m.wall);
         self.rss = self.rss.max(m.rss);
     }
 }
@@ -410,7 +424,7 @@ fn round_on_input(
     post: &Path,
     c: &Copies,
     order: [usize; 2],
-    rss_file: &Path,
+    rss_file: Option<&Path>,
     steps: &mut [Step; 2],
     diffs: &mut Vec<String>,
 ) -> Result<(), String> {
@@ -605,9 +619,12 @@ pub fn run(f: &crate::flags::Bench) -> Result<(), String> {
     let mut diffs = Vec::new();
     // Per round: the sum over inputs of each tool's wall time, per step.
     let mut totals: [[Vec<Duration>; 2]; 2] = Default::default();
-    for round in 0..rounds {
+    // Round 0 runs every tool under /usr/bin/time for its peak RSS (and warms the page
+    // cache); its times are not kept. Rounds 1..=rounds are timed.
+    for round in 0..=rounds {
         // Alternate so that neither tool always runs right after the other on a warm cache.
         let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        let rss = (round == 0).then_some(rss_file.as_path());
         let before: Vec<[[usize; 2]; 2]> = steps
             .iter()
             .map(|s| {
@@ -623,10 +640,14 @@ pub fn run(f: &crate::flags::Bench) -> Result<(), String> {
                 &post,
                 &copies[i],
                 order,
-                &rss_file,
+                rss,
                 &mut steps[i],
                 &mut diffs,
             )?;
+        }
+        if round == 0 {
+            println!("round  0: peak RSS of each tool (under /usr/bin/time; not timed)");
+            continue;
         }
         for (step, per_tool) in totals.iter_mut().enumerate() {
             for (tool, v) in per_tool.iter_mut().enumerate() {
@@ -641,11 +662,11 @@ pub fn run(f: &crate::flags::Bench) -> Result<(), String> {
         println!(
             "round {:>2}: --btf stock {:8.2} ms, post {:8.2} ms; --patch_btfids stock {:8.2} ms, \
              post {:8.2} ms",
-            round + 1,
-            ms(totals[0][0][round]),
-            ms(totals[0][1][round]),
-            ms(totals[1][0][round]),
-            ms(totals[1][1][round])
+            round,
+            ms(totals[0][0][round - 1]),
+            ms(totals[0][1][round - 1]),
+            ms(totals[1][0][round - 1]),
+            ms(totals[1][1][round - 1])
         );
     }
     // OBJ is only read by the --btf step.
@@ -906,7 +927,7 @@ fn gen_btf_step(
                 st.tools[t].add(&Measured {
                     code: o.status.code(),
                     stderr: o.stderr,
-                    wall,
+                    wall: Some(wall),
                     rss,
                 });
             }
@@ -927,7 +948,8 @@ fn gen_btf_step(
     if !lines.is_empty() {
         println!(
             "\nthe whole gen-btf.sh step of each module (pahole without -j, resolve_btfids \
-             --btf, objcopy, --patch_btfids; peak RSS: the largest process)"
+             --btf, objcopy, --patch_btfids; under /usr/bin/time, whose own start is in both \
+             times; peak RSS: the largest process)"
         );
         for (label, st) in &lines {
             report_line(label, "gen-btf.sh", st);
