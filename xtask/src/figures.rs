@@ -566,16 +566,28 @@ fn parse_progs(t: &str, src: String) -> Recorded {
 
 /// The figures of a `cargo xtask veristat` record (`t`, read from `src`).
 fn parse_veristat(t: &str, src: String) -> Recorded {
-    let l = line_with(t, "veristat: ").filter(|l| l.contains(" programs; "));
+    // (The record's first line, "# cargo xtask veristat: finished ...", names it too.)
+    let l = t
+        .lines()
+        .find(|l| l.starts_with("veristat: ") && l.contains(" programs; "));
     let l = l.ok_or_else(|| format!("{src}: no summary"))?;
     let n = num_before(l, " programs;").ok_or("veristat: programs")?;
     let same = num_after(l, "identical for").ok_or("veristat: identical")?;
-    let ratio: f64 = l
-        .split("(ratio ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .and_then(|r| r.parse().ok())
-        .ok_or("veristat: ratio")?;
+    // The ratio from the two times (the record's 3-decimal ratio rounded again to 2 would
+    // round twice), else as printed.
+    let ms_before = |what: &str| -> Option<f64> {
+        let i = l.find(what)?;
+        l[..i].split_whitespace().last()?.parse().ok()
+    };
+    let ratio: f64 = match (ms_before(" ms unpatched"), ms_before(" ms patched")) {
+        (Some(a), Some(b)) if a > 0.0 => b / a,
+        _ => l
+            .split("(ratio ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .and_then(|r| r.parse().ok())
+            .ok_or("veristat: ratio")?,
+    };
     let gm: f64 = l
         .rsplit(": ")
         .next()
