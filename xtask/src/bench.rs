@@ -75,23 +75,25 @@ fn measure(tool: &Path, args: &[OsString], rss_file: Option<&Path>) -> Result<Me
         )
     })?;
     let wall = t.elapsed();
-    let rss = match rss_file {
-        Some(f) => Some(
-            std::fs::read_to_string(f)
-                .ok()
-                .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
-                .ok_or_else(|| {
-                    format!("no RSS figure from /usr/bin/time for {}", tool.display())
-                })?,
-        ),
-        None => None,
-    };
+    let rss =
+        match rss_file {
+            Some(f) => Some(read_rss(f).ok_or_else(|| {
+                format!("no RSS figure from /usr/bin/time for {}", tool.display())
+            })?),
+            None => None,
+        };
     Ok(Measured {
         code: out.status.code(),
         stderr: out.stderr,
         wall: rss.is_none().then_some(wall),
         rss: rss.unwrap_or(0),
     })
+}
+
+/// The peak RSS (KiB) that `/usr/bin/time -f %M -o FILE` wrote to `f`.
+fn read_rss(f: &Path) -> Option<i64> {
+    let s = std::fs::read_to_string(f).ok()?;
+    s.lines().last()?.trim().parse().ok()
 }
 
 /// Compare two files without reading them whole.
@@ -212,6 +214,13 @@ struct Step {
     tools: [Figures; 2],
     identical: bool,
     runs: usize,
+}
+
+impl Step {
+    /// The median wall times of `[stock, btfids-post]`.
+    fn medians(&self) -> [Duration; 2] {
+        [0, 1].map(|t| median(self.tools[t].walls.clone()))
+    }
 }
 
 impl Default for Step {
@@ -527,10 +536,7 @@ fn report_line(label: &str, step: &str, st: &Step) {
     if st.runs == 0 {
         return;
     }
-    let (s, p) = (
-        median(st.tools[0].walls.clone()),
-        median(st.tools[1].walls.clone()),
-    );
+    let [s, p] = st.medians();
     println!(
         "{label:<44} {step:<14} {:<9} {:>9.2} {:>9.2} {:>6.3} {:>10} {:>10}",
         if st.identical { "yes" } else { "NO" },
@@ -740,9 +746,11 @@ pub fn run(f: &crate::flags::Bench) -> Result<(), String> {
             .filter(|(i, s)| i.module == module && s[0].runs > 0)
             .map(|(_, s)| {
                 let st = &s[0];
-                let r = median(st.tools[1].walls.clone()).as_secs_f64()
-                    / median(st.tools[0].walls.clone()).as_secs_f64();
-                (r, st.tools[1].rss <= st.tools[0].rss)
+                let [stock, post] = st.medians();
+                (
+                    post.as_secs_f64() / stock.as_secs_f64(),
+                    st.tools[1].rss <= st.tools[0].rss,
+                )
             })
             .collect();
         if ratios.is_empty() {
@@ -840,7 +848,8 @@ fn gen_btf_step(
     work: &Path,
 ) -> Result<Vec<String>, String> {
     let mut diffs = Vec::new();
-    let mut envs: Vec<(PathBuf, Vec<(String, String)>)> = Vec::new();
+    // Per kernel tree: gen-btf.sh's variables, PAHOLE_FLAGS without -j.
+    let mut envs: std::collections::BTreeMap<PathBuf, Vec<(String, String)>> = Default::default();
     let mut lines = Vec::new();
     for (i, inp) in inputs.iter().enumerate().filter(|(_, i)| i.module) {
         // `<tree>/tools/bpf/resolve_btfids/resolve_btfids` -> `<tree>`.
@@ -861,15 +870,24 @@ fn gen_btf_step(
             );
             continue;
         };
-        let base = if base.is_relative() {
-            tree.join(base)
-        } else {
-            base
+        // (An absolute base stays as it is.)
+        let base = tree.join(base);
+        let env = match envs.entry(tree.clone()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let mut env = kbuild_btf_env(&tree)?;
+                for (k, v) in &mut env {
+                    if k == "PAHOLE_FLAGS" {
+                        *v = v
+                            .split_whitespace()
+                            .filter(|f| *f != "-j")
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                    }
+                }
+                e.insert(env)
+            }
         };
-        if !envs.iter().any(|(t, _)| *t == tree) {
-            envs.push((tree.clone(), kbuild_btf_env(&tree)?));
-        }
-        let env = &envs.iter().find(|(t, _)| *t == tree).unwrap().1;
         let name = inp.elf.file_name().unwrap();
         let tools: [&Path; 2] = [&inp.stock, post];
         let outs = [0, 1].map(|t| work.join(format!("gen-btf-{i}-{t}")).join(name));
@@ -896,17 +914,7 @@ fn gen_btf_step(
                     .env("srctree", &tree)
                     .env("objtree", &tree)
                     .env("RESOLVE_BTFIDS", tools[t]);
-                for (k, v) in env {
-                    let v = if k == "PAHOLE_FLAGS" {
-                        v.split_whitespace()
-                            .filter(|f| *f != "-j")
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    } else {
-                        v.clone()
-                    };
-                    cmd.env(k, v);
-                }
+                cmd.envs(env.iter().map(|(k, v)| (k, v)));
                 let t0 = Instant::now();
                 let o = cmd
                     .output()
@@ -920,10 +928,7 @@ fn gen_btf_step(
                         String::from_utf8_lossy(&o.stderr).trim()
                     ));
                 }
-                let rss = std::fs::read_to_string(work.join("rss-gen-btf"))
-                    .ok()
-                    .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
-                    .unwrap_or(0);
+                let rss = read_rss(&work.join("rss-gen-btf")).unwrap_or(0);
                 st.tools[t].add(&Measured {
                     code: o.status.code(),
                     stderr: o.stderr,
