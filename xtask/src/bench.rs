@@ -759,10 +759,13 @@ pub fn run(f: &crate::flags::Bench) -> Result<(), String> {
         let max = ratios.iter().map(|r| r.0).fold(0.0, f64::max);
         let min = ratios.iter().map(|r| r.0).fold(f64::MAX, f64::min);
         let rss_ok = ratios.iter().all(|r| r.1);
+        // One figure when every input rounds to it, else the range.
+        let (lo, hi) = (format!("{min:.2}"), format!("{max:.2}"));
+        let range = if lo == hi { lo } else { format!("{lo}-{hi}") };
         crate::figures::say(
             "bench",
             format!(
-                "goal, {kind} --btf ({} inputs): ratio {min:.2}-{max:.2} (<= 0.25: {}), peak \
+                "goal, {kind} --btf ({} inputs): ratio {range} (<= 0.25: {}), peak \
                  RSS <= stock's: {} (load average {})",
                 ratios.len(),
                 if max <= 0.25 { "met" } else { "NOT met" },
