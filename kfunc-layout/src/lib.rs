@@ -16,15 +16,19 @@
 //! [`ARG_FLAGS`] lists the new `KF_PARAM_*` bits. Each kfunc argument gets one `u32`:
 //!
 //! ```text
-//!  31   27 26  24 23       18 17                                 0
-//! +-------+------+-----------+------------------------------------+
-//! | 0     | mem  | 0         |  one bit per flag of ARG_FLAGS     |
-//! +-------+------+-----------+------------------------------------+
+//!  31   27 26  24 23   21 20    18 17                                 0
+//! +-------+------+-------+--------+------------------------------------+
+//! | 0     | mem  | 0     | dynptr |  one bit per flag of ARG_FLAGS     |
+//! +-------+------+-------+--------+------------------------------------+
 //! ```
 //!
 //! `mem` (bits 24-26, [`KF_PARAM_MEM_SHIFT`]) names the memory argument that a size argument
-//! (`KF_PARAM_SIZE` or `KF_PARAM_CONST_SIZE`) describes; it must be zero otherwise. A reader
-//! rejects any reserved bit set ([`KF_PARAM_KNOWN_MASK`]).
+//! (`KF_PARAM_SIZE` or `KF_PARAM_CONST_SIZE`) describes; it must be zero otherwise.
+//! `dynptr` (bits 18-20, [`KF_PARAM_DYNPTR_SHIFT`]) is the dynptr type of a `struct
+//! bpf_dynptr *` argument, an `enum bpf_dynptr_type` value ([`DYNPTR_TYPES`]): the type a
+//! constructor makes of an uninitialized one (`KF_PARAM_UNINIT`), or the type an initialized
+//! one must have (and, with `KF_PARAM_RELEASE`, the type that is released); 0 says nothing.
+//! A reader rejects any reserved bit set ([`KF_PARAM_KNOWN_MASK`]).
 //!
 //! # The extended set8
 //!
@@ -217,9 +221,37 @@ pub const KF_PARAM_MEM_SHIFT: u32 = 24;
 /// Mask of the memory-argument field (after shifting right by [`KF_PARAM_MEM_SHIFT`]).
 pub const KF_PARAM_MEM_MASK: u32 = 0x7;
 
+/// Shift of the 3-bit field holding the dynptr type of a `struct bpf_dynptr *` argument.
+pub const KF_PARAM_DYNPTR_SHIFT: u32 = 18;
+/// Mask of the dynptr type field (after shifting right by [`KF_PARAM_DYNPTR_SHIFT`]).
+pub const KF_PARAM_DYNPTR_MASK: u32 = 0x7;
+
+/// The dynptr types a `KF_PARAM_DYNPTR_*` field can name: `enum bpf_dynptr_type` of Linux
+/// 7.3 (`include/linux/bpf.h`) without `BPF_DYNPTR_TYPE_INVALID`, in enum order, so that
+/// the field's value is the enum value (`DYNPTR_TYPES[v - 1]` is type `v`). The C macro of
+/// each is `KF_PARAM_DYNPTR_<NAME>`, the kernel's enumerator `BPF_DYNPTR_TYPE_<NAME>`; a
+/// test compares this list with the kernel's enum.
+pub const DYNPTR_TYPES: &[&str] = &["LOCAL", "RINGBUF", "SKB", "XDP", "SKB_META", "FILE"];
+
+/// `KF_PARAM_DYNPTR_<type>`: the per-argument bits naming dynptr type `t` (1-based, the
+/// `enum bpf_dynptr_type` value).
+pub const fn kf_arg_dynptr(t: u32) -> u32 {
+    assert!(
+        t >= 1 && t as usize <= DYNPTR_TYPES.len(),
+        "kf_arg_dynptr(t): t is not a dynptr type"
+    );
+    t << KF_PARAM_DYNPTR_SHIFT
+}
+
+/// The dynptr type stored in per-argument flags (0: none).
+pub const fn kf_arg_dynptr_of(arg_flags: u32) -> u32 {
+    (arg_flags >> KF_PARAM_DYNPTR_SHIFT) & KF_PARAM_DYNPTR_MASK
+}
+
 /// Every bit a reader of version [`SET8_ARGS_VERSION`] knows; any other bit is an error.
 pub const KF_PARAM_KNOWN_MASK: u32 = {
-    let mut mask = KF_PARAM_MEM_MASK << KF_PARAM_MEM_SHIFT;
+    let mut mask = (KF_PARAM_MEM_MASK << KF_PARAM_MEM_SHIFT)
+        | (KF_PARAM_DYNPTR_MASK << KF_PARAM_DYNPTR_SHIFT);
     let mut i = 0;
     while i < ARG_FLAGS.len() {
         mask |= ARG_FLAGS[i].value;
@@ -627,6 +659,12 @@ pub fn validate_arg_flags(arg: usize, flags: u32) -> Result<(), LayoutError> {
             kf_arg_mem_of(flags)
         )));
     }
+    if kf_arg_dynptr_of(flags) as usize > DYNPTR_TYPES.len() {
+        return Err(LayoutError::Invalid(format!(
+            "arg_flags[{arg}] names dynptr type {}, which does not exist",
+            kf_arg_dynptr_of(flags)
+        )));
+    }
     Ok(())
 }
 
@@ -920,14 +958,25 @@ pub fn describe_flags(table: &[FlagDef], value: u32) -> String {
     }
 }
 
-/// Describe one argument's flags: names, plus `KF_PARAM_MEM(m)` for size arguments.
+/// Describe one argument's flags: names, plus `KF_PARAM_MEM(m)` for size arguments and
+/// `KF_PARAM_DYNPTR_<type>` for a dynptr type.
 pub fn describe_arg_flags(value: u32) -> String {
     let mem_bits = value & (KF_PARAM_MEM_MASK << KF_PARAM_MEM_SHIFT);
-    let mut s = describe_flags(ARG_FLAGS, value & !mem_bits);
+    let dynptr_bits = value & (KF_PARAM_DYNPTR_MASK << KF_PARAM_DYNPTR_SHIFT);
+    let mut s = describe_flags(ARG_FLAGS, value & !mem_bits & !dynptr_bits);
     if value & (KF_PARAM_SIZE | KF_PARAM_CONST_SIZE) != 0 {
         s.push_str(&format!("|KF_PARAM_MEM({})", kf_arg_mem_of(value)));
     } else if mem_bits != 0 {
         s.push_str(&format!("|{mem_bits:#x}"));
+    }
+    if dynptr_bits != 0 {
+        match DYNPTR_TYPES.get(kf_arg_dynptr_of(value) as usize - 1) {
+            Some(name) => s.push_str(&format!("|KF_PARAM_DYNPTR_{name}")),
+            None => s.push_str(&format!("|{dynptr_bits:#x}")),
+        }
+    }
+    if s.starts_with("0|") {
+        s.drain(..2);
     }
     s
 }
@@ -943,7 +992,7 @@ pub fn c_header() -> String {
     s.push_str(" *\n * Generated by `cargo xtask gen-header` from the kfunc-layout crate;\n");
     s.push_str(" * do not edit by hand.\n */\n");
     s.push_str("#ifndef _LINUX_BTF_KFUNC_ARGS_H\n#define _LINUX_BTF_KFUNC_ARGS_H\n\n");
-    s.push_str("#include <linux/types.h>\n\n");
+    s.push_str("#include <linux/build_bug.h>\n#include <linux/types.h>\n\n");
     s.push_str("/* Per-argument flags: one u32 per kfunc argument. */\n");
     // Kernel style: the comment on its own line (lines stay below 100 columns), the value
     // tab-aligned at column 32, and no `U` suffix so that the values can be stringified
@@ -976,6 +1025,29 @@ pub fn c_header() -> String {
     );
     s.push_str("#define KF_PARAM_MEM(m)\t\t((m) << KF_PARAM_MEM_SHIFT)\n");
     s.push_str("#define KF_PARAM_MEM_OF(f)\t(((f) >> KF_PARAM_MEM_SHIFT) & KF_PARAM_MEM_MASK)\n");
+    s.push_str(&format!(
+        "\n/*\n * Bits {}-{}: the dynptr type (enum bpf_dynptr_type) of a struct bpf_dynptr\n \
+         * argument: the type a constructor (KF_PARAM_UNINIT) makes, or the type an\n \
+         * initialized one must have (and, with KF_PARAM_RELEASE, releases).\n */\n",
+        KF_PARAM_DYNPTR_SHIFT,
+        KF_PARAM_DYNPTR_SHIFT + KF_PARAM_DYNPTR_MASK.count_ones() - 1
+    ));
+    s.push_str(&format!(
+        "#define KF_PARAM_DYNPTR_SHIFT\t{KF_PARAM_DYNPTR_SHIFT}\n"
+    ));
+    s.push_str(&format!(
+        "#define KF_PARAM_DYNPTR_MASK\t{KF_PARAM_DYNPTR_MASK:#x}\n"
+    ));
+    for (i, name) in DYNPTR_TYPES.iter().enumerate() {
+        let def = format!("#define KF_PARAM_DYNPTR_{name}");
+        let tabs = "\t"
+            .repeat(32usize.saturating_sub(def.len()).div_ceil(8))
+            .max("\t".into());
+        s.push_str(&format!("{def}{tabs}({} << KF_PARAM_DYNPTR_SHIFT)\n", i + 1));
+    }
+    s.push_str(
+        "#define KF_PARAM_DYNPTR_OF(f)\t(((f) >> KF_PARAM_DYNPTR_SHIFT) & KF_PARAM_DYNPTR_MASK)\n",
+    );
     s.push_str(&format!(
         "#define KF_PARAM_KNOWN_MASK\t{KF_PARAM_KNOWN_MASK:#x}\n\n"
     ));
@@ -1019,6 +1091,9 @@ pub fn c_header() -> String {
     s.push_str(&format!(
         "#define BTF_SET8_ARGS_ENTRY_SIZE\t{SET8_ARGS_ENTRY_SIZE}\n"
     ));
+    s.push_str(
+        "static_assert(sizeof(struct btf_id_set8_args_entry) == BTF_SET8_ARGS_ENTRY_SIZE);\n",
+    );
     s.push_str("\n#endif /* _LINUX_BTF_KFUNC_ARGS_H */\n");
     s
 }
@@ -1210,8 +1285,17 @@ mod tests {
 
     #[test]
     fn unknown_arg_bits_are_refused() {
-        assert!(validate_arg_flags(0, 1 << 20).is_err());
+        assert!(validate_arg_flags(0, 1 << 22).is_err());
         assert!(validate_arg_flags(0, 1 << 30).is_err());
+        // The dynptr field holds the known types; 7 names none.
+        let last = DYNPTR_TYPES.len() as u32;
+        assert!(validate_arg_flags(2, KF_PARAM_UNINIT | kf_arg_dynptr(last)).is_ok());
+        assert!(validate_arg_flags(2, (last + 1) << KF_PARAM_DYNPTR_SHIFT).is_err());
+        assert_eq!(
+            describe_arg_flags(KF_PARAM_UNINIT | kf_arg_dynptr(3)),
+            "KF_PARAM_UNINIT|KF_PARAM_DYNPTR_SKB"
+        );
+        assert_eq!(describe_arg_flags(kf_arg_dynptr(1)), "KF_PARAM_DYNPTR_LOCAL");
         assert!(validate_arg_flags(0, kf_arg_mem(1)).is_err());
         assert!(validate_arg_flags(1, KF_PARAM_SIZE | kf_arg_mem(0)).is_ok());
     }

@@ -65,6 +65,7 @@ fn kernel_include_root() -> &'static Result<PathBuf, String> {
             .arg(&dir)
             .arg(format!("{TOP}/include/linux/btf.h"))
             .arg(format!("{TOP}/include/linux/btf_ids.h"))
+            .arg(format!("{TOP}/include/linux/bpf.h"))
             .arg(format!("{TOP}/kernel/bpf/verifier.c"))
             .status()
             .map_err(|e| format!("tar: {e}"))?;
@@ -152,6 +153,67 @@ fn func_flags_match_btf_h() {
     }
 }
 
+/// The enumerators of `enum name { ... }` in `text`, in order.
+fn enumerators(text: &str, name: &str) -> Vec<String> {
+    let Some(start) = text.find(&format!("enum {name} {{")) else {
+        return Vec::new();
+    };
+    let body = &text[start..];
+    let body = &body[body.find('{').unwrap() + 1..body.find("};").unwrap_or(body.len())];
+    let mut out = Vec::new();
+    let mut rest = body;
+    // Drop comments, then take the identifier before each comma or the end.
+    while let Some(i) = rest.find("/*") {
+        let j = rest[i..].find("*/").map_or(rest.len(), |j| i + j + 2);
+        out.push(rest[..i].to_string());
+        rest = &rest[j..];
+    }
+    out.push(rest.to_string());
+    out.concat()
+        .split(',')
+        .map(|e| e.split('=').next().unwrap().trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect()
+}
+
+/// `KF_PARAM_DYNPTR_<NAME>` carries the `enum bpf_dynptr_type` value of
+/// `BPF_DYNPTR_TYPE_<NAME>`: the list in kfunc-layout must be the kernel's enum, in order,
+/// after `BPF_DYNPTR_TYPE_INVALID` (0), and fit the field.
+#[test]
+fn dynptr_types_match_bpf_h() {
+    let root = match kernel_include_root() {
+        Ok(r) => r,
+        Err(why) => {
+            eprintln!("SKIPPED dynptr_types_match_bpf_h: {why}");
+            return;
+        }
+    };
+    let kernel = enumerators(&read(root, "include/linux/bpf.h"), "bpf_dynptr_type");
+    assert_eq!(
+        kernel.first().map(String::as_str),
+        Some("BPF_DYNPTR_TYPE_INVALID"),
+        "enum bpf_dynptr_type of {} does not start with INVALID: {kernel:?}",
+        root.display()
+    );
+    let ours: Vec<String> = kfunc_layout::DYNPTR_TYPES
+        .iter()
+        .map(|t| format!("BPF_DYNPTR_TYPE_{t}"))
+        .collect();
+    assert_eq!(kernel[1..], ours[..], "enum bpf_dynptr_type vs kfunc-layout");
+    assert!(kernel.len() - 1 <= kfunc_layout::KF_PARAM_DYNPTR_MASK as usize);
+}
+
+#[test]
+fn enum_parser_reads_kernel_style() {
+    let text = "enum x { A, /* a, b */\n\tB = 3, C /* c */ };\nenum bpf_dynptr_type {\n\tBPF_DYNPTR_TYPE_INVALID,\n\t/* Points, to memory */\n\tBPF_DYNPTR_TYPE_LOCAL,\n};";
+    assert_eq!(enumerators(text, "x"), ["A", "B", "C"]);
+    assert_eq!(
+        enumerators(text, "bpf_dynptr_type"),
+        ["BPF_DYNPTR_TYPE_INVALID", "BPF_DYNPTR_TYPE_LOCAL"]
+    );
+    assert!(enumerators(text, "y").is_empty());
+}
+
 #[test]
 fn set8_kfuncs_matches_btf_ids_h() {
     let root = match kernel_include_root() {
@@ -207,6 +269,7 @@ fn layout_names_are_free_in_the_kernel() {
     let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     for name in kfunc_layout::ARG_FLAGS.iter().map(|f| f.c_name).chain([
         "KF_PARAM_MEM",
+        "KF_PARAM_DYNPTR",
         "KF_MAX_ARGS",
         "BTF_SET8_KFUNC_ARGS",
         "BTF_SET8_ARGS_VERSION",
@@ -280,6 +343,8 @@ fn rust_bindings_of_patched_kernel_match() {
         ("KF_PARAM_MEM_SHIFT", kfunc_layout::KF_PARAM_MEM_SHIFT),
         ("KF_PARAM_MEM_MASK", kfunc_layout::KF_PARAM_MEM_MASK),
         ("KF_PARAM_KNOWN_MASK", kfunc_layout::KF_PARAM_KNOWN_MASK),
+        ("KF_PARAM_DYNPTR_SHIFT", kfunc_layout::KF_PARAM_DYNPTR_SHIFT),
+        ("KF_PARAM_DYNPTR_MASK", kfunc_layout::KF_PARAM_DYNPTR_MASK),
         ("BTF_SET8_KFUNCS", kfunc_layout::BTF_SET8_KFUNCS),
         ("BTF_SET8_KFUNC_ARGS", kfunc_layout::BTF_SET8_KFUNC_ARGS),
         (
@@ -296,6 +361,12 @@ fn rust_bindings_of_patched_kernel_match() {
             kfunc_layout::SET8_ARGS_ENTRY_SIZE as u32,
         ),
     ]);
+    let dynptr: Vec<(String, u32)> = kfunc_layout::DYNPTR_TYPES
+        .iter()
+        .zip(1..)
+        .map(|(t, v)| (format!("KF_PARAM_DYNPTR_{t}"), kfunc_layout::kf_arg_dynptr(v)))
+        .collect();
+    want.extend(dynptr.iter().map(|(n, v)| (n.as_str(), *v)));
     for (name, v) in want {
         assert_eq!(
             consts.get(name),

@@ -65,6 +65,14 @@ pub const SUBSETS: &[&str] = &[
     "bpf_nf",
     "crypto",
     "wq",
+    // Users of the dynptr kfuncs whose types patch 8 gives per argument.
+    "file_reader",
+    "bpf_qdisc",
+    "xdp_context",
+    "cls_redirect",
+    "l4lb_all",
+    "parse_tcp_hdr_opt",
+    "ip_check_defrag",
 ];
 
 /// The selftests' test modules (`test_kmods/` in 7.3) `test_progs` loads, built against
