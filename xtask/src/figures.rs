@@ -13,7 +13,8 @@
 //! the commands below save their summary lines with [`say`] while they run, and `main`
 //! writes them to `~/.cache/kfunc-args/figures/<command>.txt` when the command finishes
 //! without an error ([`save_records`]): `test` (its last line, full runs only), `regress`,
-//! `progs`, `veristat`, `dropin`, `bench` (its goal lines: the ratio ranges). The
+//! `progs`, `veristat`, `dropin`, `dropin-selftests` (`cargo xtask dropin --config
+//! selftests`), `bench` (its goal lines: the ratio ranges). The
 //! selftests' verdict matrix is the one `cargo xtask selftests` writes
 //! (`target/kfunc-selftests/matrix.txt`). A figure whose record is missing is reported as
 //! "not rerun", with the command that makes it.
@@ -387,7 +388,12 @@ fn cheap_figures() -> Result<Vec<Figure>, String> {
 type Recorded = Result<Vec<Figure>, String>;
 
 fn recorded(command: &'static str) -> Result<(String, String), String> {
-    let path = record_path(command)?;
+    recorded_as(command, command)
+}
+
+/// The record `name` (see [`say`]), written by `cargo xtask <command>`.
+fn recorded_as(name: &str, command: &str) -> Result<(String, String), String> {
+    let path = record_path(name)?;
     match fs::read_to_string(&path) {
         Ok(t) => Ok((t, path.display().to_string())),
         Err(_) => Err(format!(
@@ -502,6 +508,12 @@ fn recorded_figures() -> Vec<(&'static str, Recorded)> {
     out.push((
         "dropin",
         recorded("dropin").and_then(|(t, src)| parse_dropin(&t, src)),
+    ));
+
+    out.push((
+        "dropin --config selftests",
+        recorded_as("dropin-selftests", "dropin --config selftests")
+            .and_then(|(t, src)| parse_dropin_selftests(&t, src)),
     ));
     out
 }
@@ -640,6 +652,26 @@ fn parse_dropin(t: &str, src: String) -> Recorded {
         phrase: format!("{n} objects (.tmp_vmlinux1, "),
         command: "cargo xtask dropin",
         source: format!("{src} ({same} with identical .BTF_ids)"),
+    }])
+}
+
+/// The figures of a `cargo xtask dropin --config selftests` record (`t`, read from `src`).
+fn parse_dropin_selftests(t: &str, src: String) -> Recorded {
+    let l = line_with(t, "RESOLVE_BTFIDS ran on ").ok_or_else(|| format!("{src}: no summary"))?;
+    let n = num_after(l, "ran on").ok_or("dropin-selftests: objects")?;
+    let intree = num_before(l, " in-tree modules").ok_or("dropin-selftests: in-tree")?;
+    let kmods = num_before(l, " modules of test_kmods").ok_or("dropin-selftests: test_kmods")?;
+    let same = num_before(l, " with .BTF_ids identical").ok_or("dropin-selftests: identical")?;
+    let btf = num_after(l, ".BTF identical on").ok_or("dropin-selftests: .BTF")?;
+    let differ = num_before(l, " differ").ok_or("dropin-selftests: differ")?;
+    Ok(vec![Figure {
+        phrase: format!(
+            "{n} objects of the unpatched selftests-config kernel (.tmp_vmlinux1, {intree} \
+             in-tree modules and {kmods} of test_kmods/): {same} with .BTF_ids, .BTF identical \
+             on {btf}, {differ} differing"
+        ),
+        command: "cargo xtask dropin --config selftests",
+        source: src,
     }])
 }
 
@@ -883,6 +915,14 @@ mod tests {
             parse_dropin(d, "d".into()).unwrap()[0].phrase,
             "24 objects (.tmp_vmlinux1, "
         );
+        let s = "dropin --config selftests: RESOLVE_BTFIDS ran on 25 objects of the unpatched selftests-config kernel (vmlinux, 19 in-tree modules, 5 modules of test_kmods/: a.ko b.ko c.ko d.ko e.ko); 21 with .BTF_ids identical to the stock tool's, 3 without .BTF_ids, .BTF identical on 24, 1 differ\n\
+                 dropin --config selftests: 700 s wall (46 s copying the cached tree, 600 s relinking vmlinux and modules, 54 s building test_kmods/)\n";
+        assert_eq!(
+            parse_dropin_selftests(s, "s".into()).unwrap()[0].phrase,
+            "25 objects of the unpatched selftests-config kernel (.tmp_vmlinux1, 19 in-tree \
+             modules and 5 of test_kmods/): 21 with .BTF_ids, .BTF identical on 24, 1 differing"
+        );
+        assert!(parse_dropin_selftests(d, "d".into()).is_err());
     }
 
     #[test]

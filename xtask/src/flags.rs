@@ -201,12 +201,29 @@ pub struct Bench {
     pub rounds: u64,
 }
 
+/// Which kernel `cargo xtask dropin` links with btfids-post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DropinConfig {
+    /// The patched test kernel (`cargo xtask kernel`) plus in-tree modules added for the
+    /// purpose, the repository's out-of-tree C modules, then the VM checks.
+    Test,
+    /// The unpatched kernel of the BPF selftests' config (`cargo xtask kernel
+    /// --selftests-config --variant unpatched`, a copy of its cached tree relinked) and the
+    /// selftests' test modules (`test_kmods/`: bpf_testmod and its companions); compare
+    /// only, no VM step.
+    Selftests,
+}
+
 /// `cargo xtask dropin`.
 #[derive(Debug, clap::Args)]
 pub struct Dropin {
-    /// Build and compare only; do not boot the drop-in kernel.
+    /// Build and compare only; do not boot the drop-in kernel (the selftests config has
+    /// no VM step).
     #[arg(long)]
     pub no_vm: bool,
+    /// Which kernel's objects go through both tools.
+    #[arg(long, value_enum, default_value_t = DropinConfig::Test)]
+    pub config: DropinConfig,
 }
 
 /// `cargo xtask regress`.
