@@ -18,6 +18,7 @@
 // `u64::is_multiple_of` is newer than the workspace's rust-version (1.82).
 #![allow(clippy::manual_is_multiple_of)]
 
+pub mod annotate;
 pub mod btf;
 pub mod btf2btf;
 pub mod btfgen;

@@ -6,9 +6,11 @@
 //! - Linux 6.12: `btfids-post [-v] [-b FILE] [--strict] [--legacy-set8] ELF` resolves ELF in
 //!   place (with `--btf FILE --in-place`, BTF from FILE).
 //! - `btfids-post dump ELF`, `btfids-post check ELF`, `btfids-post audit ...` inspect.
+//! - `btfids-post annotate HEADER ELF`: the kfunc facts of ELF's sets written into the C
+//!   header bpftool printed from its BTF (`--check`: verify an annotated header).
 
 use btfids_post::pipeline::{run, Mode};
-use btfids_post::{detached, dump, Options};
+use btfids_post::{annotate, detached, dump, Options};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -25,7 +27,8 @@ mod audit;
     after_help = "Linux 7.3 (scripts/gen-btf.sh): `btfids-post --btf OBJ.BTF.1 [-b vmlinux] OBJ` \
 writes OBJ.BTF and OBJ.BTF_ids, OBJ is not modified; `btfids-post --patch_btfids OBJ.BTF_ids OBJ`. \
 Linux 6.12: `btfids-post [-b vmlinux] OBJ` resolves OBJ in place.\n\
-Also: `btfids-post dump [-b FILE] [--json] ELF`, `btfids-post check [-b FILE] ELF`, `btfids-post audit`.",
+Also: `btfids-post dump [-b FILE] [--json] ELF`, `btfids-post check [-b FILE] ELF`, `btfids-post audit`, \
+`btfids-post annotate [-b FILE] [--check] [-o OUT] HEADER ELF`.",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     disable_help_subcommand = true
@@ -82,6 +85,34 @@ enum Command {
     /// The migration table of today's kfuncs ([`audit`]).
     #[command(hide = true, disable_help_flag = true)]
     Audit(AuditArgs),
+    /// The kfunc facts of ELF's sets written into the C header bpftool printed from its
+    /// BTF (`bpftool btf dump file ELF format c`), or checked there.
+    #[command(hide = true)]
+    Annotate(AnnotateArgs),
+}
+
+/// `annotate` arguments.
+#[derive(Args, Debug)]
+struct AnnotateArgs {
+    /// Path of the file providing base BTF (vmlinux), for a module without `.BTF.base`.
+    #[arg(short = 'b', long = "btf_base", value_name = "FILE")]
+    btf_base: Option<PathBuf>,
+    /// Verify that HEADER (annotated) carries exactly the facts of ELF's sets; write
+    /// nothing, exit 1 listing every disagreement.
+    #[arg(long)]
+    check: bool,
+    /// Write the annotated header to OUT (default: standard output).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "OUT",
+        conflicts_with = "check"
+    )]
+    output: Option<PathBuf>,
+    /// The header (`-`: standard input).
+    header: PathBuf,
+    /// The module (or vmlinux) whose sets hold the facts.
+    elf: PathBuf,
 }
 
 /// `audit` arguments: `[--json] VMLINUX [MODULES...]`.
@@ -152,7 +183,7 @@ fn kbuild_cli(args: &[std::ffi::OsString]) -> Option<Cli> {
             Some("--btf") => value(&mut it, &mut cli.btf)?,
             Some("-b" | "--btf_base") => value(&mut it, &mut cli.btf_base)?,
             Some("--patch_btfids") => value(&mut it, &mut cli.patch_btfids)?,
-            Some("dump" | "check" | "audit") => return None,
+            Some("dump" | "check" | "audit" | "annotate") => return None,
             _ if a.is_empty() || a.as_encoded_bytes().starts_with(b"-") => return None,
             _ if cli.elf.is_some() => return None,
             _ => cli.elf = Some(PathBuf::from(a)),
@@ -195,6 +226,7 @@ fn main() -> ExitCode {
         Some(Command::Audit(a)) => audit::main(a.json, a.help, &a.files),
         Some(Command::Dump(a)) => dump(&a),
         Some(Command::Check(a)) => check(&a),
+        Some(Command::Annotate(a)) => annotate_header(&a),
         None => {
             let elf = cli.elf.expect("required without a subcommand");
             let opts = Options {
@@ -284,6 +316,92 @@ fn check(a: &Inspect) -> ExitCode {
             eprintln!("btfids-post: error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `annotate`: the header with the facts of the module's sets, or (`--check`) whether it
+/// has exactly those. Counts go to standard error.
+fn annotate_header(a: &AnnotateArgs) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("btfids-post: error: {msg}");
+        ExitCode::FAILURE
+    };
+    let header = if a.header.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map(|_| s)
+    } else {
+        std::fs::read_to_string(&a.header)
+    };
+    let header = match header {
+        Ok(h) => h,
+        Err(e) => return fail(format!("{}: {e}", a.header.display())),
+    };
+    let opts = Options {
+        base: a.btf_base.clone(),
+        ..Default::default()
+    };
+    let sets = match dump::dump(&a.elf, &opts) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    let kfuncs = match annotate::facts(&sets) {
+        Ok(k) => k,
+        Err(p) => return fail(format!("{}: {}", a.elf.display(), p.join("\n  "))),
+    };
+    let object = a.elf.file_name().map_or_else(
+        || a.elf.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
+    let counts = |s: &annotate::Stats| {
+        format!(
+            "{} kfuncs of {object}, {} prototypes, {} parameters and {} functions annotated",
+            s.kfuncs, s.prototypes, s.args, s.functions
+        )
+    };
+    if a.check {
+        let (problems, stats) = annotate::check(&header, &kfuncs, &object);
+        if problems.is_empty() {
+            println!(
+                "{}: ok: {} (agree with its sets)",
+                a.header.display(),
+                counts(&stats)
+            );
+            return ExitCode::SUCCESS;
+        }
+        for p in &problems {
+            println!("{}: {p}", a.header.display());
+        }
+        eprintln!(
+            "btfids-post: annotate --check: {} disagreement(s) between {} and {}",
+            problems.len(),
+            a.header.display(),
+            a.elf.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    match annotate::annotate(&header, &kfuncs, &object) {
+        Ok((text, stats)) => {
+            let written = match &a.output {
+                Some(o) => std::fs::write(o, &text).map_err(|e| format!("{}: {e}", o.display())),
+                None => {
+                    use std::io::Write;
+                    std::io::stdout()
+                        .write_all(text.as_bytes())
+                        .map_err(|e| format!("stdout: {e}"))
+                }
+            };
+            if let Err(e) = written {
+                return fail(e);
+            }
+            eprintln!("btfids-post annotate: {}", counts(&stats));
+            ExitCode::SUCCESS
+        }
+        Err(p) => fail(format!(
+            "{} against {}:\n  {}",
+            a.header.display(),
+            a.elf.display(),
+            p.join("\n  ")
+        )),
     }
 }
 
