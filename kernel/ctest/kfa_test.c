@@ -121,6 +121,21 @@ __bpf_kfunc int *kfa_bad_acquire(struct kfa_obj *o)
 	return &o->v;
 }
 
+/*
+ * Requires a local dynptr (KF_PARAM_DYNPTR_LOCAL on an initialized argument: a module
+ * may require a type, not construct or release one). Reads nothing; says it was called.
+ */
+__bpf_kfunc int kfa_dynptr_local(const struct bpf_dynptr *d)
+{
+	return 5;
+}
+
+/* Never called: a dynptr argument, for the invalid dynptr facts. */
+__bpf_kfunc int kfa_bad_dynptr(struct bpf_dynptr *d)
+{
+	return 0;
+}
+
 /* Never called: two scalars, for the two-constants refusal. */
 __bpf_kfunc int kfa_two(int a, int b)
 {
@@ -141,6 +156,7 @@ BTF_ID_FLAGS_ARGS(func, kfa_obj_peek, 0, KF_PARAM_RCU)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_peek_all, KF_RCU)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_merge_all, KF_RELEASE)
 BTF_ID_FLAGS_ARGS(func, kfa_map_max, 0, KF_PARAM_MAP)
+BTF_ID_FLAGS_ARGS(func, kfa_dynptr_local, 0, KF_PARAM_DYNPTR_LOCAL)
 BTF_KFUNCS_ARGS_END(kfa_set)
 
 /*
@@ -204,11 +220,32 @@ BTF_KFUNCS_ARGS_END(kfa_bad16)
 BTF_KFUNCS_ARGS_START(kfa_bad17)	/* an iterator that is not a struct bpf_iter_<type> */
 BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_PARAM_ITER)
 BTF_KFUNCS_ARGS_END(kfa_bad17)
+/* bad=18 is KFA_OTHER_HOOK_BAD below */
+BTF_KFUNCS_ARGS_START(kfa_bad19)	/* a dynptr type on what is not a struct bpf_dynptr */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_PARAM_DYNPTR_LOCAL)
+BTF_KFUNCS_ARGS_END(kfa_bad19)
+BTF_KFUNCS_ARGS_START(kfa_bad20)	/* a dynptr type that enum bpf_dynptr_type lacks */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, 0, (7 << KF_PARAM_DYNPTR_SHIFT))
+BTF_KFUNCS_ARGS_END(kfa_bad20)
+BTF_KFUNCS_ARGS_START(kfa_bad21)	/* a module constructing a dynptr */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, 0, KF_PARAM_UNINIT | KF_PARAM_DYNPTR_LOCAL)
+BTF_KFUNCS_ARGS_END(kfa_bad21)
+BTF_KFUNCS_ARGS_START(kfa_bad22)	/* releasing a dynptr type that holds no reference */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, KF_RELEASE, KF_PARAM_RELEASE | KF_PARAM_DYNPTR_LOCAL)
+BTF_KFUNCS_ARGS_END(kfa_bad22)
+BTF_KFUNCS_ARGS_START(kfa_bad23)	/* constructing and releasing one dynptr */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, KF_RELEASE,
+		  KF_PARAM_RELEASE | KF_PARAM_UNINIT | KF_PARAM_DYNPTR_FILE)
+BTF_KFUNCS_ARGS_END(kfa_bad23)
+BTF_KFUNCS_ARGS_START(kfa_bad24)	/* a module releasing a file dynptr */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, KF_RELEASE, KF_PARAM_RELEASE | KF_PARAM_DYNPTR_FILE)
+BTF_KFUNCS_ARGS_END(kfa_bad24)
 
 static struct btf_id_set8 *const kfa_bad_sets[] = {
 	&kfa_bad1, &kfa_bad2, &kfa_bad3, &kfa_bad4, &kfa_bad5, &kfa_bad6, &kfa_bad7,
 	&kfa_bad8, &kfa_bad9, &kfa_bad10, &kfa_bad11, &kfa_bad12, &kfa_bad13, &kfa_bad14,
-	&kfa_bad15, &kfa_bad16, &kfa_bad17,
+	&kfa_bad15, &kfa_bad16, &kfa_bad17, &kfa_set /* bad=18: the good set, see below */,
+	&kfa_bad19, &kfa_bad20, &kfa_bad21, &kfa_bad22, &kfa_bad23, &kfa_bad24,
 };
 
 /* The invalid set registered with register_btf_fmodret_id_set() */

@@ -31,6 +31,7 @@ struct bpf_map {
 	__u32 max_entries;
 };
 extern __u32 kfa_map_max(struct bpf_map *m) __ksym;
+extern int kfa_dynptr_local(const struct bpf_dynptr *d) __ksym;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -38,6 +39,11 @@ struct {
 	__type(key, int);
 	__type(value, int);
 } kfa_arr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} kfa_rb SEC(".maps");
 
 char _license[] SEC("license") = "GPL";
 
@@ -247,4 +253,34 @@ SEC("syscall") int bad_merge_kfunc_wide(void *ctx)
 SEC("syscall") int good_map(void *ctx)
 {
 	return kfa_map_max((struct bpf_map *)&kfa_arr);
+}
+
+/* KF_PARAM_DYNPTR_LOCAL on an initialized argument: a local dynptr is what it takes. */
+SEC("syscall") int good_dynptr_local(void *ctx)
+{
+	char buf[16] = {};
+	struct bpf_dynptr d;
+
+	bpf_dynptr_from_mem(buf, sizeof(buf), 0, &d);
+	return kfa_dynptr_local(&d);
+}
+
+/* The wrong type: a ringbuf dynptr where a local one is required. */
+SEC("syscall") int bad_dynptr_ringbuf(void *ctx)
+{
+	struct bpf_dynptr d;
+	int r;
+
+	bpf_ringbuf_reserve_dynptr(&kfa_rb, 8, 0, &d);
+	r = kfa_dynptr_local(&d);
+	bpf_ringbuf_discard_dynptr(&d, 0);
+	return r;
+}
+
+/* A module kfunc cannot construct: an uninitialized dynptr is refused, not made. */
+SEC("syscall") int bad_dynptr_uninit(void *ctx)
+{
+	struct bpf_dynptr d;
+
+	return kfa_dynptr_local(&d);
 }
