@@ -241,3 +241,84 @@ pub fn ensure_bindgen() -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Debian packages bpftool's build needs: the C compiler and make, libelf and zlib (libbpf),
+/// libzstd (libelf's compressed sections, found by bpftool's feature check) and libssl
+/// (7.3's `bpftool prog sign`, built by default).
+pub const BPFTOOL_PACKAGES: &[&str] = &[
+    "gcc",
+    "make",
+    "libelf-dev",
+    "zlib1g-dev",
+    "libzstd-dev",
+    "libssl-dev",
+];
+
+/// The `make` variables of the bpftool build: no JIT disassembler (neither LLVM nor libbfd,
+/// which bpftool's feature check would otherwise pick up from whatever the machine has),
+/// and no BPF skeletons (`VMLINUX_BTF` empty: they would be built from the build host's
+/// `/sys/kernel/btf/vmlinux`, and only `prog profile` and the `pids` columns use them).
+/// `btf dump` needs none of these.
+pub const BPFTOOL_MAKE_VARS: &[&str] = &["SKIP_LLVM=1", "SKIP_LIBBFD=1", "VMLINUX_BTF="];
+
+/// `bpftool` built from the 7.3 source `cargo xtask` caches (`tools/bpf/bpftool` of the
+/// pristine source subset [`crate::regress::ensure_source`] unpacks), into
+/// `~/.cache/kfunc-args/bpftool/<source version>/`; built once per source version (and
+/// make variables), outside the source tree (`OUTPUT=`). Returns the binary's path.
+pub fn ensure_bpftool() -> Result<std::path::PathBuf, String> {
+    let version = crate::source::ensure_source()?.version;
+    let dir = crate::kernel::cache_dir(&format!("bpftool/{version}"))?;
+    let bin = dir.join("out/bpftool");
+    let stamp = dir.join("out/built.ok");
+    let want = format!("{version} {}\n", BPFTOOL_MAKE_VARS.join(" "));
+    if bin.is_file() && fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
+        return Ok(bin);
+    }
+    ensure_debian_packages(BPFTOOL_PACKAGES)?;
+    let src = crate::regress::ensure_source()?;
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // Another xtask process may build it at the same time: each builds in a directory of
+    // its own, and the first to finish renames it into place.
+    let tmp = dir.join(format!("build-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let log = dir.join("build.log");
+    eprintln!(
+        "deps: building bpftool from {} ({version}) into {} (log: {})",
+        src.join("tools/bpf/bpftool").display(),
+        dir.display(),
+        log.display()
+    );
+    run_logged(
+        Command::new("make")
+            .arg("-C")
+            .arg(src.join("tools/bpf/bpftool"))
+            .arg(format!(
+                "-j{}",
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            ))
+            .arg(format!("OUTPUT={}/", tmp.display()))
+            .args(BPFTOOL_MAKE_VARS),
+        "make -C tools/bpf/bpftool",
+        &log,
+    )?;
+    let built = tmp.join("bpftool");
+    let v = command_output(&built.to_string_lossy(), &["version"])
+        .ok_or_else(|| format!("{} version failed", built.display()))?;
+    fs::write(tmp.join("built.ok"), &want).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let out = dir.join("out");
+    let done = || bin.is_file() && fs::read_to_string(&stamp).ok().as_deref() == Some(&*want);
+    if !done() {
+        let _ = fs::remove_dir_all(&out);
+        if fs::rename(&tmp, &out).is_err() && !done() {
+            return Err(format!(
+                "cannot move {} to {}",
+                tmp.display(),
+                out.display()
+            ));
+        }
+    }
+    let _ = fs::remove_dir_all(&tmp);
+    eprintln!("deps: {} ({})", bin.display(), v.replace('\n', ", "));
+    Ok(bin)
+}
