@@ -24,7 +24,8 @@
 #ifndef __KFUNC_ARGS_BPF_MISC_H__
 #define __KFUNC_ARGS_BPF_MISC_H__
 
-#include <linux/types.h>
+/* The kernel's and the sample module's types and kfuncs, generated from BTF. */
+#include "sample_kfuncs.h"
 #include <bpf/bpf_helpers.h>
 
 #define XSTR(s) STR(s)

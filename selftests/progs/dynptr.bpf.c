@@ -9,7 +9,6 @@
  * same program goes the uninit way (an unreferenced initialised dynptr may be overwritten,
  * is_dynptr_reg_valid_uninit) and is refused like the uninitialised one.
  */
-#include <linux/bpf.h>
 #include "bpf_misc.h"
 #include "sample_kfuncs.h"
 

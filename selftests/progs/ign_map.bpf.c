@@ -5,7 +5,6 @@
  * refuses the kfunc's prototype when the program is loaded (get_kfunc_arg_type(), before
  * any instruction is verified), whatever the program passes.
  */
-#include <linux/bpf.h>
 #include "bpf_misc.h"
 #include "sample_kfuncs.h"
 

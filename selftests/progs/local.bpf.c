@@ -7,25 +7,14 @@
  * kfuncs take a plain const void *, which 7.3 refuses when the program is loaded
  * (get_kfunc_arg_type(): neither memory with a size nor a struct).
  */
-#include <linux/bpf.h>
-#include <bpf/bpf_core_read.h>
 #include "bpf_misc.h"
 #include "sample_kfuncs.h"
-
-/* include/uapi/linux/bpf.h of 7.3 (newer than the build host's UAPI headers) */
-struct bpf_refcount {
-	__u32 __opaque[1];
-} __attribute__((aligned(4)));
+#include <bpf/bpf_core_read.h>
 
 struct node {
 	__u64 value;
 	struct bpf_refcount ref;
 };
-
-/* include/uapi/linux/bpf.h of 7.3: a special field, so the type has a btf_record */
-struct bpf_rb_node {
-	__u64 __opaque[4];
-} __attribute__((aligned(8)));
 
 struct plain {
 	__u64 value;

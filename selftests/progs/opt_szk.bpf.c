@@ -5,7 +5,6 @@
  * the flags (legacy) data is a trusted 1-byte memory argument, which 7.3 refuses NULL or
  * maybe-NULL for.
  */
-#include <linux/bpf.h>
 #include "bpf_misc.h"
 #include "sample_kfuncs.h"
 
