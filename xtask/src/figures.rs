@@ -655,24 +655,47 @@ fn parse_dropin(t: &str, src: String) -> Recorded {
     }])
 }
 
-/// The figures of a `cargo xtask dropin --config selftests` record (`t`, read from `src`).
+/// The figures of a `cargo xtask dropin --config selftests` record (`t`, read from `src`):
+/// what was compared, and what of it was identical.
 fn parse_dropin_selftests(t: &str, src: String) -> Recorded {
     let l = line_with(t, "RESOLVE_BTFIDS ran on ").ok_or_else(|| format!("{src}: no summary"))?;
     let n = num_after(l, "ran on").ok_or("dropin-selftests: objects")?;
     let intree = num_before(l, " in-tree modules").ok_or("dropin-selftests: in-tree")?;
     let kmods = num_before(l, " modules of test_kmods").ok_or("dropin-selftests: test_kmods")?;
     let same = num_before(l, " with .BTF_ids identical").ok_or("dropin-selftests: identical")?;
+    let absent = num_before(l, " without .BTF_ids").ok_or("dropin-selftests: without")?;
     let btf = num_after(l, ".BTF identical on").ok_or("dropin-selftests: .BTF")?;
-    let differ = num_before(l, " differ").ok_or("dropin-selftests: differ")?;
-    Ok(vec![Figure {
-        phrase: format!(
-            "{n} objects of the unpatched selftests-config kernel (.tmp_vmlinux1, {intree} \
-             in-tree modules and {kmods} of test_kmods/): {same} with .BTF_ids, .BTF identical \
-             on {btf}, {differ} differing"
-        ),
-        command: "cargo xtask dropin --config selftests",
-        source: src,
-    }])
+    let p = line_with(t, "--patch_btfids ran on ")
+        .ok_or_else(|| format!("{src}: no --patch_btfids summary"))?;
+    let patched = num_after(p, "ran on").ok_or("dropin-selftests: patched")?;
+    let p_same = num_after(p, "stock tool's on").ok_or("dropin-selftests: patched identical")?;
+    let with_ids = n - absent.min(n);
+    let cmd = "cargo xtask dropin --config selftests";
+    Ok(vec![
+        Figure {
+            phrase: format!(
+                "{n} objects of the unpatched selftests-config kernel (.tmp_vmlinux1, {intree} \
+                 in-tree modules and the {kmods} of test_kmods/)"
+            ),
+            command: cmd,
+            source: src.clone(),
+        },
+        Figure {
+            phrase: if same == with_ids && btf == n && p_same == patched {
+                format!(
+                    "{same} with .BTF_ids, all identical, and .BTF identical on all {n}; \
+                     --patch_btfids patched {patched} files, all identical"
+                )
+            } else {
+                format!(
+                    "{same} of {with_ids} with .BTF_ids identical, .BTF identical on {btf} of \
+                     {n}; --patch_btfids patched {patched} files, {p_same} identical"
+                )
+            },
+            command: cmd,
+            source: src,
+        },
+    ])
 }
 
 /// Why the audit table could not be confirmed.
@@ -915,12 +938,27 @@ mod tests {
             parse_dropin(d, "d".into()).unwrap()[0].phrase,
             "24 objects (.tmp_vmlinux1, "
         );
-        let s = "dropin --config selftests: RESOLVE_BTFIDS ran on 25 objects of the unpatched selftests-config kernel (vmlinux, 19 in-tree modules, 5 modules of test_kmods/: a.ko b.ko c.ko d.ko e.ko); 21 with .BTF_ids identical to the stock tool's, 3 without .BTF_ids, .BTF identical on 24, 1 differ\n\
-                 dropin --config selftests: 700 s wall (46 s copying the cached tree, 600 s relinking vmlinux and modules, 54 s building test_kmods/)\n";
+        let s = "dropin --config selftests: RESOLVE_BTFIDS ran on 25 objects of the unpatched selftests-config kernel (vmlinux, 19 in-tree modules, 5 modules of test_kmods/: a.ko b.ko c.ko d.ko e.ko); 4 with .BTF_ids identical to the stock tool's, 21 without .BTF_ids, .BTF identical on 25, 0 differ\n\
+                 dropin --config selftests: --patch_btfids ran on 4 ELF files; the patched file identical to the stock tool's on 4, 0 differ\n";
+        let f = parse_dropin_selftests(s, "s".into()).unwrap();
         assert_eq!(
-            parse_dropin_selftests(s, "s".into()).unwrap()[0].phrase,
+            f[0].phrase,
             "25 objects of the unpatched selftests-config kernel (.tmp_vmlinux1, 19 in-tree \
-             modules and 5 of test_kmods/): 21 with .BTF_ids, .BTF identical on 24, 1 differing"
+             modules and the 5 of test_kmods/)"
+        );
+        assert_eq!(
+            f[1].phrase,
+            "4 with .BTF_ids, all identical, and .BTF identical on all 25; --patch_btfids \
+             patched 4 files, all identical"
+        );
+        let s2 = s
+            .replace("4 with .BTF_ids identical", "3 with .BTF_ids identical")
+            .replace("identical on 25, 0 differ", "identical on 24, 2 differ")
+            .replace("stock tool's on 4, 0", "stock tool's on 3, 1");
+        assert_eq!(
+            parse_dropin_selftests(&s2, "s".into()).unwrap()[1].phrase,
+            "3 of 4 with .BTF_ids identical, .BTF identical on 24 of 25; --patch_btfids \
+             patched 4 files, 3 identical"
         );
         assert!(parse_dropin_selftests(d, "d".into()).is_err());
     }
