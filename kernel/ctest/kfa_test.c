@@ -122,16 +122,40 @@ __bpf_kfunc int *kfa_bad_acquire(struct kfa_obj *o)
 }
 
 /*
- * Requires a local dynptr (KF_PARAM_DYNPTR_LOCAL on an initialized argument: a module
- * may require a type, not construct or release one). Reads nothing; says it was called.
+ * Requires a ring buffer dynptr (KF_PARAM_DYNPTR_RINGBUF on an initialized argument: a
+ * module may require a type, not construct or release one, and not LOCAL). Reads
+ * nothing; says it was called.
  */
-__bpf_kfunc int kfa_dynptr_local(const struct bpf_dynptr *d)
+__bpf_kfunc int kfa_dynptr_ringbuf(const struct bpf_dynptr *d)
 {
 	return 5;
 }
 
-/* Never called: a dynptr argument, for the invalid dynptr facts. */
+/*
+ * Never called: dynptr arguments for the invalid dynptr facts, one for KF_RELEASE sets
+ * (7.3's resolve_btfids refuses a kfunc whose KF_* flags differ between sets).
+ */
 __bpf_kfunc int kfa_bad_dynptr(struct bpf_dynptr *d)
+{
+	return 0;
+}
+
+__bpf_kfunc int kfa_bad_dynptr_rel(struct bpf_dynptr *d)
+{
+	return 0;
+}
+
+__bpf_kfunc int kfa_bad_dynptr2_rel(struct bpf_dynptr *d, struct bpf_dynptr *e)
+{
+	return 0;
+}
+
+/* Never called: an iterator kfunc with a second iterator argument. */
+struct bpf_iter_kfa {
+	u64 x;
+};
+
+__bpf_kfunc int bpf_iter_kfa_new(struct bpf_iter_kfa *it, struct bpf_iter_kfa *other)
 {
 	return 0;
 }
@@ -156,7 +180,7 @@ BTF_ID_FLAGS_ARGS(func, kfa_obj_peek, 0, KF_PARAM_RCU)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_peek_all, KF_RCU)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_merge_all, KF_RELEASE)
 BTF_ID_FLAGS_ARGS(func, kfa_map_max, 0, KF_PARAM_MAP)
-BTF_ID_FLAGS_ARGS(func, kfa_dynptr_local, 0, KF_PARAM_DYNPTR_LOCAL)
+BTF_ID_FLAGS_ARGS(func, kfa_dynptr_ringbuf, 0, KF_PARAM_DYNPTR_RINGBUF)
 BTF_KFUNCS_ARGS_END(kfa_set)
 
 /*
@@ -205,7 +229,7 @@ BTF_KFUNCS_ARGS_START(kfa_bad12)	/* one kfunc twice, with different argument fla
 BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0, KF_PARAM_NULLABLE)
 BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0)
 BTF_KFUNCS_ARGS_END(kfa_bad12)
-BTF_KFUNCS_ARGS_START(kfa_bad13)	/* per-argument flags in an fmodret set (KFA_FMODRET_BAD) */
+BTF_KFUNCS_ARGS_START(kfa_bad13)	/* an extended set as an fmodret set (KFA_FMODRET_BAD) */
 BTF_ID_FLAGS_ARGS(func, kfa_obj_val_or, 0, KF_PARAM_NULLABLE)
 BTF_KFUNCS_ARGS_END(kfa_bad13)
 BTF_KFUNCS_ARGS_START(kfa_bad14)	/* a map that is not a struct bpf_map */
@@ -224,28 +248,42 @@ BTF_KFUNCS_ARGS_END(kfa_bad17)
 BTF_KFUNCS_ARGS_START(kfa_bad19)	/* a dynptr type on what is not a struct bpf_dynptr */
 BTF_ID_FLAGS_ARGS(func, kfa_bad_proto, 0, KF_PARAM_DYNPTR_LOCAL)
 BTF_KFUNCS_ARGS_END(kfa_bad19)
-BTF_KFUNCS_ARGS_START(kfa_bad20)	/* a dynptr type that enum bpf_dynptr_type lacks */
-BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, 0, (7 << KF_PARAM_DYNPTR_SHIFT))
-BTF_KFUNCS_ARGS_END(kfa_bad20)
+/* bad=20 is KFA_DYNPTR_TYPE_BAD below */
 BTF_KFUNCS_ARGS_START(kfa_bad21)	/* a module constructing a dynptr */
 BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, 0, KF_PARAM_UNINIT | KF_PARAM_DYNPTR_LOCAL)
 BTF_KFUNCS_ARGS_END(kfa_bad21)
 BTF_KFUNCS_ARGS_START(kfa_bad22)	/* releasing a dynptr type that holds no reference */
-BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, KF_RELEASE, KF_PARAM_RELEASE | KF_PARAM_DYNPTR_LOCAL)
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr_rel, KF_RELEASE, KF_PARAM_RELEASE | KF_PARAM_DYNPTR_LOCAL)
 BTF_KFUNCS_ARGS_END(kfa_bad22)
-BTF_KFUNCS_ARGS_START(kfa_bad23)	/* constructing and releasing one dynptr */
-BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, KF_RELEASE,
+BTF_KFUNCS_ARGS_START(kfa_bad23)	/* a release kfunc constructing a dynptr */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr_rel, KF_RELEASE,
 		  KF_PARAM_RELEASE | KF_PARAM_UNINIT | KF_PARAM_DYNPTR_FILE)
 BTF_KFUNCS_ARGS_END(kfa_bad23)
 BTF_KFUNCS_ARGS_START(kfa_bad24)	/* a module releasing a file dynptr */
-BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, KF_RELEASE, KF_PARAM_RELEASE | KF_PARAM_DYNPTR_FILE)
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr_rel, KF_RELEASE, KF_PARAM_RELEASE | KF_PARAM_DYNPTR_FILE)
 BTF_KFUNCS_ARGS_END(kfa_bad24)
+BTF_KFUNCS_ARGS_START(kfa_bad25)	/* LOCAL required (a global function claims it) */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, 0, KF_PARAM_DYNPTR_LOCAL)
+BTF_KFUNCS_ARGS_END(kfa_bad25)
+BTF_KFUNCS_ARGS_START(kfa_bad26)	/* KF_RELEASE of arg 0, an untyped dynptr */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr_rel, KF_RELEASE)
+BTF_KFUNCS_ARGS_END(kfa_bad26)
+BTF_KFUNCS_ARGS_START(kfa_bad27)	/* a released dynptr next to another dynptr */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr2_rel, KF_RELEASE, KF_PARAM_RELEASE | KF_PARAM_DYNPTR_FILE)
+BTF_KFUNCS_ARGS_END(kfa_bad27)
+BTF_KFUNCS_ARGS_START(kfa_bad28)	/* a dynptr with an arena flag */
+BTF_ID_FLAGS_ARGS(func, kfa_bad_dynptr, 0, KF_PARAM_DYNPTR_SKB | KF_PARAM_ARENA)
+BTF_KFUNCS_ARGS_END(kfa_bad28)
+BTF_KFUNCS_ARGS_START(kfa_bad29)	/* an iterator kfunc's second iterator */
+BTF_ID_FLAGS_ARGS(func, bpf_iter_kfa_new, KF_ITER_NEW, 0, KF_PARAM_ITER)
+BTF_KFUNCS_ARGS_END(kfa_bad29)
 
 static struct btf_id_set8 *const kfa_bad_sets[] = {
 	&kfa_bad1, &kfa_bad2, &kfa_bad3, &kfa_bad4, &kfa_bad5, &kfa_bad6, &kfa_bad7,
 	&kfa_bad8, &kfa_bad9, &kfa_bad10, &kfa_bad11, &kfa_bad12, &kfa_bad13, &kfa_bad14,
 	&kfa_bad15, &kfa_bad16, &kfa_bad17, &kfa_set /* bad=18: the good set, see below */,
-	&kfa_bad19, &kfa_bad20, &kfa_bad21, &kfa_bad22, &kfa_bad23, &kfa_bad24,
+	&kfa_bad19, &kfa_bad21 /* bad=20: its copy, see below */, &kfa_bad21, &kfa_bad22,
+	&kfa_bad23, &kfa_bad24, &kfa_bad25, &kfa_bad26, &kfa_bad27, &kfa_bad28, &kfa_bad29,
 };
 
 /* The invalid set registered with register_btf_fmodret_id_set() */
@@ -276,12 +314,33 @@ static const struct btf_kfunc_id_set kfa_fmodret_set = {
 	.set = &kfa_fmodret,
 };
 
+/*
+ * bad=20: a dynptr type that enum bpf_dynptr_type lacks (7). btfids-post refuses to write
+ * such a word, so the set is kfa_bad21 copied with that word, as a tool that does not check
+ * would have written it: registration is the trust boundary.
+ */
+#define KFA_DYNPTR_TYPE_BAD 20
+
 static int __init kfa_init(void)
 {
 	int ret;
 
 	if (bad > 0 && bad <= ARRAY_SIZE(kfa_bad_sets))
 		kfa_kfunc_set.set = kfa_bad_sets[bad - 1];
+	if (bad == KFA_DYNPTR_TYPE_BAD) {
+		struct btf_id_set8_args *copy;
+
+		copy = kmemdup(&kfa_bad21, sizeof(*copy) + BTF_SET8_ARGS_ENTRY_SIZE, GFP_KERNEL);
+		if (!copy)
+			return -ENOMEM;
+		copy->entries[0].arg_flags[0] = 7 << KF_PARAM_DYNPTR_SHIFT;
+		kfa_kfunc_set.set = (struct btf_id_set8 *)copy;
+		ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL, &kfa_kfunc_set);
+		pr_info("kfa_test: bad=%d register_btf_kfunc_id_set: %d\n", bad, ret);
+		if (ret)	/* kept if registered: the kernel would point into it */
+			kfree(copy);
+		return ret;
+	}
 	if (bad == KFA_OTHER_HOOK_BAD) {
 		ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL, &kfa_kfunc_set) ?:
 		      register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING, &kfa_bad18_set);

@@ -411,7 +411,7 @@ fn check_arg_kind(
 }
 
 /// The flags that say what a pointer points to have the right pointee: `str`, `iter`,
-/// `irq_flag`, `nonown_allowed`.
+/// `map`, `const_map`, `irq_flag`, `nonown_allowed`.
 fn check_pointee(
     cx: &Ctxt,
     sig: &Signature<'_>,
@@ -427,6 +427,7 @@ fn check_pointee(
     let error = match flag {
         ArgFlag::Str => check_str_pointee(pointee, &pname),
         ArgFlag::Iter => check_iter_pointee(pointee, &pname),
+        ArgFlag::Map | ArgFlag::ConstMap => check_map_pointee(flag, pointee, &pname),
         ArgFlag::IrqFlag => check_irq_flag_pointee(pointee, &pname),
         ArgFlag::NonownAllowed => check_nonown_pointee(pointee, &pname),
         _ => None,
@@ -454,6 +455,22 @@ fn check_str_pointee(pointee: &Pointee, pname: &str) -> Option<String> {
         format!(
             "`str` needs a pointer to a C string (`*const c_char`, `*const u8` or `*const \
              i8`), but `{pname}` points to `{}`",
+            pointee.rust_name()
+        )
+    })
+}
+
+/// `map` and `const_map` point to `bindings::bpf_map` or `c_void`, as patch 3's registration
+/// requires (the verifier passes a `struct bpf_map`; 7.3's `__map` kfuncs take `void *`):
+/// the error, if not.
+fn check_map_pointee(flag: ArgFlag, pointee: &Pointee, pname: &str) -> Option<String> {
+    let ok = matches!(pointee, Pointee::Void)
+        || matches!(pointee, Pointee::Kernel(n) if n == "bpf_map");
+    (!ok).then(|| {
+        format!(
+            "`{}` needs a pointer to `bindings::bpf_map` or `c_void` (the verifier passes the \
+             map itself), but `{pname}` points to `{}`",
+            flag.keyword(),
             pointee.rust_name()
         )
     })

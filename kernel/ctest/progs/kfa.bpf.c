@@ -31,7 +31,7 @@ struct bpf_map {
 	__u32 max_entries;
 };
 extern __u32 kfa_map_max(struct bpf_map *m) __ksym;
-extern int kfa_dynptr_local(const struct bpf_dynptr *d) __ksym;
+extern int kfa_dynptr_ringbuf(const struct bpf_dynptr *d) __ksym;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -255,26 +255,29 @@ SEC("syscall") int good_map(void *ctx)
 	return kfa_map_max((struct bpf_map *)&kfa_arr);
 }
 
-/* KF_PARAM_DYNPTR_LOCAL on an initialized argument: a local dynptr is what it takes. */
-SEC("syscall") int good_dynptr_local(void *ctx)
-{
-	char buf[16] = {};
-	struct bpf_dynptr d;
-
-	bpf_dynptr_from_mem(buf, sizeof(buf), 0, &d);
-	return kfa_dynptr_local(&d);
-}
-
-/* The wrong type: a ringbuf dynptr where a local one is required. */
-SEC("syscall") int bad_dynptr_ringbuf(void *ctx)
+/* KF_PARAM_DYNPTR_RINGBUF on an initialized argument: a ring buffer dynptr is taken. */
+SEC("syscall") int good_dynptr_ringbuf(void *ctx)
 {
 	struct bpf_dynptr d;
 	int r;
 
 	bpf_ringbuf_reserve_dynptr(&kfa_rb, 8, 0, &d);
-	r = kfa_dynptr_local(&d);
+	r = kfa_dynptr_ringbuf(&d);
 	bpf_ringbuf_discard_dynptr(&d, 0);
 	return r;
+}
+
+/* The wrong type: a local dynptr where a ring buffer one is required. */
+SEC("syscall") int bad_dynptr_local(void *ctx)
+{
+	struct bpf_dynptr d;
+	int key = 0, *v;
+
+	v = bpf_map_lookup_elem(&kfa_arr, &key);
+	if (!v)
+		return 0;
+	bpf_dynptr_from_mem(v, sizeof(*v), 0, &d);
+	return kfa_dynptr_ringbuf(&d);
 }
 
 /* A module kfunc cannot construct: an uninitialized dynptr is refused, not made. */
@@ -282,5 +285,5 @@ SEC("syscall") int bad_dynptr_uninit(void *ctx)
 {
 	struct bpf_dynptr d;
 
-	return kfa_dynptr_local(&d);
+	return kfa_dynptr_ringbuf(&d);
 }

@@ -2,7 +2,8 @@
 
 include!("common/prelude.rs");
 
-#[kfunc(str(name), map(name))]
-fn bpf_f(name: *const c_char) {}
+// Both flags may point to void; the verifier reads only the first that applies.
+#[kfunc(alloc(p), map(p))]
+fn bpf_f(p: *mut c_void) {}
 
 fn main() {}
