@@ -250,8 +250,8 @@ pub const fn kf_arg_dynptr_of(arg_flags: u32) -> u32 {
 
 /// Every bit a reader of version [`SET8_ARGS_VERSION`] knows; any other bit is an error.
 pub const KF_PARAM_KNOWN_MASK: u32 = {
-    let mut mask = (KF_PARAM_MEM_MASK << KF_PARAM_MEM_SHIFT)
-        | (KF_PARAM_DYNPTR_MASK << KF_PARAM_DYNPTR_SHIFT);
+    let mut mask =
+        (KF_PARAM_MEM_MASK << KF_PARAM_MEM_SHIFT) | (KF_PARAM_DYNPTR_MASK << KF_PARAM_DYNPTR_SHIFT);
     let mut i = 0;
     while i < ARG_FLAGS.len() {
         mask |= ARG_FLAGS[i].value;
@@ -1043,7 +1043,10 @@ pub fn c_header() -> String {
         let tabs = "\t"
             .repeat(32usize.saturating_sub(def.len()).div_ceil(8))
             .max("\t".into());
-        s.push_str(&format!("{def}{tabs}({} << KF_PARAM_DYNPTR_SHIFT)\n", i + 1));
+        s.push_str(&format!(
+            "{def}{tabs}({} << KF_PARAM_DYNPTR_SHIFT)\n",
+            i + 1
+        ));
     }
     s.push_str(
         "#define KF_PARAM_DYNPTR_OF(f)\t(((f) >> KF_PARAM_DYNPTR_SHIFT) & KF_PARAM_DYNPTR_MASK)\n",
@@ -1295,7 +1298,10 @@ mod tests {
             describe_arg_flags(KF_PARAM_UNINIT | kf_arg_dynptr(3)),
             "KF_PARAM_UNINIT|KF_PARAM_DYNPTR_SKB"
         );
-        assert_eq!(describe_arg_flags(kf_arg_dynptr(1)), "KF_PARAM_DYNPTR_LOCAL");
+        assert_eq!(
+            describe_arg_flags(kf_arg_dynptr(1)),
+            "KF_PARAM_DYNPTR_LOCAL"
+        );
         assert!(validate_arg_flags(0, kf_arg_mem(1)).is_err());
         assert!(validate_arg_flags(1, KF_PARAM_SIZE | kf_arg_mem(0)).is_ok());
     }

@@ -199,7 +199,11 @@ fn dynptr_types_match_bpf_h() {
         .iter()
         .map(|t| format!("BPF_DYNPTR_TYPE_{t}"))
         .collect();
-    assert_eq!(kernel[1..], ours[..], "enum bpf_dynptr_type vs kfunc-layout");
+    assert_eq!(
+        kernel[1..],
+        ours[..],
+        "enum bpf_dynptr_type vs kfunc-layout"
+    );
     assert!(kernel.len() - 1 <= kfunc_layout::KF_PARAM_DYNPTR_MASK as usize);
 }
 
@@ -364,7 +368,12 @@ fn rust_bindings_of_patched_kernel_match() {
     let dynptr: Vec<(String, u32)> = kfunc_layout::DYNPTR_TYPES
         .iter()
         .zip(1..)
-        .map(|(t, v)| (format!("KF_PARAM_DYNPTR_{t}"), kfunc_layout::kf_arg_dynptr(v)))
+        .map(|(t, v)| {
+            (
+                format!("KF_PARAM_DYNPTR_{t}"),
+                kfunc_layout::kf_arg_dynptr(v),
+            )
+        })
         .collect();
     want.extend(dynptr.iter().map(|(n, v)| (n.as_str(), *v)));
     for (name, v) in want {

@@ -464,8 +464,8 @@ fn check_str_pointee(pointee: &Pointee, pname: &str) -> Option<String> {
 /// requires (the verifier passes a `struct bpf_map`; 7.3's `__map` kfuncs take `void *`):
 /// the error, if not.
 fn check_map_pointee(flag: ArgFlag, pointee: &Pointee, pname: &str) -> Option<String> {
-    let ok = matches!(pointee, Pointee::Void)
-        || matches!(pointee, Pointee::Kernel(n) if n == "bpf_map");
+    let ok =
+        matches!(pointee, Pointee::Void) || matches!(pointee, Pointee::Kernel(n) if n == "bpf_map");
     (!ok).then(|| {
         format!(
             "`{}` needs a pointer to `bindings::bpf_map` or `c_void` (the verifier passes the \
