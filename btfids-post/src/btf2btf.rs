@@ -15,14 +15,27 @@
 //! Kfuncs are collected set by set (sets in main.c's order, entries in order), deduplicated
 //! by FUNC id, and processed in FUNC id order, so that types are appended in the order
 //! libbpf appends them in the stock tool.
+//!
+//! Not in main.c, and only with `--arg-decl-tags` (off by default: the output is then the
+//! stock tool's): the per-argument facts of the kfuncs of extended sets also written as BTF
+//! decl tags, the rival representation the RFC weighs against the extended set8 ("BTF decl
+//! tags on parameters"). One `BTF_KIND_DECL_TAG` per (argument, fact) on the kfunc's FUNC,
+//! `component_idx` = the argument, valued [`DECL_TAG_ARG_PREFIX`] and the fact: the
+//! `#[kfunc]` keyword of each `KF_PARAM_*` bit ([`kfunc_layout::ARG_FLAGS`]), `mem=<m>` for
+//! the memory argument of a size argument, `dynptr=<type>` for a dynptr type
+//! ([`kfunc_layout::DYNPTR_TYPES`]); see [`arg_tag_values`] and its inverse
+//! [`arg_flags_of_tags`]. They are added after the kfunc's own rewrites, so they sit on the
+//! FUNC and prototype the kernel sees.
 
 use crate::btf::*;
 use crate::btfmut::{MutBtf, TRef};
 use crate::fxhash::FxBuild;
-use crate::object::{SetInfo, Symbols};
+use crate::object::{Layout, SetInfo, Symbols};
 use crate::strset;
 use kfunc_layout::{
-    Endian, KF_ARENA_ARG1, KF_ARENA_ARG2, KF_ARENA_RET, KF_FASTCALL, KF_IMPLICIT_ARGS,
+    describe_arg_flags, kf_arg_dynptr, kf_arg_dynptr_of, kf_arg_mem, kf_arg_mem_of,
+    validate_arg_flags, ArgFlag, Endian, DYNPTR_TYPES, KF_ARENA_ARG1, KF_ARENA_ARG2, KF_ARENA_RET,
+    KF_FASTCALL, KF_IMPLICIT_ARGS, KF_PARAM_CONST_SIZE, KF_PARAM_SIZE, MAX_ARGS,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -40,6 +53,132 @@ pub const PARAM_SUFFIXES_ARENA: [&str; 2] = ["__arena", "__arena__nullable"];
 pub const IMPLICIT_ARG_TYPES: [&str; 2] = ["bpf_prog_aux", "btf_struct_meta"];
 /// `KSYM_NAME_LEN`: a name and its NUL must fit.
 pub const KSYM_NAME_LEN: usize = 512;
+/// Prefix of the per-argument decl tags `--arg-decl-tags` writes (`kf_param:nullable`).
+pub const DECL_TAG_ARG_PREFIX: &str = "kf_param:";
+/// The fact of a [`DECL_TAG_ARG_PREFIX`] tag naming the memory argument of a size argument
+/// (`kf_param:mem=0`).
+pub const ARG_TAG_MEM: &str = "mem=";
+/// The fact of a [`DECL_TAG_ARG_PREFIX`] tag naming a dynptr type (`kf_param:dynptr=SKB`).
+pub const ARG_TAG_DYNPTR: &str = "dynptr=";
+
+/// The decl tag values of one argument's `KF_PARAM_*` word, in bit order, then the memory
+/// argument of a size argument, then the dynptr type: `kf_param:<keyword>`,
+/// `kf_param:mem=<m>`, `kf_param:dynptr=<type>`. Empty for 0; an error for a word
+/// [`validate_arg_flags`] refuses.
+pub fn arg_tag_values(arg: usize, flags: u32) -> Result<Vec<String>, String> {
+    validate_arg_flags(arg, flags).map_err(|e| e.to_string())?;
+    let mut v: Vec<String> = ArgFlag::ALL
+        .iter()
+        .filter(|f| flags & f.value() != 0)
+        .map(|f| format!("{DECL_TAG_ARG_PREFIX}{}", f.keyword()))
+        .collect();
+    if flags & (KF_PARAM_SIZE | KF_PARAM_CONST_SIZE) != 0 {
+        v.push(format!(
+            "{DECL_TAG_ARG_PREFIX}{ARG_TAG_MEM}{}",
+            kf_arg_mem_of(flags)
+        ));
+    }
+    let t = kf_arg_dynptr_of(flags) as usize;
+    if t != 0 {
+        // validate_arg_flags() refused types beyond the table.
+        v.push(format!(
+            "{DECL_TAG_ARG_PREFIX}{ARG_TAG_DYNPTR}{}",
+            DYNPTR_TYPES[t - 1]
+        ));
+    }
+    Ok(v)
+}
+
+/// The `KF_PARAM_*` word the decl tags `values` of one argument stand for (the inverse of
+/// [`arg_tag_values`]); values without [`DECL_TAG_ARG_PREFIX`] are not per-argument facts
+/// and are passed over. An unknown fact, a fact twice, or a word [`validate_arg_flags`]
+/// refuses is an error.
+pub fn arg_flags_of_tags<'v>(
+    arg: usize,
+    values: impl IntoIterator<Item = &'v str>,
+) -> Result<u32, String> {
+    let mut flags = 0u32;
+    let mut seen = HashSet::new();
+    for v in values {
+        let Some(fact) = v.strip_prefix(DECL_TAG_ARG_PREFIX) else {
+            continue;
+        };
+        if !seen.insert(fact) {
+            return Err(format!("argument {arg}: decl tag {v} twice"));
+        }
+        let bits = if let Some(m) = fact.strip_prefix(ARG_TAG_MEM) {
+            match m.parse::<u32>() {
+                Ok(m) if (m as usize) < MAX_ARGS => kf_arg_mem(m),
+                _ => return Err(format!("argument {arg}: decl tag {v}: no such argument")),
+            }
+        } else if let Some(t) = fact.strip_prefix(ARG_TAG_DYNPTR) {
+            match DYNPTR_TYPES.iter().position(|n| *n == t) {
+                Some(i) => kf_arg_dynptr(i as u32 + 1),
+                None => return Err(format!("argument {arg}: decl tag {v}: no such dynptr type")),
+            }
+        } else {
+            match ArgFlag::from_keyword(fact) {
+                Some(f) => f.value(),
+                None => return Err(format!("argument {arg}: decl tag {v}: unknown fact")),
+            }
+        };
+        flags |= bits;
+    }
+    let is_size = flags & (KF_PARAM_SIZE | KF_PARAM_CONST_SIZE) != 0;
+    if is_size && !seen.iter().any(|f| f.starts_with(ARG_TAG_MEM)) {
+        return Err(format!(
+            "argument {arg}: a size argument without a {DECL_TAG_ARG_PREFIX}{ARG_TAG_MEM} tag"
+        ));
+    }
+    validate_arg_flags(arg, flags).map_err(|e| e.to_string())?;
+    Ok(flags)
+}
+
+/// The per-argument facts [`DECL_TAG_ARG_PREFIX`] decl tags give each FUNC of `btf`'s own
+/// types ([`arg_flags_of_tags`] per argument), by FUNC id: what a reader of the tag
+/// representation would get. Such a tag on anything but a FUNC, with a `component_idx`
+/// outside the FUNC's parameters (or -1), or not decoding, is an error.
+pub fn arg_facts_in_btf(btf: &Btf<'_>) -> Result<BTreeMap<u32, [u32; MAX_ARGS]>, String> {
+    let mut values: BTreeMap<(u32, usize), Vec<String>> = BTreeMap::new();
+    for t in btf.own_types_iter() {
+        if t.kind() != KIND_DECL_TAG {
+            continue;
+        }
+        let v = btf.name(t.name_off);
+        if !v.starts_with(DECL_TAG_ARG_PREFIX) {
+            continue;
+        }
+        let idx = t.word(0) as i32;
+        let target = btf.ty(t.size_type).filter(|f| f.kind() == KIND_FUNC);
+        let nparams = target
+            .and_then(|f| btf.ty(f.size_type))
+            .filter(|p| p.kind() == KIND_FUNC_PROTO)
+            .map(|p| p.vlen() as usize);
+        let Some(nparams) = nparams else {
+            return Err(format!(
+                "decl tag [{}] {v}: its target [{}] is not a FUNC with a prototype",
+                t.id, t.size_type
+            ));
+        };
+        if idx < 0 || idx as usize >= nparams.min(MAX_ARGS) {
+            return Err(format!(
+                "decl tag [{}] {v}: component_idx {idx}, FUNC [{}] has {nparams} parameter(s)",
+                t.id, t.size_type
+            ));
+        }
+        values
+            .entry((t.size_type, idx as usize))
+            .or_default()
+            .push(v);
+    }
+    let mut out: BTreeMap<u32, [u32; MAX_ARGS]> = BTreeMap::new();
+    for ((func, arg), vals) in values {
+        let w = arg_flags_of_tags(arg, vals.iter().map(String::as_str))
+            .map_err(|e| format!("FUNC [{func}]: {e}"))?;
+        out.entry(func).or_default()[arg] = w;
+    }
+    Ok(out)
+}
 
 /// A kfunc found in a set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +189,9 @@ pub struct Kfunc {
     pub btf_id: u32,
     /// The entry's `KF_*` flags.
     pub flags: u32,
+    /// The `KF_PARAM_*` words of each extended-set entry naming this kfunc, with the set's
+    /// name, in set order (empty when only legacy sets name it).
+    pub arg_flags: Vec<(String, [u32; MAX_ARGS])>,
 }
 
 /// What the phase did.
@@ -61,6 +203,12 @@ pub struct Btf2BtfReport {
     pub warnings: Vec<String>,
     /// Debug lines (`-v`).
     pub debug: Vec<String>,
+    /// Entries of extended sets (each 20 bytes more than a legacy pair in `.BTF_ids`).
+    pub extended_entries: usize,
+    /// Per-argument decl tags added (`--arg-decl-tags`).
+    pub arg_tags: usize,
+    /// Kfuncs that got at least one of them.
+    pub arg_tag_kfuncs: usize,
 }
 
 fn s(b: &[u8]) -> String {
@@ -133,6 +281,9 @@ pub fn collect_kfuncs(
         if !set.is_kfunc_set() {
             continue;
         }
+        if set.layout == Layout::Extended {
+            report.extended_entries += set.cnt;
+        }
         let sname = s(set.name);
         for i in 0..set.cnt {
             let at = set.member_at(i);
@@ -149,10 +300,14 @@ pub fn collect_kfuncs(
                 ));
                 continue;
             };
-            let flags = set.entry(ids, i, e).and_then(|en| en.flags()).unwrap_or(0);
+            let entry = set.entry(ids, i, e);
+            let flags = entry.and_then(|en| en.flags()).unwrap_or(0);
+            let args = entry.and_then(|en| en.arg_flags());
             report.debug.push(format!("found kfunc {name} in {sname}"));
-            match out.get(&btf_id) {
-                Some(k) if k.flags == flags => {}
+            match out.get_mut(&btf_id) {
+                Some(k) if k.flags == flags => {
+                    k.arg_flags.extend(args.map(|a| (sname.clone(), a)));
+                }
                 Some(k) => {
                     return Err(format!(
                         "ERROR: resolve_btfids: kfunc {name} has inconsistent flags across BTF ID sets: {:#x} != {flags:#x}",
@@ -166,6 +321,7 @@ pub fn collect_kfuncs(
                             name,
                             btf_id,
                             flags,
+                            arg_flags: args.map(|a| (sname.clone(), a)).into_iter().collect(),
                         },
                     );
                 }
@@ -367,12 +523,70 @@ impl Ctx<'_, '_> {
         self.btf.set_size_type(k.btf_id, new_proto);
         Ok(())
     }
+
+    /// `--arg-decl-tags`: the facts of `k`'s extended entries as decl tags on its FUNC (see
+    /// the module's doc), after its other rewrites; returns how many. Entries of two sets
+    /// with different words, facts of an argument its prototype does not have, and words
+    /// the layout refuses are errors: one FUNC's tags hold one set of facts, and a
+    /// `component_idx` must name a parameter.
+    fn arg_decl_tags(&mut self, k: &Kfunc) -> Result<usize, String> {
+        let Some((set, words)) = k.arg_flags.first() else {
+            return Ok(0);
+        };
+        if let Some((other, w)) = k.arg_flags.iter().find(|(_, w)| w != words) {
+            let a = (0..MAX_ARGS).find(|&a| w[a] != words[a]).unwrap_or(0);
+            return Err(format!(
+                "ERROR: btfids-post: --arg-decl-tags: kfunc {} has argument {a} flags {} in set \
+                 '{set}' and {} in set '{other}': the decl tags of one FUNC hold one set of facts",
+                k.name,
+                describe_arg_flags(words[a]),
+                describe_arg_flags(w[a])
+            ));
+        }
+        let proto_id = self.btf.own(k.btf_id).map(|f| f.size_type).ok_or_else(|| {
+            format!(
+                "ERROR: resolve_btfids: btf id {} is not a function",
+                k.btf_id
+            )
+        })?;
+        let (_, params) = proto_of(self.btf, proto_id).ok_or_else(|| {
+            format!("ERROR: resolve_btfids: btf id {proto_id} is not a function prototype")
+        })?;
+        let mut n = 0;
+        for (a, &w) in words.iter().enumerate() {
+            if w == 0 {
+                continue;
+            }
+            if a >= params.len() {
+                return Err(format!(
+                    "ERROR: btfids-post: --arg-decl-tags: kfunc {}: argument {a} has flags {} \
+                     but its BTF prototype has {} parameter(s): no component_idx for them",
+                    k.name,
+                    describe_arg_flags(w),
+                    params.len()
+                ));
+            }
+            let values = arg_tag_values(a, w).map_err(|e| {
+                format!(
+                    "ERROR: btfids-post: --arg-decl-tags: kfunc {} in set '{set}': {e}",
+                    k.name
+                )
+            })?;
+            for v in values {
+                self.btf.add_decl_tag(&v, k.btf_id, a as i32, false);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
 }
 
-/// main.c's `btf2btf()` on `btf`, for `kfuncs` (from [`collect_kfuncs`]).
+/// main.c's `btf2btf()` on `btf`, for `kfuncs` (from [`collect_kfuncs`]); with
+/// `arg_decl_tags` (`--arg-decl-tags`), each kfunc's per-argument facts as decl tags too.
 pub fn btf2btf(
     btf: &mut MutBtf<'_>,
     kfuncs: BTreeMap<u32, Kfunc>,
+    arg_decl_tags: bool,
     report: &mut Btf2BtfReport,
 ) -> Result<(), String> {
     let mut decl_tags = Vec::new();
@@ -412,7 +626,128 @@ pub fn btf2btf(
             ));
         }
         ctx.arena_attrs(&k)?;
+        if arg_decl_tags {
+            let n = ctx.arg_decl_tags(&k)?;
+            report.arg_tags += n;
+            report.arg_tag_kfuncs += usize::from(n > 0);
+        }
         report.kfuncs.push(k);
     }
+    if arg_decl_tags {
+        report.debug.push(format!(
+            "{ARG_DECL_TAGS_LINE}{} tags on {} kfuncs; {} entries in extended sets",
+            report.arg_tags, report.arg_tag_kfuncs, report.extended_entries
+        ));
+    }
     Ok(())
+}
+
+/// Start of the `-v` line that says what `--arg-decl-tags` added: `kf_param decl tags: N
+/// tags on K kfuncs; E entries in extended sets` (`cargo xtask repr-sizes --measure`
+/// reads it).
+pub const ARG_DECL_TAGS_LINE: &str = "kf_param decl tags: ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kfunc_layout::*;
+
+    #[test]
+    fn arg_tags_name_each_fact_in_bit_order_then_mem_then_dynptr() {
+        assert_eq!(arg_tag_values(0, 0).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            arg_tag_values(1, KF_PARAM_RELEASE | KF_PARAM_NULLABLE).unwrap(),
+            ["kf_param:release", "kf_param:nullable"]
+        );
+        assert_eq!(
+            arg_tag_values(2, KF_PARAM_SIZE | kf_arg_mem(1)).unwrap(),
+            ["kf_param:size", "kf_param:mem=1"]
+        );
+        // The memory argument of a size argument is named even when it is argument 0
+        // (the field's value 0), so that a reader need not know the field's default.
+        assert_eq!(
+            arg_tag_values(1, KF_PARAM_CONST_SIZE).unwrap(),
+            ["kf_param:const_size", "kf_param:mem=0"]
+        );
+        assert_eq!(
+            arg_tag_values(2, KF_PARAM_UNINIT | kf_arg_dynptr(3)).unwrap(),
+            ["kf_param:uninit", "kf_param:dynptr=SKB"]
+        );
+        // Every keyword is the #[kfunc] keyword of the table.
+        for f in ARG_FLAGS {
+            let w = if f.value & (KF_PARAM_SIZE | KF_PARAM_CONST_SIZE) != 0 {
+                f.value | kf_arg_mem(4)
+            } else {
+                f.value
+            };
+            assert_eq!(
+                arg_tag_values(0, w).unwrap()[0],
+                format!("kf_param:{}", f.keyword)
+            );
+        }
+    }
+
+    #[test]
+    fn words_the_layout_refuses_have_no_tags() {
+        let unknown = 1 << 30;
+        assert!(unknown & KF_PARAM_KNOWN_MASK == 0);
+        assert!(arg_tag_values(0, unknown).is_err());
+        // A memory argument without a size fact, a dynptr type that does not exist.
+        assert!(arg_tag_values(0, kf_arg_mem(2)).is_err());
+        let bad_dynptr = (DYNPTR_TYPES.len() as u32 + 1) << KF_PARAM_DYNPTR_SHIFT;
+        assert!(arg_tag_values(0, bad_dynptr).is_err());
+        assert!(arg_tag_values(0, KF_PARAM_SIZE | kf_arg_mem(MAX_ARGS as u32)).is_err());
+    }
+
+    /// Every word of one or two facts, with every memory argument for size facts and every
+    /// dynptr type (and none), goes to tags and back unchanged.
+    #[test]
+    fn tags_decode_to_the_words_they_were_made_from() {
+        let mut words = vec![0u32];
+        for (i, a) in ARG_FLAGS.iter().enumerate() {
+            words.push(a.value);
+            for b in &ARG_FLAGS[i + 1..] {
+                words.push(a.value | b.value);
+            }
+        }
+        let mut n = 0;
+        for w in words {
+            let mems: Vec<u32> = if w & (KF_PARAM_SIZE | KF_PARAM_CONST_SIZE) != 0 {
+                (0..MAX_ARGS as u32).collect()
+            } else {
+                vec![0]
+            };
+            for m in mems {
+                for t in 0..=DYNPTR_TYPES.len() as u32 {
+                    let word = w | kf_arg_mem(m) | (t << KF_PARAM_DYNPTR_SHIFT);
+                    let tags = arg_tag_values(3, word).unwrap();
+                    let back = arg_flags_of_tags(3, tags.iter().map(String::as_str)).unwrap();
+                    assert_eq!(back, word, "{word:#x}: {tags:?}");
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 1000, "{n} words");
+    }
+
+    #[test]
+    fn tags_that_say_nothing_valid_are_refused() {
+        let dec = |v: &[&str]| arg_flags_of_tags(0, v.iter().copied());
+        assert_eq!(dec(&["bpf_kfunc", "arg:nullable"]), Ok(0));
+        assert_eq!(dec(&["kf_param:nullable"]), Ok(KF_PARAM_NULLABLE));
+        assert!(dec(&["kf_param:nulable"]).is_err());
+        assert!(dec(&["kf_param:release", "kf_param:release"]).is_err());
+        assert!(dec(&["kf_param:size"]).is_err(), "size without mem");
+        assert!(dec(&["kf_param:mem=1"]).is_err(), "mem without size");
+        assert!(dec(&["kf_param:size", "kf_param:mem=5"]).is_err());
+        assert!(dec(&["kf_param:size", "kf_param:mem=x"]).is_err());
+        assert!(
+            dec(&["kf_param:dynptr=skb"]).is_err(),
+            "types are upper case"
+        );
+        assert_eq!(
+            dec(&["kf_param:uninit", "kf_param:dynptr=RINGBUF"]),
+            Ok(KF_PARAM_UNINIT | kf_arg_dynptr(2))
+        );
+    }
 }

@@ -164,7 +164,7 @@ fn process_timed(
     o.btf = Some(btf);
     t.lap("collect+load");
 
-    let mut rw = btf2btf::btf2btf_on(&o, mb)?;
+    let mut rw = btf2btf::btf2btf_on(&o, mb, opts.arg_decl_tags)?;
     out.types_added = rw.types_added;
     if !rw.generated.is_empty() {
         out.debug.push(format!(

@@ -66,6 +66,10 @@ pub struct Options {
     /// `--distill_base`: distill the base into `OBJ.BTF.base` (Linux 7.3 modules built out
     /// of tree), see [`phase::finalize`].
     pub distill_base: bool,
+    /// `--arg-decl-tags`: the Linux 7.3 flow also writes the per-argument facts of the
+    /// kfuncs of extended sets as BTF decl tags on their FUNCs ([`btf2btf`]), to measure
+    /// that representation; off by default (the output is then resolve_btfids').
+    pub arg_decl_tags: bool,
 }
 
 /// The error of a run that found problems (listed, one a line): nothing is written.

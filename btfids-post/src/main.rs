@@ -1,8 +1,9 @@
 //! `btfids-post`: command line.
 //!
 //! - Linux 7.3 (`scripts/gen-btf.sh`): `btfids-post [-v] --btf FILE [-b FILE]
-//!   [--fatal_warnings] [--distill_base] OBJ` writes `OBJ.BTF` and `OBJ.BTF_ids` and leaves
-//!   OBJ alone; `btfids-post --patch_btfids FILE OBJ` copies FILE over OBJ's `.BTF_ids`.
+//!   [--fatal_warnings] [--distill_base] [--arg-decl-tags] OBJ` writes `OBJ.BTF` and
+//!   `OBJ.BTF_ids` and leaves OBJ alone; `btfids-post --patch_btfids FILE OBJ` copies FILE
+//!   over OBJ's `.BTF_ids`.
 //! - Linux 6.12: `btfids-post [-v] [-b FILE] [--strict] [--legacy-set8] ELF` resolves ELF in
 //!   place (with `--btf FILE --in-place`, BTF from FILE).
 //! - `btfids-post dump ELF`, `btfids-post check ELF`, `btfids-post audit ...` inspect.
@@ -67,6 +68,12 @@ struct Cli {
     /// Write extended sets as legacy 8-byte {id, flags} pairs (for unpatched kernels).
     #[arg(long = "legacy-set8")]
     legacy_set8: bool,
+    /// With --btf: also write the per-argument facts of the kfuncs of extended sets as BTF
+    /// decl tags on their FUNCs, one per (argument, fact), component_idx = argument, valued
+    /// `kf_param:<fact>` (the representation the RFC weighs against the extended set8;
+    /// off by default, the output is then resolve_btfids').
+    #[arg(long = "arg-decl-tags", requires = "btf", conflicts_with = "in_place")]
+    arg_decl_tags: bool,
     /// The ELF object (vmlinux or a .ko).
     #[arg(required = true)]
     elf: Option<PathBuf>,
@@ -160,6 +167,7 @@ fn kbuild_cli(args: &[std::ffi::OsString]) -> Option<Cli> {
         in_place: false,
         strict: false,
         legacy_set8: false,
+        arg_decl_tags: false,
         elf: None,
     };
     let mut it = args.iter();
@@ -180,6 +188,7 @@ fn kbuild_cli(args: &[std::ffi::OsString]) -> Option<Cli> {
             Some("--in-place") => flag(&mut cli.in_place)?,
             Some("--strict") => flag(&mut cli.strict)?,
             Some("--legacy-set8") => flag(&mut cli.legacy_set8)?,
+            Some("--arg-decl-tags") => flag(&mut cli.arg_decl_tags)?,
             Some("--btf") => value(&mut it, &mut cli.btf)?,
             Some("-b" | "--btf_base") => value(&mut it, &mut cli.btf_base)?,
             Some("--patch_btfids") => value(&mut it, &mut cli.patch_btfids)?,
@@ -189,7 +198,9 @@ fn kbuild_cli(args: &[std::ffi::OsString]) -> Option<Cli> {
             _ => cli.elf = Some(PathBuf::from(a)),
         }
     }
-    (cli.elf.is_some() && (!cli.in_place || cli.btf.is_some())).then_some(cli)
+    // What clap's `requires` and `conflicts_with` refuse goes to clap, which says why.
+    let tags_ok = !cli.arg_decl_tags || (cli.btf.is_some() && !cli.in_place);
+    (cli.elf.is_some() && (!cli.in_place || cli.btf.is_some()) && tags_ok).then_some(cli)
 }
 
 // glibc's `mallopt()`.
@@ -237,6 +248,7 @@ fn main() -> ExitCode {
                 legacy_set8: cli.legacy_set8,
                 fatal_warnings: cli.fatal_warnings,
                 distill_base: cli.distill_base,
+                arg_decl_tags: cli.arg_decl_tags,
             };
             if let Some(blob) = &cli.patch_btfids {
                 return patch_btfids(blob, &elf, opts.verbose);

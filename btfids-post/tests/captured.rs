@@ -393,3 +393,207 @@ fn captured_7_3_inputs_match_stock_resolve_btfids() {
         );
     }
 }
+
+/// `--arg-decl-tags` on every Linux 7.3 capture: the run succeeds where the plain one does;
+/// on an input without extended sets OBJ.BTF and OBJ.BTF_ids are the plain run's bytes; on
+/// one with them, the tagged OBJ.BTF loads on its base (this crate's checks, and the
+/// machine's libbpf when a C compiler and libbpf-dev are there), grows by 16 bytes per tag
+/// plus the new strings, and the facts its `kf_param:` tags give each FUNC are the words of
+/// every entry of the resolved extended sets (OBJ.BTF_ids) naming that FUNC: set8 -> tags ->
+/// facts round-trips.
+#[test]
+fn captured_7_3_inputs_with_arg_decl_tags() {
+    use btfids_post::btf::{Btf, KIND_DECL_TAG, KIND_FUNC};
+    use btfids_post::btf2btf::{arg_facts_in_btf, DECL_TAG_ARG_PREFIX};
+    let mut tagged_inputs = 0;
+    let mut unchanged = 0;
+    let mut notes = Vec::new();
+    for dir in capture_dirs() {
+        let inputs = btfids_post::capture::read_detached(&dir).unwrap();
+        if inputs.is_empty() {
+            continue;
+        }
+        let base = btfids_post::capture::read(&dir).unwrap().base;
+        let work = common::tmpdir("captured-73-tags");
+        for inp in inputs {
+            let Some(args) = inp.replay_args(base.as_deref()) else {
+                notes.push(format!("{}: no base.vmlinux beside it", inp.elf.display()));
+                continue;
+            };
+            let name = inp.elf.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = std::fs::read(&inp.elf).unwrap();
+            let run = |extra: &[&str], sub: &str| {
+                let d = work.join(sub);
+                std::fs::create_dir_all(&d).unwrap();
+                let obj = d.join(&name);
+                std::fs::write(&obj, &bytes).unwrap();
+                let o = std::process::Command::new(common::bin())
+                    .args(extra)
+                    .args(&args)
+                    .arg(&obj)
+                    .output()
+                    .unwrap();
+                (o, obj)
+            };
+            let (plain, p_obj) = run(&[], "plain");
+            if !plain.status.success() {
+                notes.push(format!(
+                    "{}: refused without the option (a stale capture?): {}",
+                    inp.elf.display(),
+                    String::from_utf8_lossy(&plain.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                ));
+                continue;
+            }
+            let (tagged, t_obj) = run(&["--arg-decl-tags"], "tagged");
+            assert!(
+                tagged.status.success(),
+                "{}: --arg-decl-tags: {}",
+                inp.elf.display(),
+                String::from_utf8_lossy(&tagged.stderr)
+            );
+            let read = |obj: &Path, suffix: &str| {
+                let mut p = obj.as_os_str().to_owned();
+                p.push(suffix);
+                std::fs::read(PathBuf::from(p)).ok()
+            };
+            let (p_btf, t_btf) = (read(&p_obj, ".BTF").unwrap(), read(&t_obj, ".BTF").unwrap());
+            let (p_ids, t_ids) = (read(&p_obj, ".BTF_ids"), read(&t_obj, ".BTF_ids"));
+            let (p_base, t_base) = (read(&p_obj, ".BTF.base"), read(&t_obj, ".BTF.base"));
+            assert!(
+                p_base == t_base,
+                "{}: OBJ.BTF.base differs",
+                inp.elf.display()
+            );
+            let c = btfids_post::detached::collect(&inp.elf, &bytes).unwrap();
+            let ext: Vec<_> = c
+                .sets
+                .iter()
+                .filter(|s| s.layout == Layout::Extended)
+                .collect();
+            if ext.is_empty() {
+                assert!(
+                    p_btf == t_btf && p_ids == t_ids,
+                    "{}: no extended set, but the option changed the output",
+                    inp.elf.display()
+                );
+                unchanged += 1;
+                continue;
+            }
+            let (p_ids, t_ids) = (p_ids.unwrap(), t_ids.unwrap());
+            assert_eq!(p_ids.len(), t_ids.len(), "{}", inp.elf.display());
+            // The base the output is split on: the distilled one, or the -b file.
+            let base_file = match (&t_base, inp.module) {
+                (Some(_), _) => Some({
+                    let mut p = t_obj.as_os_str().to_owned();
+                    p.push(".BTF.base");
+                    PathBuf::from(p)
+                }),
+                (None, true) => base.clone(),
+                (None, false) => None,
+            };
+            let base_bytes = base_file.as_ref().map(|p| std::fs::read(p).unwrap());
+            let base_raw = base_bytes.as_deref().map(|b| {
+                btfids_post::io::btf_bytes(base_file.as_deref().unwrap(), b, ".BTF").unwrap()
+            });
+            let base_btf = base_raw.map(|b| Btf::parse(b, None).unwrap());
+            let pb = Btf::parse(&p_btf, base_btf.as_ref()).unwrap();
+            let tb = Btf::parse(&t_btf, base_btf.as_ref()).unwrap_or_else(|e| {
+                panic!(
+                    "{}: the tagged OBJ.BTF does not load: {e}",
+                    inp.elf.display()
+                )
+            });
+            let tags: Vec<_> = tb
+                .own_types_iter()
+                .filter(|t| {
+                    t.kind() == KIND_DECL_TAG
+                        && tb.name(t.name_off).starts_with(DECL_TAG_ARG_PREFIX)
+                })
+                .collect();
+            let strs = |b: &Btf<'_>| -> std::collections::BTreeSet<Vec<u8>> {
+                b.own_strings()
+                    .split(|&c| c == 0)
+                    .map(<[u8]>::to_vec)
+                    .collect()
+            };
+            let new_strs: usize = strs(&tb).difference(&strs(&pb)).map(|s| s.len() + 1).sum();
+            assert_eq!(
+                tb.own_count() as usize,
+                pb.own_count() as usize + tags.len(),
+                "{}",
+                inp.elf.display()
+            );
+            assert_eq!(
+                t_btf.len(),
+                p_btf.len() + 16 * tags.len() + new_strs,
+                "{}: size",
+                inp.elf.display()
+            );
+            let facts = arg_facts_in_btf(&tb).unwrap();
+            let e = c.endian();
+            let mut with_facts = std::collections::BTreeSet::new();
+            for s in &ext {
+                for i in 0..s.cnt {
+                    let en = s.entry(&t_ids, i, e).unwrap();
+                    let f = tb.ty(en.id()).unwrap();
+                    assert_eq!(f.kind(), KIND_FUNC, "{}: {}", inp.elf.display(), i);
+                    let words = en.arg_flags().unwrap();
+                    assert_eq!(
+                        facts.get(&en.id()).copied().unwrap_or_default(),
+                        words,
+                        "{}: {}",
+                        inp.elf.display(),
+                        tb.name(f.name_off)
+                    );
+                    if words.iter().any(|w| *w != 0) {
+                        with_facts.insert(en.id());
+                    }
+                }
+            }
+            // No tag on a FUNC that is not an extended entry with facts.
+            assert!(
+                facts.keys().all(|id| with_facts.contains(id)),
+                "{}",
+                inp.elf.display()
+            );
+            let t_path = {
+                let mut p = t_obj.as_os_str().to_owned();
+                p.push(".BTF");
+                PathBuf::from(p)
+            };
+            match common::libbpf_decl_tags(&t_path, base_file.as_deref(), DECL_TAG_ARG_PREFIX) {
+                Ok(Ok(lines)) => assert_eq!(lines.len(), tags.len(), "{}", inp.elf.display()),
+                Ok(Err(why)) => panic!("{}: libbpf refuses it: {why}", inp.elf.display()),
+                Err(why) => notes.push(format!("libbpf not checked: {why}")),
+            }
+            eprintln!(
+                "tagged: {} ({} kf_param tags on {} kfuncs, OBJ.BTF {} -> {} bytes)",
+                inp.elf.display(),
+                tags.len(),
+                facts.len(),
+                p_btf.len(),
+                t_btf.len()
+            );
+            tagged_inputs += 1;
+        }
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    notes.sort();
+    notes.dedup();
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    eprintln!(
+        "--arg-decl-tags on Linux 7.3 captures: {tagged_inputs} with extended sets checked, \
+         {unchanged} without them unchanged"
+    );
+    if tagged_inputs == 0 {
+        eprintln!(
+            "SKIPPED captured_7_3_inputs_with_arg_decl_tags: no Linux 7.3 capture with extended \
+             sets (a patched kernel's btfids-inputs/: cargo xtask kernel --variant patched)"
+        );
+    }
+}

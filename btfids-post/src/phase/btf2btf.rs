@@ -22,19 +22,24 @@ pub struct Rewritten<'a> {
 }
 
 /// Linux 7.3: [`crate::btfgen::generate_into`], then (with `.BTF_ids`)
-/// [`crate::btf2btf::collect_kfuncs`] and [`crate::btf2btf::btf2btf`]. Records that
-/// disagree with existing FUNCs are an error.
-pub fn btf2btf<'a>(o: &Object<'a>) -> Result<Rewritten<'a>, Error> {
+/// [`crate::btf2btf::collect_kfuncs`] and [`crate::btf2btf::btf2btf`] (with
+/// `arg_decl_tags`, `--arg-decl-tags`: the per-argument facts as decl tags too). Records
+/// that disagree with existing FUNCs are an error.
+pub fn btf2btf<'a>(o: &Object<'a>, arg_decl_tags: bool) -> Result<Rewritten<'a>, Error> {
     let btf0 = o
         .btf
         .as_ref()
         .ok_or_else(|| Error::at(o.path, "internal: btf2btf before load_btf"))?;
-    btf2btf_on(o, MutBtf::from_btf(btf0))
+    btf2btf_on(o, MutBtf::from_btf(btf0), arg_decl_tags)
 }
 
 /// [`btf2btf()`] on `mb`, the modifiable copy of [`Object::btf`] made beforehand
 /// ([`MutBtf::from_btf`], which the Linux 7.3 driver runs while `collect` runs).
-pub fn btf2btf_on<'a>(o: &Object<'a>, mut mb: MutBtf<'a>) -> Result<Rewritten<'a>, Error> {
+pub fn btf2btf_on<'a>(
+    o: &Object<'a>,
+    mut mb: MutBtf<'a>,
+    arg_decl_tags: bool,
+) -> Result<Rewritten<'a>, Error> {
     let path = o.path;
     let btf0 = o
         .btf
@@ -56,7 +61,8 @@ pub fn btf2btf_on<'a>(o: &Object<'a>, mut mb: MutBtf<'a>) -> Result<Rewritten<'a
             &mut report,
         )
         .map_err(|e| Error::at(path, e))?;
-        btf2btf::btf2btf(&mut mb, kfuncs, &mut report).map_err(|e| Error::at(path, e))?;
+        btf2btf::btf2btf(&mut mb, kfuncs, arg_decl_tags, &mut report)
+            .map_err(|e| Error::at(path, e))?;
     }
     Ok(Rewritten {
         btf: mb,

@@ -546,3 +546,97 @@ pub fn refused_alike(
     );
     (s, p)
 }
+
+/// A C program linked against the machine's libbpf that loads a raw or ELF BTF file
+/// (`btf__parse`, or `btf__parse_split` on a base) and prints every decl tag whose value
+/// starts with `prefix` as `value FUNC-name component_idx`, one a line, in id order.
+const LIBBPF_DECL_TAGS_C: &str = r#"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/btf.h>
+
+int main(int argc, char **argv)
+{
+	struct btf *base = NULL, *btf;
+	unsigned int i, n, start = 1;
+
+	if (argc < 3)
+		return 2;
+	if (argc > 3) {
+		base = btf__parse(argv[3], NULL);
+		if (!base) {
+			fprintf(stderr, "btf__parse(%s): %s\n", argv[3], strerror(errno));
+			return 1;
+		}
+		start = btf__type_cnt(base);
+	}
+	btf = base ? btf__parse_split(argv[1], base) : btf__parse(argv[1], NULL);
+	if (!btf) {
+		fprintf(stderr, "btf__parse(%s): %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	n = btf__type_cnt(btf);
+	for (i = start; i < n; i++) {
+		const struct btf_type *t = btf__type_by_id(btf, i);
+		const char *v;
+
+		if (!btf_is_decl_tag(t))
+			continue;
+		v = btf__name_by_offset(btf, t->name_off);
+		if (!v || strncmp(v, argv[2], strlen(argv[2])))
+			continue;
+		printf("%s %s %d\n", v,
+		       btf__name_by_offset(btf, btf__type_by_id(btf, t->type)->name_off),
+		       btf_decl_tag(t)->component_idx);
+	}
+	return 0;
+}
+"#;
+
+/// The decl tags valued `prefix...` that the machine's libbpf reads from the BTF file
+/// `btf` (split on `base` if given), as `value FUNC-name component_idx` lines; `None` (with
+/// the reason) when no C compiler with libbpf's headers and library is there, `Some(Err)`
+/// when libbpf refuses the file.
+pub fn libbpf_decl_tags(
+    btf: &Path,
+    base: Option<&Path>,
+    prefix: &str,
+) -> Result<Result<Vec<String>, String>, String> {
+    static TOOL: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let tool = TOOL.get_or_init(|| {
+        let dir = tmpdir("libbpf-decl-tags");
+        let src = write(&dir, "decl_tags.c", LIBBPF_DECL_TAGS_C.as_bytes());
+        let exe = dir.join("decl_tags");
+        let o = std::process::Command::new("cc")
+            .arg("-O1")
+            .arg("-o")
+            .arg(&exe)
+            .arg(&src)
+            .arg("-lbpf")
+            .output()
+            .map_err(|e| format!("cc: {e}"))?;
+        if !o.status.success() {
+            return Err(format!(
+                "cc -lbpf failed (libbpf-dev missing?): {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+        Ok(exe)
+    });
+    let tool = tool.clone()?;
+    let mut cmd = std::process::Command::new(tool);
+    cmd.arg(btf).arg(prefix);
+    if let Some(b) = base {
+        cmd.arg(b);
+    }
+    let o = cmd.output().map_err(|e| format!("libbpf helper: {e}"))?;
+    Ok(if o.status.success() {
+        Ok(String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect())
+    } else {
+        Err(String::from_utf8_lossy(&o.stderr).trim().to_string())
+    })
+}
