@@ -320,12 +320,19 @@ fn rust_bindings_of_patched_kernel_match() {
         return;
     };
     let cache = PathBuf::from(home).join(".cache/kfunc-args/kernel");
+    // The most recently finished patched kernel: older ones of earlier series revisions
+    // may stay in the cache (their key is the patches' diffs), with older headers.
     let generated = fs::read_dir(&cache)
         .map(|d| {
             d.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.to_string_lossy().contains("/patched-") && p.join("stamp").exists())
-                .map(|p| p.join("linux/rust/bindings/bindings_generated.rs"))
-                .find(|p| p.exists())
+                .filter(|p| p.to_string_lossy().contains("/patched-"))
+                .filter_map(|p| {
+                    let finished = fs::metadata(p.join("stamp")).ok()?.modified().ok()?;
+                    let bindings = p.join("linux/rust/bindings/bindings_generated.rs");
+                    bindings.exists().then_some((finished, bindings))
+                })
+                .max()
+                .map(|(_, bindings)| bindings)
         })
         .ok()
         .flatten();
