@@ -633,19 +633,21 @@ pub fn btf2btf(
         }
         report.kfuncs.push(k);
     }
-    if arg_decl_tags {
-        report.debug.push(format!(
-            "{ARG_DECL_TAGS_LINE}{} tags on {} kfuncs; {} entries in extended sets",
-            report.arg_tags, report.arg_tag_kfuncs, report.extended_entries
-        ));
-    }
     Ok(())
 }
 
 /// Start of the `-v` line that says what `--arg-decl-tags` added: `kf_param decl tags: N
 /// tags on K kfuncs; E entries in extended sets` (`cargo xtask repr-sizes --measure`
-/// reads it).
+/// reads it; [`arg_decl_tags_line`]).
 pub const ARG_DECL_TAGS_LINE: &str = "kf_param decl tags: ";
+
+/// The `-v` line of [`ARG_DECL_TAGS_LINE`] for `report`.
+pub fn arg_decl_tags_line(report: &Btf2BtfReport) -> String {
+    format!(
+        "{ARG_DECL_TAGS_LINE}{} tags on {} kfuncs; {} entries in extended sets",
+        report.arg_tags, report.arg_tag_kfuncs, report.extended_entries
+    )
+}
 
 #[cfg(test)]
 mod tests {

@@ -392,8 +392,8 @@ fn two_sets_of_facts_and_facts_beyond_the_prototype_are_refused() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The option changes nothing where there is no extended set: OBJ.BTF and OBJ.BTF_ids are
-/// the bytes written without it.
+/// The option changes nothing where there is no extended set (or no `.BTF_ids`): OBJ.BTF
+/// and OBJ.BTF_ids are the bytes written without it.
 #[test]
 fn without_extended_sets_the_output_is_unchanged() {
     let dir = tmpdir("arg-decl-tags-none");
@@ -410,6 +410,18 @@ fn without_extended_sets_the_output_is_unchanged() {
         assert!(a.out.ok && b.out.ok, "{}{}", a.stderr, b.stderr);
         assert!(a.out == b.out, "{e:?}: outputs differ");
         assert!(a.out.btf_ids.is_some());
+        // No .BTF_ids at all: nothing to tag, and -v still says so.
+        let bare = build(true, e, &[sec(".data", vec![0; 8])], &[]);
+        let vargs = [&[os("-v")], &targs[..]].concat();
+        let a = run_tool_status(&bin(), &args, &dir, &format!("{e:?}-2"), "o.ko", &bare);
+        let b = run_tool_status(&bin(), &vargs, &dir, &format!("{e:?}-3"), "o.ko", &bare);
+        assert!(a.out.ok && b.out.ok, "{}{}", a.stderr, b.stderr);
+        assert!(
+            a.out == b.out && a.out.btf_ids.is_none(),
+            "{e:?}: no .BTF_ids"
+        );
+        let line = format!("{ARG_DECL_TAGS_LINE}0 tags on 0 kfuncs; 0 entries in extended sets");
+        assert!(b.stderr.contains(&line), "{}", b.stderr);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -64,6 +64,11 @@ pub fn btf2btf_on<'a>(
         btf2btf::btf2btf(&mut mb, kfuncs, arg_decl_tags, &mut report)
             .map_err(|e| Error::at(path, e))?;
     }
+    if arg_decl_tags {
+        // Also without .BTF_ids (nothing to tag then), so that the line is always there.
+        let line = btf2btf::arg_decl_tags_line(&report);
+        report.debug.push(line);
+    }
     Ok(Rewritten {
         btf: mb,
         generated: gen.generated,
