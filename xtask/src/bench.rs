@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 /// Where captures are and which stock tool made them: shared with btfids-post's captured
 /// test (compiled here from its source: xtask does not depend on btfids-post).
 #[path = "../../btfids-post/src/capture.rs"]
-mod capture;
+pub(crate) mod capture;
 
 /// One process run under `/usr/bin/time`.
 struct Measured {
@@ -249,7 +249,7 @@ fn loadavg() -> String {
 }
 
 /// Build btfids-post (release); its path.
-fn build_post() -> Result<PathBuf, String> {
+pub(crate) fn build_post() -> Result<PathBuf, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("no workspace root")?
@@ -260,7 +260,7 @@ fn build_post() -> Result<PathBuf, String> {
         .status()
         .map_err(|e| format!("cargo build: {e}"))?;
     if !st.success() {
-        return Err("bench: cargo build --release -p btfids-post failed".into());
+        return Err("cargo build --release -p btfids-post failed".into());
     }
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or(root.join("target"), PathBuf::from);
     Ok(target.join("release/btfids-post"))
@@ -795,7 +795,7 @@ pub fn run(f: &crate::flags::Bench) -> Result<(), String> {
 
 /// The variables `scripts/gen-btf.sh` reads from Kbuild, as the tree's own make computes
 /// them (`make --eval`: `scripts/Makefile.btf` is only read for build targets).
-fn kbuild_btf_env(tree: &Path) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn kbuild_btf_env(tree: &Path) -> Result<Vec<(String, String)>, String> {
     const VARS: [&str; 5] = [
         "PAHOLE",
         "PAHOLE_FLAGS",

@@ -14,7 +14,9 @@
 //! writes them to `~/.cache/kfunc-args/figures/<command>.txt` when the command finishes
 //! without an error ([`save_records`]): `test` (its last line, full runs only), `regress`,
 //! `progs`, `veristat`, `dropin`, `dropin-selftests` (`cargo xtask dropin --config
-//! selftests`), `bench` (its goal lines: the ratio ranges). The
+//! selftests`), `bench` (its goal lines: the ratio ranges), `repr-sizes-measure` (`cargo
+//! xtask repr-sizes --measure`: the decl tags' measured bytes against the extended set8's).
+//! The
 //! selftests' verdict matrix is the one `cargo xtask selftests` writes
 //! (`target/kfunc-selftests/matrix.txt`). A figure whose record is missing is reported as
 //! "not rerun", with the command that makes it.
@@ -515,7 +517,48 @@ fn recorded_figures() -> Vec<(&'static str, Recorded)> {
         recorded_as("dropin-selftests", "dropin --config selftests")
             .and_then(|(t, src)| parse_dropin_selftests(&t, src)),
     ));
+
+    out.push((
+        "repr-sizes --measure",
+        recorded_as(crate::repr::MEASURE_RECORD, "repr-sizes --measure")
+            .and_then(|(t, src)| parse_repr_measure(&t, src)),
+    ));
     out
+}
+
+/// The figures of a `cargo xtask repr-sizes --measure` record: the total, and
+/// bpf_testmod's line when it was measured (the RFC's computed figures name it).
+fn parse_repr_measure(t: &str, src: String) -> Recorded {
+    let cmd = "cargo xtask repr-sizes --measure";
+    let l = line_with(t, "repr-sizes --measure: total of ")
+        .ok_or_else(|| format!("{src}: no total"))?;
+    let n = num_after(l, "total of").ok_or("repr-sizes --measure: objects")?;
+    let bytes = num_after(l, "decl tags").ok_or("repr-sizes --measure: tag bytes")?;
+    let tags = num_after(l, "bytes of BTF (").ok_or("repr-sizes --measure: tags")?;
+    let kfuncs = num_after(l, " tags on").ok_or("repr-sizes --measure: kfuncs")?;
+    let set8 = num_after(l, "extended set8").ok_or("repr-sizes --measure: set8 bytes")?;
+    let entries = num_before(l, " entries)").ok_or("repr-sizes --measure: entries")?;
+    let mut v = vec![Figure {
+        phrase: format!(
+            "measured on {n} objects with extended sets: {tags} decl tags on {kfuncs} kfuncs \
+             add {bytes} bytes of BTF, against {set8} bytes of extended set8 entries \
+             ({entries} entries)"
+        ),
+        command: cmd,
+        source: src.clone(),
+    }];
+    if let Some(l) = line_with(t, "repr-sizes --measure: bpf_testmod.ko ") {
+        let bytes = num_after(l, "decl tags").ok_or("repr-sizes --measure: bpf_testmod")?;
+        let set8 = num_after(l, "extended set8").ok_or("repr-sizes --measure: bpf_testmod")?;
+        v.push(Figure {
+            phrase: format!(
+                "bpf_testmod.ko with per-argument flags, measured: {bytes} against {set8} bytes"
+            ),
+            command: cmd,
+            source: src,
+        });
+    }
+    Ok(v)
 }
 
 /// The figures of a `cargo xtask regress` record (`t`, read from `src`).
@@ -961,6 +1004,36 @@ mod tests {
              patched 4 files, 3 identical"
         );
         assert!(parse_dropin_selftests(d, "d".into()).is_err());
+    }
+
+    /// A `repr-sizes --measure` record (lines as `repr::object_line` and
+    /// `repr::total_line` write them) read back into its phrases.
+    #[test]
+    fn reads_repr_measure_records() {
+        let m = crate::repr::Measured {
+            label: "bpf_testmod.ko (x, against y, relinked)".into(),
+            btf_plain: 21922,
+            btf_tagged: 22350,
+            tags: 22,
+            kfuncs: 12,
+            entries: 87,
+        };
+        let t = format!(
+            "# cargo xtask repr-sizes-measure: finished x\n{}\n{}\n",
+            crate::repr::object_line(&m),
+            crate::repr::total_line(std::slice::from_ref(&m), 2)
+        );
+        let f = parse_repr_measure(&t, "r".into()).unwrap();
+        assert_eq!(
+            f[0].phrase,
+            "measured on 1 objects with extended sets: 22 decl tags on 12 kfuncs add 428 bytes \
+             of BTF, against 1740 bytes of extended set8 entries (87 entries)"
+        );
+        assert_eq!(
+            f[1].phrase,
+            "bpf_testmod.ko with per-argument flags, measured: 428 against 1740 bytes"
+        );
+        assert!(parse_repr_measure("nothing\n", "r".into()).is_err());
     }
 
     #[test]

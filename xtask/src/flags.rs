@@ -261,10 +261,35 @@ pub struct Veristat {
 
 /// `cargo xtask repr-sizes`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "--measure: each input's gen-btf.sh step run twice by btfids-post (release \
+                  build), without and with --arg-decl-tags, on the same ELF and pahole BTF; \
+                  prints the .BTF bytes the tags add (OBJ.BTF sizes compared), the tags and \
+                  kfuncs tagged, and the extended set8 entries of the same object with their \
+                  20 bytes each, per object and in total, and records the summary for \
+                  `cargo xtask figures`. Default inputs: the capture directory \
+                  (linux/btfids-inputs/) of the cached patched tinyconfig kernel (else of the \
+                  newest finished patched-* build), the out-of-tree modules of the newest \
+                  `cargo xtask dropin` tree (kernel/dropin-*/oot/: kernel/ctest's C modules) \
+                  and the bpf_testmod.ko with per-argument flags `cargo xtask progs` built \
+                  (regress/<version>/bpf_testmod-selftests-patched-args/). A .ko is taken as \
+                  gen-btf.sh got it: relinked into a work directory from its objects by the \
+                  command its .ko.cmd saved, then pahole as its tree's Kbuild runs it (without \
+                  -j), split on the tree's vmlinux."
+)]
 pub struct ReprSizes {
     /// `btfids-post audit` tables (text form, as in docs/); default: docs/audit-7.3*.txt.
-    #[arg(value_name = "AUDIT.txt")]
+    #[arg(value_name = "AUDIT.txt", conflicts_with = "measure")]
     pub tables: Vec<PathBuf>,
+    /// Measure the decl tags instead of computing them: btfids-post with and without
+    /// --arg-decl-tags on real gen-btf.sh inputs (see below).
+    #[arg(long)]
+    pub measure: bool,
+    /// With --measure, instead of the default inputs: a capture directory of
+    /// btfids-post/scripts/resolve-btfids-capture.sh (every ELF with a .BTF.1 beside it) or
+    /// a built module (X.ko with its .X.ko.cmd and objects); repeatable.
+    #[arg(long = "input", value_name = "PATH", requires = "measure")]
+    pub inputs: Vec<PathBuf>,
 }
 
 /// `cargo xtask series`.
