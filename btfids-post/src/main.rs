@@ -71,8 +71,9 @@ struct Cli {
     /// With --btf: also write the per-argument facts of the kfuncs of extended sets as BTF
     /// decl tags on their FUNCs, one per (argument, fact), component_idx = argument, valued
     /// `kf_param:<fact>` (the representation the RFC weighs against the extended set8;
-    /// off by default, the output is then resolve_btfids').
-    #[arg(long = "arg-decl-tags", requires = "btf", conflicts_with = "in_place")]
+    /// off by default, the output is then resolve_btfids'). Ignored by --patch_btfids, so
+    /// that Kbuild's RESOLVE_BTFIDS can carry it.
+    #[arg(long = "arg-decl-tags", conflicts_with = "in_place")]
     arg_decl_tags: bool,
     /// The ELF object (vmlinux or a .ko).
     #[arg(required = true)]
@@ -198,8 +199,8 @@ fn kbuild_cli(args: &[std::ffi::OsString]) -> Option<Cli> {
             _ => cli.elf = Some(PathBuf::from(a)),
         }
     }
-    // What clap's `requires` and `conflicts_with` refuse goes to clap, which says why.
-    let tags_ok = !cli.arg_decl_tags || (cli.btf.is_some() && !cli.in_place);
+    // What clap's `conflicts_with` refuses goes to clap, which says why.
+    let tags_ok = !cli.arg_decl_tags || !cli.in_place;
     (cli.elf.is_some() && (!cli.in_place || cli.btf.is_some()) && tags_ok).then_some(cli)
 }
 
@@ -259,6 +260,12 @@ fn main() -> ExitCode {
             if opts.distill_base {
                 eprintln!(
                     "btfids-post: error: --distill_base needs --btf (the Linux 7.3 flow of scripts/gen-btf.sh)"
+                );
+                return ExitCode::FAILURE;
+            }
+            if opts.arg_decl_tags {
+                eprintln!(
+                    "btfids-post: error: --arg-decl-tags needs --btf (the Linux 7.3 flow of scripts/gen-btf.sh)"
                 );
                 return ExitCode::FAILURE;
             }

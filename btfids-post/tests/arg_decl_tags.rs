@@ -389,6 +389,23 @@ fn two_sets_of_facts_and_facts_beyond_the_prototype_are_refused() {
         assert!(!r.ok, "{extra:?}: {}", r.stderr);
     }
     assert_eq!(std::fs::read(&o).unwrap(), obj);
+    // --patch_btfids ignores it (gen-btf.sh passes RESOLVE_BTFIDS, options and all, to both
+    // of its calls).
+    let t = run_tool_status(&bin(), &targs, &dir, "patch", "o.ko", &obj);
+    assert!(t.out.ok, "{}", t.stderr);
+    let ko = t.dir.join("o.ko");
+    let blob = t.dir.join("o.ko.BTF_ids");
+    let r = run(&[
+        os("--arg-decl-tags"),
+        os("--patch_btfids"),
+        os(&blob),
+        os(&ko),
+    ]);
+    assert!(r.ok, "--arg-decl-tags --patch_btfids: {}", r.stderr);
+    let patched = std::fs::read(&ko).unwrap();
+    let c = btfids_post::detached::collect(&ko, &patched).unwrap();
+    let ids = c.ids.map(|i| i.data.to_vec());
+    assert_eq!(ids, t.out.btf_ids, "OBJ's .BTF_ids is not the blob");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
