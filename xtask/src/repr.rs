@@ -562,15 +562,16 @@ pub fn measure(paths: &[PathBuf]) -> Result<(), String> {
         rows.push(m);
     }
     println!(
-        "\n{:>9} {:>7} {:>5} {:>6} {:>8} {:>7}  object with extended sets (where)",
-        "OBJ.BTF", "+tags", "tags", "kfuncs", "entries", "+set8"
+        "\n{:>9} {:>7} {:>5} {:>8} {:>6} {:>8} {:>7}  object with extended sets (where)",
+        "OBJ.BTF", "+tags", "tags", "strings", "kfuncs", "entries", "+set8"
     );
     for m in &rows {
         println!(
-            "{:>9} {:>+7} {:>5} {:>6} {:>8} {:>+7}  {}",
+            "{:>9} {:>+7} {:>5} {:>8} {:>6} {:>8} {:>+7}  {}",
             m.btf_plain,
             m.tag_bytes(),
             m.tags,
+            m.tag_bytes() - (DECL_TAG_SIZE * m.tags) as i64,
             m.kfuncs,
             m.entries,
             m.set8_bytes(),
@@ -578,8 +579,10 @@ pub fn measure(paths: &[PathBuf]) -> Result<(), String> {
         );
     }
     println!(
-        "(+tags: OBJ.BTF with --arg-decl-tags minus without, measured; +set8: 20 bytes per \
-         entry of the object's extended sets, each 28 bytes instead of a legacy 8-byte pair)"
+        "(+tags: OBJ.BTF with --arg-decl-tags minus without, measured; strings: +tags minus \
+         16 bytes per tag, the kf_param strings new to the object (a module split on a vmlinux \
+         built with tags would share those vmlinux has); +set8: 20 bytes per entry of the \
+         object's extended sets, each 28 bytes instead of a legacy 8-byte pair)"
     );
     println!(
         "{} object(s) without extended sets: OBJ.BTF unchanged by --arg-decl-tags ({})",
