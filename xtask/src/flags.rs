@@ -266,8 +266,8 @@ pub struct Veristat {
                   build), without and with --arg-decl-tags, on the same ELF and pahole BTF; \
                   prints the .BTF bytes the tags add (OBJ.BTF sizes compared), the tags and \
                   kfuncs tagged, and the extended set8 entries of the same object with their \
-                  20 bytes each, per object and in total, and records the summary for \
-                  `cargo xtask figures`. Default inputs: the capture directory \
+                  20 bytes each, per object and in total, and (on the default inputs only) \
+                  records the summary for `cargo xtask figures`. Default inputs: the capture directory \
                   (linux/btfids-inputs/) of the cached patched tinyconfig kernel (else of the \
                   newest finished patched-* build), the out-of-tree modules of the newest \
                   `cargo xtask dropin` tree (kernel/dropin-*/oot/: kernel/ctest's C modules) \

@@ -510,6 +510,15 @@ fn default_inputs() -> (Vec<PathBuf>, Vec<String>) {
 
 /// `cargo xtask repr-sizes --measure`.
 pub fn measure(paths: &[PathBuf]) -> Result<(), String> {
+    // Only a run on the default inputs is the figure `cargo xtask figures` reads.
+    let record = paths.is_empty();
+    let say = |line: String| {
+        if record {
+            crate::figures::say(MEASURE_RECORD, line);
+        } else {
+            println!("{line}");
+        }
+    };
     let (paths, missing) = if paths.is_empty() {
         default_inputs()
     } else {
@@ -593,22 +602,19 @@ pub fn measure(paths: &[PathBuf]) -> Result<(), String> {
         println!("not representable as decl tags, left out of the total: {label}: {why}");
     }
     for m in &rows {
-        crate::figures::say(MEASURE_RECORD, object_line(m));
+        say(object_line(m));
     }
-    crate::figures::say(MEASURE_RECORD, total_line(&rows, unchanged.len()));
+    say(total_line(&rows, unchanged.len()));
     if !refused.is_empty() {
-        crate::figures::say(
-            MEASURE_RECORD,
-            format!(
-                "repr-sizes --measure: {} object(s) whose facts decl tags cannot hold: {}",
-                refused.len(),
-                refused
-                    .iter()
-                    .map(|(l, _)| l.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
+        say(format!(
+            "repr-sizes --measure: {} object(s) whose facts decl tags cannot hold: {}",
+            refused.len(),
+            refused
+                .iter()
+                .map(|(l, _)| l.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     Ok(())
 }
