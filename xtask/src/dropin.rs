@@ -64,15 +64,9 @@ pub const EXTRA_CONFIG: &[&str] = &[
     "CONFIG_SAMPLE_RUST_MINIMAL=m",
 ];
 
-/// Out-of-tree C modules of this repository built both ways: (source dir, modules).
-const OOT_MODULES: &[(&str, &[&str])] = &[
-    ("kernel/ctest", &["kfa_test"]),
-    (
-        "kernel/ctest/parity",
-        &["kfunc_csfx", "kfunc_cargs", "kfunc_cctl", "kfunc_cfull"],
-    ),
-    ("selftests/cmod", &["kfunc_cmod"]),
-];
+/// The directories of this repository's out-of-tree C modules, built both ways (every
+/// module their `Kbuild` lists).
+const OOT_DIRS: &[&str] = &["kernel/ctest", "kernel/ctest/parity", "selftests/cmod"];
 
 /// The `RESOLVE_BTFIDS` wrapper, for 7.3's `scripts/gen-btf.sh`, which calls the resolver
 /// twice per object: `[-b vmlinux] [flags] --btf OBJ.BTF.1 OBJ` (OBJ is only read; the
@@ -320,16 +314,17 @@ impl Wrapper {
     }
 }
 
-/// Build the out-of-tree C modules against `tree`, resolved by `resolve`.
+/// Build the out-of-tree C modules of [`OOT_DIRS`] against `tree` through the wrapper, each
+/// in a copy under `out`; returns every `.ko` built.
 fn build_oot(
     tree: &Path,
     wrapper: &Wrapper,
     out: &Path,
     log: &Path,
-) -> Result<Vec<(String, PathBuf)>, String> {
+) -> Result<Vec<PathBuf>, String> {
     let root = kernel::repo_root();
     let mut v = Vec::new();
-    for (src, mods) in OOT_MODULES {
+    for src in OOT_DIRS {
         let d = out.join(src.replace('/', "_"));
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
@@ -344,9 +339,12 @@ fn build_oot(
         c.arg(format!("M={}", d.display())).arg("modules");
         wrapper.apply(&mut c);
         crate::deps::run_logged(&mut c, &format!("out-of-tree modules {src}"), log)?;
-        for m in *mods {
-            v.push((format!("{src}/{m}.ko"), d.join(format!("{m}.ko"))));
+        let mut kos = Vec::new();
+        find_kos(&d, Path::new(""), &mut kos)?;
+        if kos.is_empty() {
+            return Err(format!("{src}: no module built in {}", d.display()));
         }
+        v.extend(kos.into_iter().map(|k| d.join(k)));
     }
     Ok(v)
 }
@@ -741,7 +739,7 @@ fn run_test(with_vm: bool) -> Result<(), String> {
     }
     let mut expected: Vec<PathBuf> = tree_objects(&tree)?.into_iter().map(|(_, p)| p).collect();
     let oot = build_oot(&tree, &wrapper, &dir.join("oot"), &log)?;
-    expected.extend(oot.iter().map(|(_, p)| p.clone()));
+    expected.extend(oot.iter().cloned());
 
     let Compared {
         rows,
