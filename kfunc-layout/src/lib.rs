@@ -981,6 +981,12 @@ pub fn describe_arg_flags(value: u32) -> String {
     s
 }
 
+/// `KF_PARAM_<field>_SHIFT` and `KF_PARAM_<field>_MASK` of a multi-bit field of the word.
+fn push_field_defines(s: &mut String, field: &str, shift: u32, mask: u32) {
+    s.push_str(&format!("#define KF_PARAM_{field}_SHIFT\t{shift}\n"));
+    s.push_str(&format!("#define KF_PARAM_{field}_MASK\t{mask:#x}\n"));
+}
+
 /// The C header that `patches/0001-*.patch` adds as `include/linux/btf_kfunc_args.h`.
 ///
 /// Generated from the tables above; `cargo xtask gen-header` prints it and a test
@@ -1010,12 +1016,7 @@ pub fn c_header() -> String {
         KF_PARAM_MEM_SHIFT,
         KF_PARAM_MEM_SHIFT + KF_PARAM_MEM_MASK.count_ones() - 1
     ));
-    s.push_str(&format!(
-        "#define KF_PARAM_MEM_SHIFT\t{KF_PARAM_MEM_SHIFT}\n"
-    ));
-    s.push_str(&format!(
-        "#define KF_PARAM_MEM_MASK\t{KF_PARAM_MEM_MASK:#x}\n"
-    ));
+    push_field_defines(&mut s, "MEM", KF_PARAM_MEM_SHIFT, KF_PARAM_MEM_MASK);
     // Not masked: an `m` that does not fit the field sets bits outside KF_PARAM_KNOWN_MASK,
     // which `BTF_ID_FLAGS_ARGS()` refuses when the set is assembled (`.error`), instead of
     // naming another argument.
@@ -1032,12 +1033,12 @@ pub fn c_header() -> String {
         KF_PARAM_DYNPTR_SHIFT,
         KF_PARAM_DYNPTR_SHIFT + KF_PARAM_DYNPTR_MASK.count_ones() - 1
     ));
-    s.push_str(&format!(
-        "#define KF_PARAM_DYNPTR_SHIFT\t{KF_PARAM_DYNPTR_SHIFT}\n"
-    ));
-    s.push_str(&format!(
-        "#define KF_PARAM_DYNPTR_MASK\t{KF_PARAM_DYNPTR_MASK:#x}\n"
-    ));
+    push_field_defines(
+        &mut s,
+        "DYNPTR",
+        KF_PARAM_DYNPTR_SHIFT,
+        KF_PARAM_DYNPTR_MASK,
+    );
     for (i, name) in DYNPTR_TYPES.iter().enumerate() {
         let def = format!("#define KF_PARAM_DYNPTR_{name}");
         let tabs = "\t"
