@@ -36,12 +36,7 @@ fn strukt(b: &mut BtfBuilder, name: &str, member_ty: u32) -> u32 {
 }
 
 fn add_base(b: &mut BtfBuilder) -> Base {
-    let n = b.add_str("int");
-    let int = b.add_type(n, KIND_INT, 0, 4, &[(1 << 24) | 32]);
-    let n = b.add_str("unsigned int");
-    let uint = b.add_type(n, KIND_INT, 0, 4, &[32]);
-    let n = b.add_str("u32");
-    let u32_ = b.add_type(n, KIND_TYPEDEF, 0, uint, &[]);
+    let (int, _uint, u32_) = add_int_u32(b);
     let obj = strukt(b, "obj", int);
     let obj_ptr = b.add_type(0, KIND_PTR, 0, obj, &[]);
     let d = strukt(b, "bpf_dynptr", int);

@@ -24,6 +24,19 @@ use btfids_post::object::Layout;
 use btfids_post::Options;
 use std::path::{Path, PathBuf};
 
+/// The capture directories with 7.3 (gen-btf.sh) inputs: each one's detached inputs and its
+/// base vmlinux, if it has one.
+fn detached_captures() -> Vec<(Vec<btfids_post::capture::DetachedInput>, Option<PathBuf>)> {
+    capture_dirs()
+        .into_iter()
+        .filter_map(|dir| {
+            let inputs = btfids_post::capture::read_detached(&dir).unwrap();
+            let base = btfids_post::capture::read(&dir).unwrap().base;
+            (!inputs.is_empty()).then_some((inputs, base))
+        })
+        .collect()
+}
+
 fn capture_dirs() -> Vec<PathBuf> {
     if let Ok(v) = std::env::var("BTFIDS_INPUTS") {
         return v
@@ -250,12 +263,7 @@ fn captured_7_3_inputs_match_stock_resolve_btfids() {
     let mut compared = 0;
     let mut refused = 0;
     let mut notes = Vec::new();
-    for dir in capture_dirs() {
-        let inputs = btfids_post::capture::read_detached(&dir).unwrap();
-        if inputs.is_empty() {
-            continue;
-        }
-        let base = btfids_post::capture::read(&dir).unwrap().base;
+    for (inputs, base) in detached_captures() {
         let work = common::tmpdir("captured-73");
         for inp in inputs {
             let name = inp.elf.file_name().unwrap().to_string_lossy().into_owned();
@@ -408,12 +416,7 @@ fn captured_7_3_inputs_with_arg_decl_tags() {
     let mut tagged_inputs = 0;
     let mut unchanged = 0;
     let mut notes = Vec::new();
-    for dir in capture_dirs() {
-        let inputs = btfids_post::capture::read_detached(&dir).unwrap();
-        if inputs.is_empty() {
-            continue;
-        }
-        let base = btfids_post::capture::read(&dir).unwrap().base;
+    for (inputs, base) in detached_captures() {
         let work = common::tmpdir("captured-73-tags");
         for inp in inputs {
             let Some(args) = inp.replay_args(base.as_deref()) else {

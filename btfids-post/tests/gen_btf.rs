@@ -37,12 +37,7 @@ fn member(b: &mut BtfBuilder, name: &str, ty: u32, bit_off: u32) -> [u32; 3] {
 /// vmlinux types: scalars, task_struct, the two implicit-argument structs, a kfunc with
 /// its `bpf_kfunc` tag (as 7.3's vmlinux has), a union.
 fn add_base_types(b: &mut BtfBuilder) -> BaseIds {
-    let n = b.add_str("int");
-    let int = b.add_type(n, KIND_INT, 0, 4, &[(1 << 24) | 32]);
-    let n = b.add_str("unsigned int");
-    let uint = b.add_type(n, KIND_INT, 0, 4, &[32]);
-    let n = b.add_str("u32");
-    let u32_ = b.add_type(n, KIND_TYPEDEF, 0, uint, &[]);
+    let (int, _uint, u32_) = add_int_u32(b);
     let n = b.add_str("long long unsigned int");
     let ull = b.add_type(n, KIND_INT, 0, 8, &[64]);
     let n = b.add_str("u64");

@@ -640,3 +640,16 @@ pub fn libbpf_decl_tags(
         Err(String::from_utf8_lossy(&o.stderr).trim().to_string())
     })
 }
+
+/// The C scalars every synthetic vmlinux of these tests starts with: `int`, `unsigned int`
+/// and the typedef `u32`, as (int, unsigned int, u32) type ids.
+pub fn add_int_u32(b: &mut btfids_post::btf::BtfBuilder) -> (u32, u32, u32) {
+    use btfids_post::btf::{KIND_INT, KIND_TYPEDEF};
+    let n = b.add_str("int");
+    let int = b.add_type(n, KIND_INT, 0, 4, &[(1 << 24) | 32]);
+    let n = b.add_str("unsigned int");
+    let uint = b.add_type(n, KIND_INT, 0, 4, &[32]);
+    let n = b.add_str("u32");
+    let u32_ = b.add_type(n, KIND_TYPEDEF, 0, uint, &[]);
+    (int, uint, u32_)
+}
