@@ -963,22 +963,26 @@ pub fn describe_flags(table: &[FlagDef], value: u32) -> String {
 pub fn describe_arg_flags(value: u32) -> String {
     let mem_bits = value & (KF_PARAM_MEM_MASK << KF_PARAM_MEM_SHIFT);
     let dynptr_bits = value & (KF_PARAM_DYNPTR_MASK << KF_PARAM_DYNPTR_SHIFT);
-    let mut s = describe_flags(ARG_FLAGS, value & !mem_bits & !dynptr_bits);
+    let bits = value & !mem_bits & !dynptr_bits;
+    let mut parts = Vec::new();
+    // The flag bits, or "0" when nothing else is there either.
+    if bits != 0 || mem_bits | dynptr_bits == 0 {
+        parts.push(describe_flags(ARG_FLAGS, bits));
+    }
     if value & (KF_PARAM_SIZE | KF_PARAM_CONST_SIZE) != 0 {
-        s.push_str(&format!("|KF_PARAM_MEM({})", kf_arg_mem_of(value)));
+        parts.push(format!("KF_PARAM_MEM({})", kf_arg_mem_of(value)));
     } else if mem_bits != 0 {
-        s.push_str(&format!("|{mem_bits:#x}"));
+        parts.push(format!("{mem_bits:#x}"));
     }
     if dynptr_bits != 0 {
-        match DYNPTR_TYPES.get(kf_arg_dynptr_of(value) as usize - 1) {
-            Some(name) => s.push_str(&format!("|KF_PARAM_DYNPTR_{name}")),
-            None => s.push_str(&format!("|{dynptr_bits:#x}")),
-        }
+        parts.push(
+            match DYNPTR_TYPES.get(kf_arg_dynptr_of(value) as usize - 1) {
+                Some(name) => format!("KF_PARAM_DYNPTR_{name}"),
+                None => format!("{dynptr_bits:#x}"),
+            },
+        );
     }
-    if s.starts_with("0|") {
-        s.drain(..2);
-    }
-    s
+    parts.join("|")
 }
 
 /// `KF_PARAM_<field>_SHIFT` and `KF_PARAM_<field>_MASK` of a multi-bit field of the word.
